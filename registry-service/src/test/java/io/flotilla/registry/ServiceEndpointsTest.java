@@ -2,7 +2,6 @@ package io.flotilla.registry;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
-import static org.hamcrest.Matchers.equalTo;
 
 import io.flotilla.testsupport.PostgresResource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -12,12 +11,6 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(PostgresResource.class)
 class ServiceEndpointsTest {
-
-    @Test
-    void healthIsUpWithTheDatabase() {
-        given().get("/q/health").then().statusCode(200).body("status", equalTo("UP"))
-                .body(containsString("Reactive PostgreSQL connections health check"));
-    }
 
     @Test
     void openApiDocumentDescribesTheAgentApi() {

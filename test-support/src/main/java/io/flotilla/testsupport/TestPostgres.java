@@ -116,6 +116,22 @@ public final class TestPostgres {
         return name;
     }
 
+    /** Creates the named database unless it exists (for the local run, which keeps its data). */
+    public void ensureDatabase(String name) {
+        try (Connection c = DriverManager.getConnection(adminUrl, props(user, password));
+             java.sql.PreparedStatement s = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+            s.setString(1, name);
+            try (java.sql.ResultSet rs = s.executeQuery()) {
+                if (rs.next()) {
+                    return;
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not look up database " + name + " on " + origin + ": " + e.getMessage(), e);
+        }
+        execute("CREATE DATABASE \"" + name.replace("\"", "") + "\"");
+    }
+
     /** Drops a database made by {@link #createDatabase()}, disconnecting whatever still uses it. */
     public void dropDatabase(String name) {
         execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
@@ -136,6 +152,14 @@ public final class TestPostgres {
 
     public String reactiveUrl(String database) {
         return "postgresql://" + host + ":" + port + "/" + database;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public int port() {
+        return port;
     }
 
     public String user() {
