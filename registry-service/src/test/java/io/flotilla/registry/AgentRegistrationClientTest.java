@@ -65,7 +65,7 @@ class AgentRegistrationClientTest {
         assertTrue(verifies(first.token()), "a heartbeating agent outlives its TTL");
 
         // the process stalls past its TTL (a long GC pause, a frozen node): the registry expires it
-        lapse(first.id().toString());
+        RegistryApi.lapse(db, first.id().toString());
         await().atMost(Duration.ofSeconds(5)).until(() -> !announced.isEmpty());
         Identity second = registration.identity();
         assertEquals(second, announced.get(0));
@@ -92,14 +92,5 @@ class AgentRegistrationClientTest {
     private Instant lastHeartbeat(String id) {
         return Instant.parse(given().header("Authorization", ADMIN).get("/api/v1/agents/" + id)
                 .then().statusCode(200).extract().path("lastHeartbeatAt"));
-    }
-
-    private void lapse(String id) throws SQLException {
-        try (Connection c = db.getConnection();
-             PreparedStatement s = c.prepareStatement(
-                     "UPDATE registry.agents SET expires_at = now() - interval '100 milliseconds' WHERE id = ?::uuid")) {
-            s.setString(1, id);
-            assertEquals(1, s.executeUpdate());
-        }
     }
 }

@@ -105,7 +105,7 @@ class RegistrationLifecycleTest {
     @Test
     void heartbeatAfterTheTtlAnswers410AndTellsTheAgentToRegisterAgain() throws SQLException {
         Response r = register(agent("life", "pod-late", 30));
-        lapse(r.path("id"));
+        RegistryApi.lapse(db, r.path("id"));
         heartbeat(r.path("id"), r.path("token")).then().statusCode(410)
                 .contentType(containsString("application/problem+json"))
                 .body("detail", containsString("Register again with POST /api/v1/agents"));
@@ -144,7 +144,7 @@ class RegistrationLifecycleTest {
         register(tool).then().statusCode(201);
         register(agent("listing", "pod-x", 30)).then().statusCode(201);
         Response gone = register(agent("listing", "pod-gone", 30));
-        lapse(gone.path("id"));
+        RegistryApi.lapse(db, gone.path("id"));
 
         given().get("/api/v1/agents").then().statusCode(401);
         given().header("Authorization", "Bearer nope").get("/api/v1/agents").then().statusCode(403);
@@ -167,15 +167,5 @@ class RegistrationLifecycleTest {
                 .then().statusCode(200).body("valid", equalTo(false)).body("$", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasKey("agent")));
         given().contentType(ContentType.JSON).body(Map.of()).post("/api/v1/tokens/verify")
                 .then().statusCode(400).body("detail", containsString("token"));
-    }
-
-    /** Simulates an agent that stopped heartbeating long enough for its TTL to run out. */
-    private void lapse(String id) throws SQLException {
-        try (Connection c = db.getConnection();
-             PreparedStatement s = c.prepareStatement(
-                     "UPDATE registry.agents SET expires_at = now() - interval '100 milliseconds' WHERE id = ?::uuid")) {
-            s.setString(1, id);
-            assertEquals(1, s.executeUpdate());
-        }
     }
 }

@@ -4,7 +4,11 @@ import static io.restassured.RestAssured.given;
 
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.Map;
+import javax.sql.DataSource;
 
 /** Small helpers over the registry's HTTP API, shared by the registry's tests. */
 final class RegistryApi {
@@ -45,5 +49,17 @@ final class RegistryApi {
                 .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
                 .sum();
+    }
+
+    /** Simulates an agent that stopped heartbeating long enough for its TTL to run out. */
+    static void lapse(DataSource db, String id) throws SQLException {
+        try (Connection c = db.getConnection();
+             PreparedStatement s = c.prepareStatement(
+                     "UPDATE registry.agents SET expires_at = now() - interval '100 milliseconds' WHERE id = ?::uuid")) {
+            s.setString(1, id);
+            if (s.executeUpdate() != 1) {
+                throw new IllegalStateException("no registration " + id + " to lapse");
+            }
+        }
     }
 }

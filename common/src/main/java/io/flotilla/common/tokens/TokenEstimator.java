@@ -1,0 +1,68 @@
+package io.flotilla.common.tokens;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+
+/**
+ * Estimates the prompt tokens of an OpenAI-format chat request with a real BPE tokenizer
+ * ({@code o200k_base}, the encoding of current OpenAI models). Other providers tokenize
+ * differently, so the estimate is used for decisions that need a bound, not for billing:
+ * per-message overhead follows OpenAI's published counting rule (3 tokens per message, 3 to
+ * prime the reply), and tool definitions and non-text parts are counted by their JSON text.
+ */
+public final class TokenEstimator {
+
+    private static final Encoding ENCODING = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+    private static final int PER_MESSAGE = 3;
+    private static final int REPLY_PRIMER = 3;
+
+    private TokenEstimator() {
+    }
+
+    /** Tokens of a plain text. */
+    public static int count(String text) {
+        return text == null || text.isEmpty() ? 0 : ENCODING.countTokensOrdinary(text);
+    }
+
+    /** Estimated prompt tokens of a chat completion request body ({@code messages}, {@code tools}). */
+    public static int promptTokens(JsonNode request) {
+        int total = REPLY_PRIMER;
+        for (JsonNode message : request.path("messages")) {
+            total += PER_MESSAGE + count(message.path("role").asText(""));
+            JsonNode content = message.path("content");
+            if (content.isTextual()) {
+                total += count(content.asText());
+            } else if (content.isArray()) {
+                for (JsonNode part : content) {
+                    total += part.has("text") ? count(part.path("text").asText()) : count(part.toString());
+                }
+            }
+            if (message.has("tool_calls")) {
+                total += count(message.path("tool_calls").toString());
+            }
+            if (message.has("name")) {
+                total += 1 + count(message.path("name").asText());
+            }
+        }
+        if (request.has("tools")) {
+            total += count(request.path("tools").toString());
+        }
+        return total;
+    }
+
+    /** The concatenated text of the user and system messages (for routing rules). */
+    public static String promptText(JsonNode request) {
+        StringBuilder text = new StringBuilder();
+        for (JsonNode message : request.path("messages")) {
+            JsonNode content = message.path("content");
+            if (content.isTextual()) {
+                text.append(content.asText()).append('\n');
+            } else if (content.isArray()) {
+                content.forEach(part -> text.append(part.path("text").asText("")).append('\n'));
+            }
+        }
+        return text.toString();
+    }
+}
