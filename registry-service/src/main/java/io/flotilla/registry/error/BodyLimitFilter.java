@@ -1,6 +1,7 @@
 package io.flotilla.registry.error;
 
 import io.flotilla.common.problem.Problem;
+import io.flotilla.common.problem.ProblemMapper;
 import io.flotilla.registry.config.RegistryConfig;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;

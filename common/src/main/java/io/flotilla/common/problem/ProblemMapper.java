@@ -1,11 +1,9 @@
-package io.flotilla.registry.error;
+package io.flotilla.common.problem;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import io.flotilla.common.problem.Problem;
-import io.flotilla.common.problem.ProblemException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import java.util.UUID;
@@ -14,7 +12,11 @@ import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.RestResponse;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
-/** The one place where failures become RFC 9457 problem documents; never a class name or stack trace. */
+/**
+ * The one place where failures of a service's Quarkus REST endpoints become RFC 9457 problem
+ * documents; never a class name or stack trace. Quarkus finds it in every service that depends on
+ * this module (the jar is a bean archive); plain agent processes never load it.
+ */
 public class ProblemMapper {
 
     private static final Logger LOG = Logger.getLogger(ProblemMapper.class);
@@ -56,10 +58,11 @@ public class ProblemMapper {
         String ref = UUID.randomUUID().toString();
         LOG.errorf(e, "unexpected failure, reference %s", ref);
         return respond(Problem.of(500, "Internal error",
-                "the registry failed unexpectedly; report reference " + ref + " (its logs carry the cause)"));
+                "the service failed unexpectedly; report reference " + ref + " (its logs carry the cause)"));
     }
 
-    static RestResponse<Problem> respond(Problem p) {
+    /** The response carrying a problem document. */
+    public static RestResponse<Problem> respond(Problem p) {
         return RestResponse.ResponseBuilder.<Problem>create(p.status()).entity(p).type(Problem.MEDIA_TYPE).build();
     }
 

@@ -1,0 +1,225 @@
+package io.flotilla.gateway.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.gateway.config.GatewayConfig;
+import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.provider.UpstreamFailure;
+import io.flotilla.gateway.provider.Upstream;
+import io.flotilla.gateway.route.RouteTable;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+
+/**
+ * OpenAI's HTTP surface ({@code /v1/chat/completions}, {@code /v1/embeddings}, {@code /v1/models})
+ * on a plain Vert.x router: the path from request to provider has no framework layer between, and
+ * the SSE bytes are written exactly as OpenAI writes them.
+ */
+@Singleton
+public class ChatRoutes {
+
+    private static final Logger LOG = Logger.getLogger(ChatRoutes.class);
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private final ChatService chat;
+    private final Keys keys;
+    private final RouteTable routes;
+    private final GatewayConfig config;
+    private final MeterRegistry meters;
+
+    ChatRoutes(ChatService chat, Keys keys, RouteTable routes, GatewayConfig config, MeterRegistry meters) {
+        this.chat = chat;
+        this.keys = keys;
+        this.routes = routes;
+        this.config = config;
+        this.meters = meters;
+    }
+
+    void init(@Observes Router router) {
+        BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
+        router.post("/v1/chat/completions").handler(body).handler(ctx -> handle(ctx, true));
+        router.post("/v1/embeddings").handler(body).handler(ctx -> handle(ctx, false));
+        router.get("/v1/models").handler(this::models);
+        router.route("/v1/*").last().handler(ctx -> fail(ctx, new OpenAiError(404, "invalid_request_error", "unknown_url", null,
+                "no endpoint " + ctx.request().method() + " " + ctx.request().path()
+                        + "; this gateway serves /v1/chat/completions, /v1/embeddings and /v1/models", null)));
+    }
+
+    private void handle(RoutingContext ctx, boolean isChat) {
+        Timer.Sample timer = Timer.start(meters);
+        ObjectNode request;
+        try {
+            JsonNode parsed = Upstream.JSON.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
+            if (parsed == null || !parsed.isObject()) {
+                throw new IOException("not an object");
+            }
+            request = (ObjectNode) parsed;
+        } catch (IOException e) {
+            fail(ctx, OpenAiError.invalid(null, "the body must be a JSON object (see the OpenAI API reference); it could not be parsed"));
+            return;
+        }
+        authenticate(ctx).chain(caller -> {
+            ChatService.Plan plan = chat.plan(caller, request, isChat);
+            ctx.put("plan", plan);
+            boolean stream = isChat && request.path("stream").asBoolean(false);
+            if (stream) {
+                return chat.stream(plan, request).invoke(result -> stream(ctx, plan, request, result)).replaceWithVoid();
+            }
+            return (isChat ? chat.complete(plan, request) : chat.embed(plan, request))
+                    .invoke(result -> respond(ctx, plan, result)).replaceWithVoid();
+        }).subscribe().with(
+                ok -> record(timer, ctx, isChat),
+                failure -> {
+                    fail(ctx, failure);
+                    record(timer, ctx, isChat);
+                });
+    }
+
+    private Uni<Keys.Caller> authenticate(RoutingContext ctx) {
+        String header = ctx.request().getHeader("Authorization");
+        String secret = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
+        if (secret == null || secret.isEmpty()) {
+            return Uni.createFrom().failure(new OpenAiError(401, "authentication_error", "missing_api_key", null,
+                    "no API key: send your Flotilla virtual key as 'Authorization: Bearer <key>'", null));
+        }
+        return keys.authenticate(secret).map(caller -> {
+            if (caller == null) {
+                throw new OpenAiError(401, "authentication_error", "invalid_api_key", null,
+                        "the API key is not valid (unknown or revoked); ask your platform team for a key", null);
+            }
+            return caller;
+        });
+    }
+
+    private static void headers(HttpServerResponse response, ChatService.Plan plan, Attempts.Result<?> result) {
+        response.putHeader("x-flotilla-provider", result.target().provider())
+                .putHeader("x-flotilla-model", result.target().model())
+                .putHeader("x-flotilla-attempts", String.valueOf(result.calls()));
+        if (!result.fallbacks().isEmpty()) {
+            response.putHeader("x-flotilla-fallbacks", String.join(", ", result.fallbacks()));
+        }
+        if (plan.routedVia() != null) {
+            response.putHeader("x-flotilla-route", plan.routedVia());
+        }
+    }
+
+    private void respond(RoutingContext ctx, ChatService.Plan plan, Attempts.Result<ObjectNode> result) {
+        HttpServerResponse response = ctx.response();
+        if (response.closed()) {
+            return;
+        }
+        headers(response, plan, result);
+        ctx.put("target", result.target().id());
+        response.putHeader("Content-Type", "application/json").setStatusCode(200).end(result.value().toString());
+    }
+
+    private void stream(RoutingContext ctx, ChatService.Plan plan, ObjectNode request, Attempts.Result<Multi<ObjectNode>> result) {
+        HttpServerResponse response = ctx.response();
+        ctx.put("target", result.target().id());
+        boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
+        headers(response, plan, result);
+        response.setChunked(true).setStatusCode(200)
+                .putHeader("Content-Type", "text/event-stream")
+                .putHeader("Cache-Control", "no-cache");
+        Cancellable subscription = result.value().subscribe().with(
+                chunk -> {
+                    boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
+                    if (!includeUsage) {
+                        if (usageOnly) {
+                            return; // the gateway asked for usage; the caller did not
+                        }
+                        chunk.remove("usage");
+                    }
+                    if (!response.closed()) {
+                        response.write("data: " + chunk + "\n\n");
+                    }
+                },
+                failure -> {
+                    // never a clean end that looks like success: an error event, and no [DONE]
+                    LOG.warnf("stream from %s broke mid-way: %s", result.target().id(), failure.getMessage());
+                    meters.counter("flotilla.gateway.streams.broken", "target", result.target().id()).increment();
+                    if (!response.closed()) {
+                        ObjectNode error = new OpenAiError(502, "api_error", "stream_interrupted", null,
+                                "the upstream stream from " + result.target().id() + " broke before it finished; the answer is incomplete, retry the request",
+                                null).body();
+                        response.end("data: " + error + "\n\n");
+                    }
+                },
+                () -> {
+                    if (!response.closed()) {
+                        response.end("data: [DONE]\n\n");
+                    }
+                });
+        response.closeHandler(v -> subscription.cancel());
+    }
+
+    private void models(RoutingContext ctx) {
+        authenticate(ctx).subscribe().with(caller -> {
+            ObjectNode list = F.objectNode().put("object", "list");
+            ArrayNode data = list.putArray("data");
+            long created = Instant.parse("2026-01-01T00:00:00Z").getEpochSecond();
+            routes.all().forEach((alias, route) -> {
+                if (caller.allows(alias)) {
+                    data.addObject().put("id", alias).put("object", "model").put("created", created)
+                            .put("owned_by", route.mockOnly() ? "flotilla-mock (offline mock provider, not a real model)" : "flotilla");
+                }
+            });
+            ctx.response().putHeader("Content-Type", "application/json").end(list.toString());
+        }, failure -> fail(ctx, failure));
+    }
+
+    private void fail(RoutingContext ctx, Throwable failure) {
+        HttpServerResponse response = ctx.response();
+        if (response.headWritten()) {
+            if (!response.ended() && !response.closed()) {
+                response.end();
+            }
+            return;
+        }
+        OpenAiError error = toOpenAi(failure);
+        if (error.retryAfter() != null) {
+            response.putHeader("Retry-After", String.valueOf(Math.max(1, (long) Math.ceil(error.retryAfter().toMillis() / 1000.0))));
+        }
+        response.setStatusCode(error.status()).putHeader("Content-Type", "application/json").end(error.body().toString());
+    }
+
+    private static OpenAiError toOpenAi(Throwable failure) {
+        if (failure instanceof OpenAiError e) {
+            return e;
+        }
+        if (failure instanceof UpstreamFailure f && f.kind() == UpstreamFailure.Kind.REJECTED) {
+            int status = f.status() >= 400 && f.status() < 500 ? f.status() : 400;
+            return new OpenAiError(status, "invalid_request_error", "upstream_rejected", null,
+                    "the provider rejected the request: " + f.getMessage(), null);
+        }
+        String ref = UUID.randomUUID().toString();
+        LOG.errorf(failure, "unexpected failure, reference %s", ref);
+        return new OpenAiError(500, "api_error", "internal_error", null,
+                "the gateway failed unexpectedly; report reference " + ref, null);
+    }
+
+    private void record(Timer.Sample timer, RoutingContext ctx, boolean isChat) {
+        ChatService.Plan plan = ctx.get("plan");
+        String target = ctx.get("target");
+        timer.stop(meters.timer("flotilla.gateway.requests",
+                "endpoint", isChat ? "chat" : "embeddings",
+                "alias", plan == null ? "none" : plan.alias(),
+                "target", target == null ? "none" : target,
+                "status", String.valueOf(ctx.response().getStatusCode())));
+    }
+}

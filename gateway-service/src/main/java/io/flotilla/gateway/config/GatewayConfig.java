@@ -1,0 +1,82 @@
+package io.flotilla.gateway.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Settings of the gateway, under {@code flotilla.gateway.*} (env: {@code FLOTILLA_GATEWAY_*}). */
+@ConfigMapping(prefix = "flotilla.gateway")
+public interface GatewayConfig {
+
+    /**
+     * YAML file with providers and routes (see docs/gateway.md). Without it the gateway serves the
+     * built-in offline routes on the mock provider.
+     */
+    Optional<String> routesFile();
+
+    /** Bearer credential of the admin API {@code /admin/v1}; without it the admin API is closed. */
+    Optional<String> adminToken();
+
+    /** Retries of one target before falling back to the next. */
+    Retry retry();
+
+    /** The circuit breaker each target gets. */
+    Breaker breaker();
+
+    /** Time a target may take (to the first byte of a stream) when its route names no timeout. */
+    @WithDefault("60s")
+    Duration defaultTimeout();
+
+    /** Upper bound of upstream calls for one request, across retries and fallbacks. */
+    @WithDefault("5")
+    int maxAttempts();
+
+    /** Completion tokens assumed for context-window checks when a request sets no max_tokens. */
+    @WithDefault("1024")
+    int defaultMaxTokens();
+
+    /** Largest request body accepted on /v1, in bytes. */
+    @WithDefault("4194304")
+    int maxBodyBytes();
+
+    /** How often a replica reloads routes that the admin API stored (other replicas' changes). */
+    @WithDefault("5s")
+    Duration routeRefresh();
+
+    interface Retry {
+        /** Retries of one target (so 1 + this many calls) on 429, 5xx, timeouts and connection failures. */
+        @WithDefault("2")
+        int maxRetries();
+
+        /** First backoff; doubled per retry, with full jitter. */
+        @WithDefault("200ms")
+        Duration initialBackoff();
+
+        /** Cap of one backoff. */
+        @WithDefault("5s")
+        Duration maxBackoff();
+
+        /** Longest Retry-After honoured; a longer one makes the gateway fall back instead of waiting. */
+        @WithDefault("10s")
+        Duration maxRetryAfter();
+    }
+
+    interface Breaker {
+        /** Calls in the rolling window the breaker judges. */
+        @WithDefault("10")
+        int requestVolume();
+
+        /** Share of failed calls in the window that opens the breaker. */
+        @WithDefault("0.5")
+        double failureRatio();
+
+        /** How long an open breaker refuses calls before it lets trial calls through (half-open). */
+        @WithDefault("30s")
+        Duration delay();
+
+        /** Successful trial calls that close a half-open breaker. */
+        @WithDefault("2")
+        int successThreshold();
+    }
+}

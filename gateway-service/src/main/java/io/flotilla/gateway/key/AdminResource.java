@@ -1,0 +1,182 @@
+package io.flotilla.gateway.key;
+
+import io.flotilla.common.problem.Problem.FieldError;
+import io.flotilla.common.problem.ProblemException;
+import io.flotilla.gateway.chat.Breakers;
+import io.flotilla.gateway.config.GatewayConfig;
+import io.flotilla.gateway.route.RouteTable;
+import io.flotilla.gateway.route.Routes;
+import io.smallrye.mutiny.Uni;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.jboss.resteasy.reactive.RestResponse;
+
+/** The admin API: tenants, virtual keys, stored routes, provider health. Bearer admin credential. */
+@Path("/admin/v1")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+public class AdminResource {
+
+    private static final Pattern ID = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+    private final Keys keys;
+    private final RouteTable routes;
+    private final Breakers breakers;
+    private final GatewayConfig config;
+
+    AdminResource(Keys keys, RouteTable routes, Breakers breakers, GatewayConfig config) {
+        this.keys = keys;
+        this.routes = routes;
+        this.breakers = breakers;
+        this.config = config;
+    }
+
+    public record TenantRequest(String id, String displayName) {
+    }
+
+    public record KeyRequest(String name, List<String> allowedModels) {
+    }
+
+    @POST
+    @Path("/tenants")
+    public Uni<RestResponse<Keys.Tenant>> createTenant(TenantRequest request, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        if (request == null || request.id() == null || !ID.matcher(request.id()).matches()) {
+            throw ProblemException.invalid(List.of(new FieldError("id",
+                    "is required: 1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit")));
+        }
+        return keys.createTenant(request.id(), request.displayName()).map(t -> RestResponse.ResponseBuilder
+                .<Keys.Tenant>created(URI.create("/admin/v1/tenants/" + t.id())).entity(t).build());
+    }
+
+    @GET
+    @Path("/tenants")
+    public Uni<List<Keys.Tenant>> tenants(@HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        return keys.tenants();
+    }
+
+    @DELETE
+    @Path("/tenants/{tenant}")
+    public Uni<RestResponse<Void>> deleteTenant(@PathParam("tenant") String tenant, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        return keys.deleteTenant(tenant).map(found -> found ? RestResponse.noContent() : notFound("tenant", tenant));
+    }
+
+    @POST
+    @Path("/tenants/{tenant}/keys")
+    public Uni<RestResponse<Keys.NewKey>> createKey(@PathParam("tenant") String tenant, KeyRequest request,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        List<FieldError> errors = new ArrayList<>();
+        if (request == null || request.name() == null || request.name().isBlank() || request.name().length() > 100) {
+            errors.add(new FieldError("name", "is required, at most 100 characters"));
+        }
+        if (request == null || request.allowedModels() == null || request.allowedModels().isEmpty()) {
+            errors.add(new FieldError("allowedModels", "list the model aliases the key may use, or [\"*\"] for all; known: "
+                    + String.join(", ", routes.all().keySet())));
+        } else {
+            for (String alias : request.allowedModels()) {
+                if (!"*".equals(alias) && routes.route(alias) == null) {
+                    errors.add(new FieldError("allowedModels", "'" + alias + "' is not a model alias; known: "
+                            + String.join(", ", routes.all().keySet())));
+                }
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw ProblemException.invalid(errors);
+        }
+        return keys.createKey(tenant, request.name(), List.copyOf(request.allowedModels())).map(k -> RestResponse.ResponseBuilder
+                .<Keys.NewKey>created(URI.create("/admin/v1/keys/" + k.id())).entity(k).build());
+    }
+
+    @GET
+    @Path("/tenants/{tenant}/keys")
+    public Uni<List<Keys.KeyView>> keys(@PathParam("tenant") String tenant, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        return keys.keys(tenant);
+    }
+
+    @DELETE
+    @Path("/keys/{id}")
+    public Uni<RestResponse<Void>> revoke(@PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        UUID keyId;
+        try {
+            keyId = UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw new ProblemException(404, "Unknown key", "'" + id + "' is not a key id");
+        }
+        return keys.revoke(keyId).map(found -> found ? RestResponse.noContent() : notFound("live key", id));
+    }
+
+    @GET
+    @Path("/routes")
+    public Map<String, ?> routes(@HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        routes.all().forEach((alias, route) -> out.put(alias, route.isAuto() ? Map.of("auto", route.auto())
+                : Map.of("targets", route.targets().stream().map(t -> Map.of("id", t.id(), "weight", t.weight(),
+                        "contextWindow", t.contextWindow() == null ? "unknown" : t.contextWindow())).toList())));
+        return out;
+    }
+
+    @PUT
+    @Path("/routes/{alias}")
+    public Uni<RestResponse<Void>> putRoute(@PathParam("alias") String alias, Routes.RouteSpec spec,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        if (!ID.matcher(alias).matches()) {
+            throw new ProblemException(400, "Invalid request", "alias: 1 to 63 lower-case letters, digits and '-'");
+        }
+        return routes.store(alias, spec).map(v -> RestResponse.noContent());
+    }
+
+    @DELETE
+    @Path("/routes/{alias}")
+    public Uni<RestResponse<Void>> deleteRoute(@PathParam("alias") String alias, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        return routes.remove(alias).map(found -> found ? RestResponse.noContent() : notFound("stored route", alias));
+    }
+
+    @GET
+    @Path("/providers/health")
+    public Map<String, String> health(@HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+        admin(auth);
+        return breakers.states();
+    }
+
+    private static <T> RestResponse<T> notFound(String what, String id) {
+        throw new ProblemException(404, "Not found", "no " + what + " '" + id + "'");
+    }
+
+    private void admin(String authorization) {
+        if (config.adminToken().isEmpty()) {
+            throw new ProblemException(403, "Admin API disabled",
+                    "no admin credential is configured; set FLOTILLA_GATEWAY_ADMIN_TOKEN (from a Kubernetes secret)");
+        }
+        String bearer = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? authorization.substring(7).trim() : null;
+        if (bearer == null) {
+            throw new ProblemException(401, "Unauthenticated", "send the admin credential as 'Authorization: Bearer <token>'");
+        }
+        if (!Keys.same(config.adminToken().get(), bearer)) {
+            throw new ProblemException(403, "Forbidden", "this call needs the admin credential");
+        }
+    }
+}

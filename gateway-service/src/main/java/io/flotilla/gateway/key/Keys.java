@@ -1,0 +1,148 @@
+package io.flotilla.gateway.key;
+
+import io.flotilla.common.problem.ProblemException;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.inject.Singleton;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Tenants and their virtual keys. Keys are 256 random bits shown once and stored as SHA-256; a
+ * revoked key stops working on the next request (every request looks its key up).
+ */
+@Singleton
+public class Keys {
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String PREFIX = "flt_";
+
+    private final Pool pool;
+
+    Keys(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** The caller behind a virtual key. */
+    public record Caller(UUID keyId, String tenant, List<String> allowedModels) {
+
+        /** Whether the key may call this alias ({@code *} allows every alias). */
+        public boolean allows(String alias) {
+            return allowedModels.contains("*") || allowedModels.contains(alias);
+        }
+    }
+
+    public record Tenant(String id, String displayName, Instant createdAt) {
+    }
+
+    public record KeyView(UUID id, String tenant, String name, String prefix, List<String> allowedModels,
+            Instant createdAt, Instant revokedAt) {
+    }
+
+    /** A new key: {@code key} is shown this once. */
+    public record NewKey(UUID id, String tenant, String name, String key, String prefix, List<String> allowedModels) {
+    }
+
+    /** The live key with this secret, or null. */
+    public Uni<Caller> authenticate(String secret) {
+        return pool.preparedQuery("SELECT id, tenant_id, allowed_models FROM gateway.api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                .execute(Tuple.of(Buffer.buffer(hash(secret))))
+                .map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        return null;
+                    }
+                    Row row = rows.iterator().next();
+                    return new Caller(row.getUUID("id"), row.getString("tenant_id"), Arrays.asList(row.getArrayOfStrings("allowed_models")));
+                });
+    }
+
+    public Uni<Tenant> createTenant(String id, String displayName) {
+        return pool.preparedQuery("""
+                INSERT INTO gateway.tenants (id, display_name) VALUES ($1, $2)
+                ON CONFLICT (id) DO NOTHING RETURNING created_at""")
+                .execute(Tuple.of(id, displayName))
+                .map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        throw new ProblemException(409, "Tenant exists", "tenant '" + id + "' already exists; choose another id");
+                    }
+                    return new Tenant(id, displayName, rows.iterator().next().getOffsetDateTime("created_at").toInstant());
+                });
+    }
+
+    public Uni<List<Tenant>> tenants() {
+        return pool.query("SELECT id, display_name, created_at FROM gateway.tenants ORDER BY id").execute().map(rows -> {
+            List<Tenant> out = new ArrayList<>();
+            rows.forEach(r -> out.add(new Tenant(r.getString("id"), r.getString("display_name"),
+                    r.getOffsetDateTime("created_at").toInstant())));
+            return out;
+        });
+    }
+
+    /** Deletes a tenant and, with it, all its keys. */
+    public Uni<Boolean> deleteTenant(String id) {
+        return pool.preparedQuery("DELETE FROM gateway.tenants WHERE id = $1").execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
+    }
+
+    public Uni<NewKey> createKey(String tenant, String name, List<String> allowedModels) {
+        byte[] random = new byte[32];
+        RANDOM.nextBytes(random);
+        String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        String prefix = secret.substring(0, 10);
+        UUID id = UUID.randomUUID();
+        return pool.preparedQuery("""
+                INSERT INTO gateway.api_keys (id, tenant_id, name, key_hash, key_prefix, allowed_models)
+                SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM gateway.tenants WHERE id = $2)""")
+                .execute(Tuple.of(id, tenant, name, Buffer.buffer(hash(secret)), prefix, allowedModels.toArray(new String[0])))
+                .map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        throw new ProblemException(404, "Unknown tenant", "tenant '" + tenant + "' does not exist; create it first");
+                    }
+                    return new NewKey(id, tenant, name, secret, prefix, allowedModels);
+                });
+    }
+
+    public Uni<List<KeyView>> keys(String tenant) {
+        return pool.preparedQuery("""
+                SELECT id, tenant_id, name, key_prefix, allowed_models, created_at, revoked_at
+                  FROM gateway.api_keys WHERE tenant_id = $1 ORDER BY created_at""")
+                .execute(Tuple.of(tenant)).map(rows -> {
+                    List<KeyView> out = new ArrayList<>();
+                    rows.forEach(r -> out.add(new KeyView(r.getUUID("id"), r.getString("tenant_id"), r.getString("name"),
+                            r.getString("key_prefix"), Arrays.asList(r.getArrayOfStrings("allowed_models")),
+                            r.getOffsetDateTime("created_at").toInstant(),
+                            r.getOffsetDateTime("revoked_at") == null ? null : r.getOffsetDateTime("revoked_at").toInstant())));
+                    return out;
+                });
+    }
+
+    /** Revokes a key; false when there is no such live key. */
+    public Uni<Boolean> revoke(UUID id) {
+        return pool.preparedQuery("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+                .execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
+    }
+
+    static byte[] hash(String secret) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    /** Constant-time comparison of credentials. */
+    public static boolean same(String a, String b) {
+        return a != null && b != null
+                && MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    }
+}

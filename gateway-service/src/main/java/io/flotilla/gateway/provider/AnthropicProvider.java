@@ -1,0 +1,325 @@
+package io.flotilla.gateway.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.gateway.route.Target;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Anthropic's Messages API, translated both ways: OpenAI messages (system, user, assistant with
+ * tool calls, tool results) and tools become Messages blocks; answers, stream events
+ * ({@code message_start} ... {@code message_stop}) and usage become OpenAI's.
+ */
+@Singleton
+public final class AnthropicProvider implements Provider {
+
+    static final String VERSION = "2023-06-01";
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+    private static final int DEFAULT_MAX_TOKENS = 4096;
+
+    private final Upstream upstream;
+
+    AnthropicProvider(Upstream upstream) {
+        this.upstream = upstream;
+    }
+
+    @Override
+    public Uni<ObjectNode> complete(Target target, ObjectNode request) {
+        return upstream.post(target.baseUrl() + "/v1/messages", headers(target), translate(target, request, false), target.timeout())
+                .map(message -> toCompletion(message));
+    }
+
+    @Override
+    public Uni<Multi<ObjectNode>> stream(Target target, ObjectNode request) {
+        return upstream.stream(target.baseUrl() + "/v1/messages", headers(target), translate(target, request, true), target.timeout())
+                .map(events -> ChunkStream.of(events, StreamTranslator::new));
+    }
+
+    private static Map<String, String> headers(Target target) {
+        return target.apiKey() == null ? Map.of("anthropic-version", VERSION)
+                : Map.of("anthropic-version", VERSION, "x-api-key", target.apiKey());
+    }
+
+    /** OpenAI chat request → Messages request. */
+    static ObjectNode translate(Target target, ObjectNode request, boolean stream) {
+        ObjectNode out = F.objectNode().put("model", target.model());
+        out.put("max_tokens", request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(DEFAULT_MAX_TOKENS)));
+        StringBuilder system = new StringBuilder();
+        ArrayNode messages = out.putArray("messages");
+        for (JsonNode m : request.path("messages")) {
+            String role = m.path("role").asText();
+            switch (role) {
+                case "system", "developer" -> system.append(system.length() > 0 ? "\n\n" : "").append(text(m.path("content")));
+                case "tool" -> {
+                    ObjectNode result = F.objectNode().put("type", "tool_result").put("tool_use_id", m.path("tool_call_id").asText())
+                            .put("content", text(m.path("content")));
+                    ObjectNode last = messages.isEmpty() ? null : (ObjectNode) messages.get(messages.size() - 1);
+                    if (last != null && last.path("role").asText().equals("user") && last.path("content").isArray()
+                            && last.path("content").path(0).path("type").asText().equals("tool_result")) {
+                        ((ArrayNode) last.get("content")).add(result); // consecutive tool results share one user turn
+                    } else {
+                        messages.addObject().put("role", "user").putArray("content").add(result);
+                    }
+                }
+                case "assistant" -> {
+                    ArrayNode blocks = F.arrayNode();
+                    String content = text(m.path("content"));
+                    if (!content.isEmpty()) {
+                        blocks.addObject().put("type", "text").put("text", content);
+                    }
+                    for (JsonNode call : m.path("tool_calls")) {
+                        ObjectNode use = blocks.addObject().put("type", "tool_use").put("id", call.path("id").asText())
+                                .put("name", call.path("function").path("name").asText());
+                        use.set("input", parseArguments(call.path("function").path("arguments").asText("{}")));
+                    }
+                    messages.addObject().put("role", "assistant").set("content", blocks);
+                }
+                default -> messages.addObject().put("role", "user").set("content", userContent(m.path("content")));
+            }
+        }
+        JsonNode format = request.path("response_format");
+        if (format.path("type").asText().startsWith("json")) {
+            // Messages has no JSON mode: ask for it in the system prompt, with the schema when there is one
+            system.append(system.length() > 0 ? "\n\n" : "").append("Answer with a single JSON object and nothing else.");
+            if (format.has("json_schema")) {
+                system.append(" It must match this JSON schema: ").append(format.path("json_schema").path("schema"));
+            }
+        }
+        if (system.length() > 0) {
+            out.put("system", system.toString());
+        }
+        copy(request, out, "temperature", "temperature");
+        copy(request, out, "top_p", "top_p");
+        if (request.has("stop")) {
+            ArrayNode stops = out.putArray("stop_sequences");
+            if (request.get("stop").isArray()) {
+                request.get("stop").forEach(stops::add);
+            } else {
+                stops.add(request.get("stop").asText());
+            }
+        }
+        if (request.path("tools").size() > 0) {
+            ArrayNode tools = out.putArray("tools");
+            for (JsonNode t : request.path("tools")) {
+                JsonNode fn = t.path("function");
+                ObjectNode tool = tools.addObject().put("name", fn.path("name").asText());
+                if (fn.has("description")) {
+                    tool.put("description", fn.path("description").asText());
+                }
+                tool.set("input_schema", fn.has("parameters") ? fn.get("parameters") : F.objectNode().put("type", "object"));
+            }
+            JsonNode choice = request.path("tool_choice");
+            if (choice.isTextual()) {
+                switch (choice.asText()) {
+                    case "required" -> out.putObject("tool_choice").put("type", "any");
+                    case "none" -> out.putObject("tool_choice").put("type", "none");
+                    default -> out.putObject("tool_choice").put("type", "auto");
+                }
+            } else if (choice.isObject()) {
+                out.putObject("tool_choice").put("type", "tool").put("name", choice.path("function").path("name").asText());
+            }
+        }
+        if (stream) {
+            out.put("stream", true);
+        }
+        return out;
+    }
+
+    /** Messages answer → OpenAI chat completion. */
+    static ObjectNode toCompletion(JsonNode message) {
+        StringBuilder text = new StringBuilder();
+        ArrayNode calls = F.arrayNode();
+        for (JsonNode block : message.path("content")) {
+            switch (block.path("type").asText()) {
+                case "text" -> text.append(block.path("text").asText());
+                case "tool_use" -> {
+                    ObjectNode call = calls.addObject().put("id", block.path("id").asText()).put("type", "function");
+                    call.putObject("function").put("name", block.path("name").asText()).put("arguments", block.path("input").toString());
+                }
+                default -> { }
+            }
+        }
+        ObjectNode msg = F.objectNode().put("role", "assistant");
+        if (text.length() > 0) {
+            msg.put("content", text.toString());
+        } else {
+            msg.putNull("content");
+        }
+        if (!calls.isEmpty()) {
+            msg.set("tool_calls", calls);
+        }
+        ObjectNode out = F.objectNode().put("id", message.path("id").asText()).put("object", "chat.completion")
+                .put("created", Instant.now().getEpochSecond()).put("model", message.path("model").asText());
+        out.putArray("choices").addObject().put("index", 0).<ObjectNode>set("message", msg)
+                .put("finish_reason", finishReason(message.path("stop_reason").asText()));
+        out.set("usage", usage(message.path("usage").path("input_tokens").asInt() + message.path("usage").path("cache_read_input_tokens").asInt()
+                + message.path("usage").path("cache_creation_input_tokens").asInt(), message.path("usage").path("output_tokens").asInt()));
+        return out;
+    }
+
+    static String finishReason(String stopReason) {
+        return switch (stopReason) {
+            case "max_tokens" -> "length";
+            case "tool_use" -> "tool_calls";
+            case "refusal" -> "content_filter";
+            default -> "stop";
+        };
+    }
+
+    /** Stream events → OpenAI chunks; tool-use blocks become indexed tool_call deltas. */
+    private static final class StreamTranslator implements ChunkStream.Translator {
+        private String id = "msg";
+        private String model = "";
+        private int inputTokens;
+        private int outputTokens;
+        private boolean done;
+        private final java.util.Map<Integer, Integer> toolIndex = new java.util.HashMap<>();
+
+        @Override
+        public List<ObjectNode> onEvent(Sse.Event event) {
+            JsonNode data;
+            try {
+                data = Upstream.JSON.readTree(event.data());
+            } catch (IOException e) {
+                throw new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR, "Anthropic sent an event that is not JSON");
+            }
+            List<ObjectNode> out = new ArrayList<>();
+            switch (data.path("type").asText()) {
+                case "message_start" -> {
+                    JsonNode m = data.path("message");
+                    id = m.path("id").asText(id);
+                    model = m.path("model").asText(model);
+                    inputTokens = m.path("usage").path("input_tokens").asInt() + m.path("usage").path("cache_read_input_tokens").asInt()
+                            + m.path("usage").path("cache_creation_input_tokens").asInt();
+                    outputTokens = m.path("usage").path("output_tokens").asInt();
+                    out.add(chunk(F.objectNode().put("role", "assistant").put("content", ""), null));
+                }
+                case "content_block_start" -> {
+                    JsonNode block = data.path("content_block");
+                    if (block.path("type").asText().equals("tool_use")) {
+                        int index = toolIndex.size();
+                        toolIndex.put(data.path("index").asInt(), index);
+                        ObjectNode call = F.objectNode().put("index", index).put("id", block.path("id").asText()).put("type", "function");
+                        call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
+                        out.add(chunk(F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
+                    }
+                }
+                case "content_block_delta" -> {
+                    JsonNode delta = data.path("delta");
+                    if (delta.path("type").asText().equals("text_delta")) {
+                        out.add(chunk(F.objectNode().put("content", delta.path("text").asText()), null));
+                    } else if (delta.path("type").asText().equals("input_json_delta")) {
+                        ObjectNode call = F.objectNode().put("index", toolIndex.getOrDefault(data.path("index").asInt(), 0));
+                        call.putObject("function").put("arguments", delta.path("partial_json").asText());
+                        out.add(chunk(F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
+                    }
+                }
+                case "message_delta" -> {
+                    outputTokens = data.path("usage").path("output_tokens").asInt(outputTokens);
+                    out.add(chunk(F.objectNode(), finishReason(data.path("delta").path("stop_reason").asText())));
+                }
+                case "message_stop" -> {
+                    done = true;
+                    ObjectNode usage = base();
+                    usage.putArray("choices");
+                    usage.set("usage", usage(inputTokens, outputTokens));
+                    out.add(usage);
+                }
+                case "error" -> {
+                    String type = data.path("error").path("type").asText();
+                    throw new UpstreamFailure(type.equals("overloaded_error") || type.equals("api_error")
+                            ? UpstreamFailure.Kind.SERVER_ERROR : UpstreamFailure.Kind.REJECTED, 0, null,
+                            "Anthropic reported " + type + " mid-stream: " + data.path("error").path("message").asText());
+                }
+                default -> { } // ping, content_block_stop
+            }
+            return out;
+        }
+
+        @Override
+        public boolean finished() {
+            return done;
+        }
+
+        private ObjectNode base() {
+            return F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", Instant.now().getEpochSecond())
+                    .put("model", model);
+        }
+
+        private ObjectNode chunk(ObjectNode delta, String finish) {
+            ObjectNode c = base();
+            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
+            choice.set("delta", delta);
+            if (finish == null) {
+                choice.putNull("finish_reason");
+            } else {
+                choice.put("finish_reason", finish);
+            }
+            return c;
+        }
+    }
+
+    static ObjectNode usage(int in, int out) {
+        return F.objectNode().put("prompt_tokens", in).put("completion_tokens", out).put("total_tokens", in + out);
+    }
+
+    private static JsonNode userContent(JsonNode content) {
+        if (!content.isArray()) {
+            return F.textNode(content.asText(""));
+        }
+        ArrayNode blocks = F.arrayNode();
+        for (JsonNode part : content) {
+            String type = part.path("type").asText();
+            if (type.equals("text")) {
+                blocks.addObject().put("type", "text").put("text", part.path("text").asText());
+            } else if (type.equals("image_url")) {
+                String url = part.path("image_url").path("url").asText();
+                ObjectNode image = blocks.addObject().put("type", "image");
+                if (url.startsWith("data:")) {
+                    int comma = url.indexOf(',');
+                    image.putObject("source").put("type", "base64").put("media_type", url.substring(5, url.indexOf(';')))
+                            .put("data", url.substring(comma + 1));
+                } else {
+                    image.putObject("source").put("type", "url").put("url", url);
+                }
+            } else {
+                throw new UpstreamFailure(UpstreamFailure.Kind.REJECTED, 400, null,
+                        "content part type '" + type + "' cannot be sent to Anthropic; use text or image_url");
+            }
+        }
+        return blocks;
+    }
+
+    static String text(JsonNode content) {
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        StringBuilder s = new StringBuilder();
+        content.forEach(p -> s.append(p.path("text").asText("")));
+        return s.toString();
+    }
+
+    static JsonNode parseArguments(String json) {
+        try {
+            JsonNode node = Upstream.JSON.readTree(json.isBlank() ? "{}" : json);
+            return node.isObject() ? node : F.objectNode();
+        } catch (IOException e) {
+            throw new UpstreamFailure(UpstreamFailure.Kind.REJECTED, 400, null, "tool call arguments are not valid JSON");
+        }
+    }
+
+    private static void copy(JsonNode from, ObjectNode to, String field, String as) {
+        if (from.has(field) && !from.get(field).isNull()) {
+            to.set(as, from.get(field));
+        }
+    }
+}

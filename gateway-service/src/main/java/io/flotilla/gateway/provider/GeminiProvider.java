@@ -1,0 +1,266 @@
+package io.flotilla.gateway.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.gateway.route.Target;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Google Gemini's {@code generateContent} and {@code streamGenerateContent} (SSE), translated both
+ * ways: messages become contents (assistant → model), system messages the system instruction,
+ * tools function declarations, tool results function responses; candidates become choices.
+ */
+@Singleton
+public final class GeminiProvider implements Provider {
+
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private final Upstream upstream;
+
+    GeminiProvider(Upstream upstream) {
+        this.upstream = upstream;
+    }
+
+    @Override
+    public Uni<ObjectNode> complete(Target target, ObjectNode request) {
+        String url = target.baseUrl() + "/models/" + target.model() + ":generateContent";
+        String id = "chatcmpl-gemini-" + UUID.randomUUID();
+        return upstream.post(url, headers(target), translate(request), target.timeout())
+                .map(response -> {
+                    ObjectNode out = F.objectNode().put("id", id).put("object", "chat.completion")
+                            .put("created", Instant.now().getEpochSecond()).put("model", target.model());
+                    ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+                    Parsed parsed = parse(response, 0);
+                    ObjectNode message = choice.putObject("message").put("role", "assistant");
+                    if (parsed.text.isEmpty()) {
+                        message.putNull("content");
+                    } else {
+                        message.put("content", parsed.text);
+                    }
+                    if (!parsed.calls.isEmpty()) {
+                        message.set("tool_calls", parsed.calls);
+                    }
+                    choice.put("finish_reason", parsed.finish == null ? "stop" : parsed.finish);
+                    out.set("usage", usage(response));
+                    return out;
+                });
+    }
+
+    @Override
+    public Uni<Multi<ObjectNode>> stream(Target target, ObjectNode request) {
+        String url = target.baseUrl() + "/models/" + target.model() + ":streamGenerateContent?alt=sse";
+        return upstream.stream(url, headers(target), translate(request), target.timeout())
+                .map(events -> ChunkStream.of(events, () -> new StreamTranslator(target.model())));
+    }
+
+    private static Map<String, String> headers(Target target) {
+        return target.apiKey() == null ? Map.of() : Map.of("x-goog-api-key", target.apiKey());
+    }
+
+    /** OpenAI chat request → GenerateContentRequest. */
+    static ObjectNode translate(ObjectNode request) {
+        ObjectNode out = F.objectNode();
+        ArrayNode contents = out.putArray("contents");
+        StringBuilder system = new StringBuilder();
+        Map<String, String> toolNames = new HashMap<>();
+        for (JsonNode m : request.path("messages")) {
+            String role = m.path("role").asText();
+            switch (role) {
+                case "system", "developer" -> system.append(system.length() > 0 ? "\n\n" : "").append(AnthropicProvider.text(m.path("content")));
+                case "assistant" -> {
+                    ArrayNode parts = contents.addObject().put("role", "model").putArray("parts");
+                    String text = AnthropicProvider.text(m.path("content"));
+                    if (!text.isEmpty()) {
+                        parts.addObject().put("text", text);
+                    }
+                    for (JsonNode call : m.path("tool_calls")) {
+                        String name = call.path("function").path("name").asText();
+                        toolNames.put(call.path("id").asText(), name);
+                        parts.addObject().putObject("functionCall").put("name", name)
+                                .set("args", AnthropicProvider.parseArguments(call.path("function").path("arguments").asText("{}")));
+                    }
+                }
+                case "tool" -> {
+                    String name = toolNames.getOrDefault(m.path("tool_call_id").asText(), m.path("name").asText("tool"));
+                    ObjectNode response = contents.addObject().put("role", "user").putArray("parts").addObject()
+                            .putObject("functionResponse").put("name", name);
+                    response.putObject("response").put("content", AnthropicProvider.text(m.path("content")));
+                }
+                default -> contents.addObject().put("role", "user").putArray("parts").addObject()
+                        .put("text", AnthropicProvider.text(m.path("content")));
+            }
+        }
+        if (system.length() > 0) {
+            out.putObject("systemInstruction").putArray("parts").addObject().put("text", system.toString());
+        }
+        ObjectNode generation = F.objectNode();
+        copy(request, generation, "temperature", "temperature");
+        copy(request, generation, "top_p", "topP");
+        copy(request, generation, "max_tokens", "maxOutputTokens");
+        copy(request, generation, "max_completion_tokens", "maxOutputTokens");
+        if (request.has("stop")) {
+            ArrayNode stops = generation.putArray("stopSequences");
+            if (request.get("stop").isArray()) {
+                request.get("stop").forEach(stops::add);
+            } else {
+                stops.add(request.get("stop").asText());
+            }
+        }
+        JsonNode format = request.path("response_format");
+        if (format.path("type").asText().startsWith("json")) {
+            generation.put("responseMimeType", "application/json");
+            if (format.path("json_schema").has("schema")) {
+                generation.set("responseSchema", format.path("json_schema").path("schema"));
+            }
+        }
+        if (!generation.isEmpty()) {
+            out.set("generationConfig", generation);
+        }
+        if (request.path("tools").size() > 0) {
+            ArrayNode declarations = out.putArray("tools").addObject().putArray("functionDeclarations");
+            for (JsonNode t : request.path("tools")) {
+                JsonNode fn = t.path("function");
+                ObjectNode d = declarations.addObject().put("name", fn.path("name").asText());
+                if (fn.has("description")) {
+                    d.put("description", fn.path("description").asText());
+                }
+                if (fn.has("parameters")) {
+                    d.set("parameters", fn.get("parameters"));
+                }
+            }
+            JsonNode choice = request.path("tool_choice");
+            String mode = choice.isObject() || choice.asText().equals("required") ? "ANY" : choice.asText().equals("none") ? "NONE" : "AUTO";
+            ObjectNode calling = out.putObject("toolConfig").putObject("functionCallingConfig").put("mode", mode);
+            if (choice.isObject()) {
+                calling.putArray("allowedFunctionNames").add(choice.path("function").path("name").asText());
+            }
+        }
+        return out;
+    }
+
+    private record Parsed(String text, ArrayNode calls, String finish) {
+    }
+
+    private static Parsed parse(JsonNode response, int callOffset) {
+        JsonNode candidate = response.path("candidates").path(0);
+        StringBuilder text = new StringBuilder();
+        ArrayNode calls = F.arrayNode();
+        for (JsonNode part : candidate.path("content").path("parts")) {
+            if (part.has("text")) {
+                text.append(part.path("text").asText());
+            }
+            if (part.has("functionCall")) {
+                ObjectNode call = calls.addObject().put("id", "call_" + (callOffset + calls.size())).put("type", "function");
+                call.putObject("function").put("name", part.path("functionCall").path("name").asText())
+                        .put("arguments", part.path("functionCall").path("args").toString());
+            }
+        }
+        String finish = candidate.has("finishReason") ? switch (candidate.path("finishReason").asText()) {
+            case "MAX_TOKENS" -> "length";
+            case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII" -> "content_filter";
+            default -> calls.isEmpty() ? "stop" : "tool_calls";
+        } : null;
+        if (response.has("promptFeedback") && response.path("promptFeedback").has("blockReason") && candidate.isMissingNode()) {
+            finish = "content_filter";
+        }
+        return new Parsed(text.toString(), calls, finish);
+    }
+
+    private static ObjectNode usage(JsonNode response) {
+        JsonNode u = response.path("usageMetadata");
+        return AnthropicProvider.usage(u.path("promptTokenCount").asInt(), u.path("candidatesTokenCount").asInt() + u.path("thoughtsTokenCount").asInt());
+    }
+
+    /** Each SSE event is a whole GenerateContentResponse; the one with a finishReason ends the stream. */
+    private static final class StreamTranslator implements ChunkStream.Translator {
+        private final String id = "chatcmpl-gemini-" + UUID.randomUUID();
+        private final String model;
+        private boolean first = true;
+        private boolean done;
+        private int calls;
+
+        StreamTranslator(String model) {
+            this.model = model;
+        }
+
+        @Override
+        public List<ObjectNode> onEvent(Sse.Event event) {
+            JsonNode response;
+            try {
+                response = Upstream.JSON.readTree(event.data());
+            } catch (IOException e) {
+                throw new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR, "Gemini sent an event that is not JSON");
+            }
+            if (response.has("error")) {
+                throw Upstream.failure(response.path("error").path("code").asInt(500), event.data(), null, null);
+            }
+            Parsed parsed = parse(response, calls);
+            calls += parsed.calls.size();
+            List<ObjectNode> out = new java.util.ArrayList<>();
+            ObjectNode delta = F.objectNode();
+            if (first) {
+                delta.put("role", "assistant");
+                first = false;
+            }
+            if (!parsed.text.isEmpty()) {
+                delta.put("content", parsed.text);
+            }
+            if (!parsed.calls.isEmpty()) {
+                for (int i = 0; i < parsed.calls.size(); i++) {
+                    ((ObjectNode) parsed.calls.get(i)).put("index", calls - parsed.calls.size() + i);
+                }
+                delta.set("tool_calls", parsed.calls);
+            }
+            out.add(chunk(delta, null));
+            if (parsed.finish != null) {
+                done = true;
+                out.add(chunk(F.objectNode(), parsed.finish));
+                if (response.has("usageMetadata")) {
+                    ObjectNode usage = base();
+                    usage.putArray("choices");
+                    usage.set("usage", usage(response));
+                    out.add(usage);
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public boolean finished() {
+            return done;
+        }
+
+        private ObjectNode base() {
+            return F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", Instant.now().getEpochSecond())
+                    .put("model", model);
+        }
+
+        private ObjectNode chunk(ObjectNode delta, String finish) {
+            ObjectNode c = base();
+            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
+            choice.set("delta", delta);
+            if (finish == null) {
+                choice.putNull("finish_reason");
+            } else {
+                choice.put("finish_reason", finish);
+            }
+            return c;
+        }
+    }
+
+    private static void copy(JsonNode from, ObjectNode to, String field, String as) {
+        if (from.has(field) && !from.get(field).isNull()) {
+            to.set(as, from.get(field));
+        }
+    }
+}

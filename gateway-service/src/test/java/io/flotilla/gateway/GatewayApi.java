@@ -1,0 +1,36 @@
+package io.flotilla.gateway;
+
+import static io.restassured.RestAssured.given;
+
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** Helpers over the gateway's admin API and /v1, shared by its tests. */
+final class GatewayApi {
+
+    static final String ADMIN = "Bearer test-gateway-admin";
+
+    private GatewayApi() {
+    }
+
+    /** A fresh tenant with one key for these aliases; returns the key secret. */
+    static String key(String... aliases) {
+        String tenant = "t-" + UUID.randomUUID().toString().substring(0, 8);
+        given().header("Authorization", ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("id", tenant, "displayName", "Test tenant")).post("/admin/v1/tenants").then().statusCode(201);
+        return given().header("Authorization", ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("name", "test key", "allowedModels", List.of(aliases)))
+                .post("/admin/v1/tenants/" + tenant + "/keys").then().statusCode(201).extract().path("key");
+    }
+
+    static Response chat(String key, String model, String prompt) {
+        return chat(key, Map.of("model", model, "messages", List.of(Map.of("role", "user", "content", prompt))));
+    }
+
+    static Response chat(String key, Map<String, ?> body) {
+        return given().header("Authorization", "Bearer " + key).contentType(ContentType.JSON).body(body).post("/v1/chat/completions");
+    }
+}
