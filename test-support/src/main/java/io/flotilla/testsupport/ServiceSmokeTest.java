@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 public abstract class ServiceSmokeTest {
 
     @Inject
-    DataSource db;
+    protected DataSource db;
 
     /** The schema the service owns. */
     protected abstract String schema();

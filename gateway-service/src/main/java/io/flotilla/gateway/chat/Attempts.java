@@ -4,6 +4,7 @@ import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.Span;
 import io.smallrye.mutiny.Uni;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -24,11 +25,13 @@ public class Attempts {
     private final GatewayConfig config;
     private final Breakers breakers;
     private final MeterRegistry meters;
+    private final GenAiSpans spans;
 
-    Attempts(GatewayConfig config, Breakers breakers, MeterRegistry meters) {
+    Attempts(GatewayConfig config, Breakers breakers, MeterRegistry meters, GenAiSpans spans) {
         this.config = config;
         this.breakers = breakers;
         this.meters = meters;
+        this.spans = spans;
     }
 
     /** The answer and how it was obtained. */
@@ -49,8 +52,13 @@ public class Attempts {
         }
     }
 
-    public <T> Uni<Result<T>> run(String alias, List<Target> order, Function<Target, Uni<T>> call) {
-        return next(new State(alias, order), call);
+    /** Tries the targets; each call gets an attempt span under {@code span}. */
+    public <T> Uni<Result<T>> run(String alias, List<Target> order, Span span, String operation, Function<Target, Uni<T>> call) {
+        State state = new State(alias, order);
+        return next(state, target -> {
+            Span attempt = spans.attempt(span, operation, target);
+            return call.apply(target).onItemOrFailure().invoke((item, failure) -> GenAiSpans.endAttempt(attempt, failure));
+        });
     }
 
     private <T> Uni<Result<T>> next(State s, Function<Target, Uni<T>> call) {

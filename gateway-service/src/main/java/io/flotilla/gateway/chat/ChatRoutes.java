@@ -11,6 +11,8 @@ import io.flotilla.gateway.provider.Upstream;
 import io.flotilla.gateway.route.RouteTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -41,8 +43,10 @@ public class ChatRoutes {
     private final RouteTable routes;
     private final GatewayConfig config;
     private final MeterRegistry meters;
+    private final GenAiSpans spans;
 
-    ChatRoutes(ChatService chat, Keys keys, RouteTable routes, GatewayConfig config, MeterRegistry meters) {
+    ChatRoutes(ChatService chat, Keys keys, RouteTable routes, GatewayConfig config, MeterRegistry meters, GenAiSpans spans) {
+        this.spans = spans;
         this.chat = chat;
         this.keys = keys;
         this.routes = routes;
@@ -73,20 +77,33 @@ public class ChatRoutes {
             fail(ctx, OpenAiError.invalid(null, "the body must be a JSON object (see the OpenAI API reference); it could not be parsed"));
             return;
         }
+        Span span = spans.request(isChat ? "chat" : "embeddings", request);
+        boolean stream = isChat && request.path("stream").asBoolean(false);
         authenticate(ctx).chain(caller -> {
+            span.setAttribute("flotilla.tenant", caller.tenant());
             ChatService.Plan plan = chat.plan(caller, request, isChat);
             ctx.put("plan", plan);
-            boolean stream = isChat && request.path("stream").asBoolean(false);
             if (stream) {
-                return chat.stream(plan, request).invoke(result -> stream(ctx, plan, request, result)).replaceWithVoid();
+                return chat.stream(plan, request, span).invoke(result -> stream(ctx, plan, request, result, span)).replaceWithVoid();
             }
-            return (isChat ? chat.complete(plan, request) : chat.embed(plan, request))
-                    .invoke(result -> respond(ctx, plan, result)).replaceWithVoid();
+            return (isChat ? chat.complete(plan, request, span) : chat.embed(plan, request, span))
+                    .invoke(result -> {
+                        GenAiSpans.usage(span, result.target().model(), result.value().path("usage"));
+                        respond(ctx, plan, result);
+                    }).replaceWithVoid();
         }).subscribe().with(
-                ok -> record(timer, ctx, isChat),
+                ok -> {
+                    record(timer, ctx, isChat);
+                    if (!stream) {
+                        span.end();
+                    }
+                },
                 failure -> {
                     fail(ctx, failure);
                     record(timer, ctx, isChat);
+                    span.setAttribute("error.type", failure instanceof OpenAiError e ? String.valueOf(e.status()) : failure.getClass().getSimpleName());
+                    span.setStatus(StatusCode.ERROR);
+                    span.end();
                 });
     }
 
@@ -128,7 +145,7 @@ public class ChatRoutes {
         response.putHeader("Content-Type", "application/json").setStatusCode(200).end(result.value().toString());
     }
 
-    private void stream(RoutingContext ctx, ChatService.Plan plan, ObjectNode request, Attempts.Result<Multi<ObjectNode>> result) {
+    private void stream(RoutingContext ctx, ChatService.Plan plan, ObjectNode request, Attempts.Result<Multi<ObjectNode>> result, Span span) {
         HttpServerResponse response = ctx.response();
         ctx.put("target", result.target().id());
         boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
@@ -138,6 +155,9 @@ public class ChatRoutes {
                 .putHeader("Cache-Control", "no-cache");
         Cancellable subscription = result.value().subscribe().with(
                 chunk -> {
+                    if (chunk.path("usage").isObject()) {
+                        GenAiSpans.usage(span, result.target().model(), chunk.path("usage"));
+                    }
                     boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
                     if (!includeUsage) {
                         if (usageOnly) {
@@ -153,6 +173,9 @@ public class ChatRoutes {
                     // never a clean end that looks like success: an error event, and no [DONE]
                     LOG.warnf("stream from %s broke mid-way: %s", result.target().id(), failure.getMessage());
                     meters.counter("flotilla.gateway.streams.broken", "target", result.target().id()).increment();
+                    span.setAttribute("error.type", "stream_interrupted");
+                    span.setStatus(StatusCode.ERROR);
+                    span.end();
                     if (!response.closed()) {
                         ObjectNode error = new OpenAiError(502, "api_error", "stream_interrupted", null,
                                 "the upstream stream from " + result.target().id() + " broke before it finished; the answer is incomplete, retry the request",
@@ -161,11 +184,15 @@ public class ChatRoutes {
                     }
                 },
                 () -> {
+                    span.end();
                     if (!response.closed()) {
                         response.end("data: [DONE]\n\n");
                     }
                 });
-        response.closeHandler(v -> subscription.cancel());
+        response.closeHandler(v -> {
+            subscription.cancel();
+            span.end();
+        });
     }
 
     private void models(RoutingContext ctx) {

@@ -11,6 +11,7 @@ import io.flotilla.gateway.route.Route;
 import io.flotilla.gateway.route.RouteTable;
 import io.flotilla.gateway.route.Routes;
 import io.flotilla.gateway.route.Target;
+import io.opentelemetry.api.trace.Span;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.operators.multi.processors.UnicastProcessor;
@@ -85,20 +86,20 @@ public class ChatService {
         return new Plan(route.alias(), via, order(fitting), prompt);
     }
 
-    public Uni<Attempts.Result<ObjectNode>> complete(Plan plan, ObjectNode request) {
-        return attempts.run(plan.alias(), plan.order(), t -> providers.of(t).complete(t, request));
+    public Uni<Attempts.Result<ObjectNode>> complete(Plan plan, ObjectNode request, Span span) {
+        return attempts.run(plan.alias(), plan.order(), span, "chat", t -> providers.of(t).complete(t, request));
     }
 
-    public Uni<Attempts.Result<ObjectNode>> embed(Plan plan, ObjectNode request) {
-        return attempts.run(plan.alias(), plan.order(), t -> providers.of(t).embed(t, request));
+    public Uni<Attempts.Result<ObjectNode>> embed(Plan plan, ObjectNode request, Span span) {
+        return attempts.run(plan.alias(), plan.order(), span, "embeddings", t -> providers.of(t).embed(t, request));
     }
 
     /**
      * A stream that counts as started only once its first chunk arrived: a target that fails
      * before that is retried or replaced like a failed non-streaming call.
      */
-    public Uni<Attempts.Result<Multi<ObjectNode>>> stream(Plan plan, ObjectNode request) {
-        return attempts.run(plan.alias(), plan.order(), t -> providers.of(t).stream(t, request).chain(ChatService::firstChunk));
+    public Uni<Attempts.Result<Multi<ObjectNode>>> stream(Plan plan, ObjectNode request, Span span) {
+        return attempts.run(plan.alias(), plan.order(), span, "chat", t -> providers.of(t).stream(t, request).chain(ChatService::firstChunk));
     }
 
     private static Uni<Multi<ObjectNode>> firstChunk(Multi<ObjectNode> chunks) {
