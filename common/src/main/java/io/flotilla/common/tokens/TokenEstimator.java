@@ -28,26 +28,39 @@ public final class TokenEstimator {
 
     /** Estimated prompt tokens of a chat completion request body ({@code messages}, {@code tools}). */
     public static int promptTokens(JsonNode request) {
+        return estimate(request, TokenEstimator::count);
+    }
+
+    /**
+     * A bound that is never below {@link #promptTokens}, computed without tokenizing: a BPE token
+     * covers at least one UTF-8 byte, so bytes bound tokens. Lets callers skip the tokenizer when
+     * even the bound fits.
+     */
+    public static int promptTokensUpperBound(JsonNode request) {
+        return estimate(request, text -> text == null ? 0 : text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    }
+
+    private static int estimate(JsonNode request, java.util.function.ToIntFunction<String> count) {
         int total = REPLY_PRIMER;
         for (JsonNode message : request.path("messages")) {
-            total += PER_MESSAGE + count(message.path("role").asText(""));
+            total += PER_MESSAGE + count.applyAsInt(message.path("role").asText(""));
             JsonNode content = message.path("content");
             if (content.isTextual()) {
-                total += count(content.asText());
+                total += count.applyAsInt(content.asText());
             } else if (content.isArray()) {
                 for (JsonNode part : content) {
-                    total += part.has("text") ? count(part.path("text").asText()) : count(part.toString());
+                    total += part.has("text") ? count.applyAsInt(part.path("text").asText()) : count.applyAsInt(part.toString());
                 }
             }
             if (message.has("tool_calls")) {
-                total += count(message.path("tool_calls").toString());
+                total += count.applyAsInt(message.path("tool_calls").toString());
             }
             if (message.has("name")) {
-                total += 1 + count(message.path("name").asText());
+                total += 1 + count.applyAsInt(message.path("name").asText());
             }
         }
         if (request.has("tools")) {
-            total += count(request.path("tools").toString());
+            total += count.applyAsInt(request.path("tools").toString());
         }
         return total;
     }

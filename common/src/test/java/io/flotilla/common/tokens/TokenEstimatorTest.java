@@ -28,5 +28,7 @@ class TokenEstimatorTest {
         assertEquals(3 + 3 + 1 + 1, s, "primer + per-message + role + content");
         assertTrue(TokenEstimator.promptTokens(larger) > s + 15);
         assertTrue(TokenEstimator.promptText(larger).contains("history of Rome"));
+        assertTrue(TokenEstimator.promptTokensUpperBound(larger) >= TokenEstimator.promptTokens(larger));
+        assertTrue(TokenEstimator.promptTokensUpperBound(small) >= s);
     }
 }

@@ -44,7 +44,7 @@ public class ChatService {
     }
 
     /** Targets to try, in order, and which alias chose them. */
-    public record Plan(String alias, String routedVia, List<Target> order, int promptTokens) {
+    public record Plan(String alias, String routedVia, List<Target> order) {
     }
 
     public Plan plan(Keys.Caller caller, ObjectNode request, boolean chat) {
@@ -64,7 +64,10 @@ public class ChatService {
             throw new OpenAiError(403, "permission_error", "model_not_allowed", "model",
                     "model '" + model + "' is not allowed for this key; allowed: " + allowed(caller), null);
         }
-        int prompt = chat ? TokenEstimator.promptTokens(request) : 0;
+        // tokenize only when the byte bound does not already settle the question
+        int bound = chat ? TokenEstimator.promptTokensUpperBound(request) : 0;
+        int[] exact = {-1};
+        java.util.function.IntSupplier prompt = () -> exact[0] >= 0 ? exact[0] : (exact[0] = TokenEstimator.promptTokens(request));
         String via = null;
         if (route.isAuto()) {
             String chosen = simple(route.auto(), request, prompt) ? route.auto().cheap() : route.auto().strong();
@@ -76,14 +79,15 @@ public class ChatService {
             }
         }
         int maxTokens = request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(config.defaultMaxTokens()));
-        List<Target> fitting = route.targets().stream().filter(t -> !chat || t.fits(prompt, maxTokens)).toList();
+        List<Target> fitting = route.targets().stream()
+                .filter(t -> !chat || t.fits(bound, maxTokens) || t.fits(prompt.getAsInt(), maxTokens)).toList();
         if (fitting.isEmpty()) {
             int largest = route.targets().stream().mapToInt(t -> t.contextWindow() == null ? 0 : t.contextWindow()).max().orElse(0);
             throw new OpenAiError(400, "invalid_request_error", "context_length_exceeded", "messages",
-                    "this request needs about " + prompt + " prompt tokens plus max_tokens " + maxTokens + ", but the largest context window of '"
+                    "this request needs about " + prompt.getAsInt() + " prompt tokens plus max_tokens " + maxTokens + ", but the largest context window of '"
                             + route.alias() + "' is " + largest + " tokens; shorten the messages or lower max_tokens", null);
         }
-        return new Plan(route.alias(), via, order(fitting), prompt);
+        return new Plan(route.alias(), via, order(fitting));
     }
 
     public Uni<Attempts.Result<ObjectNode>> complete(Plan plan, ObjectNode request, Span span) {
@@ -144,8 +148,8 @@ public class ChatService {
     }
 
     /** The documented auto rule: short, plain prompts go to the cheap alias. */
-    static boolean simple(Routes.AutoSpec auto, JsonNode request, int promptTokens) {
-        if (promptTokens > (auto.maxPromptTokens() == null ? 400 : auto.maxPromptTokens())) {
+    static boolean simple(Routes.AutoSpec auto, JsonNode request, java.util.function.IntSupplier promptTokens) {
+        if (promptTokens.getAsInt() > (auto.maxPromptTokens() == null ? 400 : auto.maxPromptTokens())) {
             return false;
         }
         if (request.path("tools").size() > 0 || request.path("response_format").path("type").asText().equals("json_schema")) {

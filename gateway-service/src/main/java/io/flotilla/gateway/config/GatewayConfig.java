@@ -40,6 +40,13 @@ public interface GatewayConfig {
     @WithDefault("4194304")
     int maxBodyBytes();
 
+    /**
+     * How long a replica trusts a key it has verified before asking the database again. A key
+     * revoked through another replica stops working here within this time; 0 checks every request.
+     */
+    @WithDefault("2s")
+    Duration keyCacheTtl();
+
     /** How often a replica reloads routes that the admin API stored (other replicas' changes). */
     @WithDefault("5s")
     Duration routeRefresh();

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.key;
 
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.gateway.config.GatewayConfig;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -15,12 +16,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
 
 /**
- * Tenants and their virtual keys. Keys are 256 random bits shown once and stored as SHA-256; a
- * revoked key stops working on the next request (every request looks its key up).
+ * Tenants and their virtual keys. Keys are 256 random bits shown once and stored as SHA-256.
  */
 @Singleton
 public class Keys {
@@ -28,10 +31,19 @@ public class Keys {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String PREFIX = "flt_";
 
-    private final Pool pool;
+    private static final int CACHE_LIMIT = 10_000;
 
-    Keys(Pool pool) {
+    private final Pool pool;
+    private final long cacheNanos;
+    /** Live keys seen recently, by hash: a read cache only, bounded in size and age. */
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+    private record Cached(Caller caller, long until) {
+    }
+
+    Keys(Pool pool, GatewayConfig config) {
         this.pool = pool;
+        this.cacheNanos = config.keyCacheTtl().toNanos();
     }
 
     /** The caller behind a virtual key. */
@@ -54,16 +66,33 @@ public class Keys {
     public record NewKey(UUID id, String tenant, String name, String key, String prefix, List<String> allowedModels) {
     }
 
-    /** The live key with this secret, or null. */
+    /**
+     * The live key with this secret, or null. Live keys are cached for {@code key-cache-ttl}: a
+     * key revoked on this replica stops at once, on other replicas within that time.
+     */
     public Uni<Caller> authenticate(String secret) {
+        byte[] hash = hash(secret);
+        String cacheKey = HexFormat.of().formatHex(hash);
+        Cached cached = cache.get(cacheKey);
+        if (cached != null && cached.until() - System.nanoTime() > 0) {
+            return Uni.createFrom().item(cached.caller());
+        }
         return pool.preparedQuery("SELECT id, tenant_id, allowed_models FROM gateway.api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-                .execute(Tuple.of(Buffer.buffer(hash(secret))))
+                .execute(Tuple.of(Buffer.buffer(hash)))
                 .map(rows -> {
                     if (rows.rowCount() == 0) {
+                        cache.remove(cacheKey);
                         return null;
                     }
                     Row row = rows.iterator().next();
-                    return new Caller(row.getUUID("id"), row.getString("tenant_id"), Arrays.asList(row.getArrayOfStrings("allowed_models")));
+                    Caller caller = new Caller(row.getUUID("id"), row.getString("tenant_id"), Arrays.asList(row.getArrayOfStrings("allowed_models")));
+                    if (cacheNanos > 0) {
+                        if (cache.size() >= CACHE_LIMIT) {
+                            cache.clear();
+                        }
+                        cache.put(cacheKey, new Cached(caller, System.nanoTime() + cacheNanos));
+                    }
+                    return caller;
                 });
     }
 
@@ -91,6 +120,7 @@ public class Keys {
 
     /** Deletes a tenant and, with it, all its keys. */
     public Uni<Boolean> deleteTenant(String id) {
+        cache.values().removeIf(c -> c.caller().tenant().equals(id));
         return pool.preparedQuery("DELETE FROM gateway.tenants WHERE id = $1").execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
     }
 
@@ -128,6 +158,7 @@ public class Keys {
 
     /** Revokes a key; false when there is no such live key. */
     public Uni<Boolean> revoke(UUID id) {
+        cache.values().removeIf(c -> c.caller().keyId().equals(id));
         return pool.preparedQuery("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
                 .execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
     }

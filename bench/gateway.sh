@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Gateway overhead benchmark: a fast fake OpenAI upstream, then in ONE run, interleaved, the same
+# non-streaming load sent directly to the upstream and through the gateway, at 1 and 64
+# connections. Prints throughput and p50/p99 for each, the ratio and the added latency.
+# Usage: bench/gateway.sh [seconds-per-round=10] [rounds=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}; ROUNDS=${2:-3}
+UP=18090; GW=18080; DB=flotilla_bench_gateway; WORK=$(mktemp -d); ADMIN=bench-admin
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v psql >/dev/null || { echo "needs psql and a PostgreSQL on 127.0.0.1:5432"; exit 1; }
+[ -f gateway-service/target/quarkus-app/quarkus-run.jar ] || mvn -B -q package -DskipTests -pl gateway-service -am
+mvn -B -q dependency:build-classpath -pl gateway-service -Dmdep.outputFile="$WORK/cp" >/dev/null
+psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+
+PIDS=()
+trap 'kill ${PIDS[*]} 2>/dev/null; wait 2>/dev/null; psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"; rm -rf "$WORK"' EXIT
+java -cp "$(cat "$WORK/cp")" bench/FakeOpenAi.java $UP >"$WORK/fake.log" 2>&1 & PIDS+=($!)
+cat >"$WORK/routes.yaml" <<YAML
+providers:
+  upstream: {type: openai, baseUrl: http://127.0.0.1:$UP/v1}
+routes:
+  bench: {targets: [{provider: upstream, model: bench-model, contextWindow: 128000}]}
+YAML
+QUARKUS_HTTP_PORT=$GW QUARKUS_LOG_LEVEL=WARN \
+QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
+FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
+  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway.log" 2>&1 & PIDS+=($!)
+for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW/q/health/ready" >/dev/null 2>&1 && grep -q READY "$WORK/fake.log" && break; sleep 0.5; done
+
+curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"id":"bench"}' >/dev/null
+KEY=$(curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants/bench/keys" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{"name":"bench","allowedModels":["bench"]}' | sed -E 's/.*"key":"([^"]+)".*/\1/')
+
+cat >"$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"MODEL","messages":[{"role":"user","content":"Give me a short answer about fleets of agents."}],"max_tokens":64}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer KEY"
+local bad = 0
+response = function(status) if status ~= 200 then bad = bad + 1 end end
+done = function() if bad > 0 then io.stderr:write("non-200 answers: " .. bad .. "\n") end end
+LUA
+sed "s/MODEL/bench-model/; s/KEY/none/" "$WORK/post.lua" >"$WORK/direct.lua"
+sed "s/MODEL/bench/; s/KEY/$KEY/" "$WORK/post.lua" >"$WORK/gateway.lua"
+
+run() { # name url script conns -> "rps p50ms p99ms"
+  wrk -t"$([ "$4" -gt 1 ] && echo 2 || echo 1)" -c"$4" -d"${SECS}s" --latency -s "$3" "$2" 2>"$WORK/err" >"$WORK/out"
+  [ -s "$WORK/err" ] && { echo "$1: $(cat "$WORK/err")" >&2; }
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+       function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+       END {printf "%.0f %.3f %.3f\n", rps, ms(p50), ms(p99)}' "$WORK/out"
+}
+
+echo "warm-up..."
+wrk -t1 -c8 -d5s -s "$WORK/direct.lua" "http://127.0.0.1:$UP/v1/chat/completions" >/dev/null
+wrk -t1 -c8 -d10s -s "$WORK/gateway.lua" "http://127.0.0.1:$GW/v1/chat/completions" >/dev/null
+
+for c in 1 64; do
+  for r in $(seq 1 "$ROUNDS"); do
+    echo "direct  c=$c round=$r $(run direct "http://127.0.0.1:$UP/v1/chat/completions" "$WORK/direct.lua" $c)" | tee -a "$WORK/results"
+    echo "gateway c=$c round=$r $(run gateway "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
+  done
+done
+echo
+echo "medians over $ROUNDS interleaved rounds of ${SECS}s (rps, p50 ms, p99 ms):"
+for c in 1 64; do
+  awk -v c="c=$c" '$2==c {n[$1]++; rps[$1,n[$1]]=$4; p50[$1,n[$1]]=$5; p99[$1,n[$1]]=$6}
+    function med(a, k, m,   i,j,t,v) { for (i=1;i<=m;i++) v[i]=a[k,i]; for (i=1;i<=m;i++) for (j=i+1;j<=m;j++) if (v[j]<v[i]) {t=v[i];v[i]=v[j];v[j]=t}; return v[int((m+1)/2)] }
+    END { d="direct"; g="gateway"; m=n[d];
+      printf "%s  direct %6.0f rps p50 %.3f p99 %.3f | gateway %6.0f rps p50 %.3f p99 %.3f | ratio %.2f, added p50 %.3f ms, added p99 %.3f ms\n",
+        c, med(rps,d,m), med(p50,d,m), med(p99,d,m), med(rps,g,m), med(p50,g,m), med(p99,g,m),
+        med(rps,g,m)/med(rps,d,m), med(p50,g,m)-med(p50,d,m), med(p99,g,m)-med(p99,d,m) }' "$WORK/results"
+done
