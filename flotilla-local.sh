@@ -37,6 +37,13 @@ export QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://$PGHOST:$PGPORT/$PGDB"
 export QUARKUS_DATASOURCE_REACTIVE_URL="postgresql://$PGHOST:$PGPORT/$PGDB"
 export QUARKUS_DATASOURCE_USERNAME="$PGUSER"
 export FLOTILLA_REGISTRY_ADMIN_TOKEN="${FLOTILLA_REGISTRY_ADMIN_TOKEN:-local-admin-$RANDOM$RANDOM}"
+export FLOTILLA_GATEWAY_ADMIN_TOKEN="${FLOTILLA_GATEWAY_ADMIN_TOKEN:-local-admin-$RANDOM$RANDOM}"
+if [ -n "${OPENAI_API_KEY:-}" ] && [ -z "${FLOTILLA_GATEWAY_ROUTES_FILE:-}" ]; then
+  export FLOTILLA_GATEWAY_ROUTES_FILE="$PWD/examples/gateway/routes-openai.yaml"
+  echo "OPENAI_API_KEY is set: the gateway routes to OpenAI (mock as the last fallback)"
+else
+  echo "no provider key set: the gateway serves the built-in offline mock provider"
+fi
 
 start() { # name port
   java -jar "$1/target/quarkus-app/quarkus-run.jar" >"$LOGS/$1.log" 2>&1 &
@@ -65,6 +72,21 @@ echo "heartbeat -> $(curl -fsS -XPUT "$R/agents/$id/heartbeat" -H "Authorization
 echo "verify    -> $(curl -fsS -XPOST "$R/tokens/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$token\"}" | head -c 120)..."
 curl -fsS -XDELETE "$R/agents/$id" -H "Authorization: Bearer $token"
 echo "verify after deregistration -> $(curl -fsS -XPOST "$R/tokens/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$token\"}")"
+
+say "demo: a tenant gets a virtual key and calls the gateway like any OpenAI client"
+G=http://127.0.0.1:8080
+tenant="demo-$RANDOM"
+curl -fsS -XPOST "$G/admin/v1/tenants" -H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" \
+  -H 'Content-Type: application/json' -d "{\"id\":\"$tenant\"}" >/dev/null
+key=$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" -H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" \
+  -H 'Content-Type: application/json' -d '{"name":"demo","allowedModels":["*"]}' | sed -E 's/.*"key":"([^"]+)".*/\1/')
+echo "models    -> $(curl -fsS "$G/v1/models" -H "Authorization: Bearer $key" | head -c 200)..."
+curl -fsS -D "$STATE/headers" -o "$STATE/answer.json" "$G/v1/chat/completions" -H "Authorization: Bearer $key" \
+  -H 'Content-Type: application/json' -d '{"model":"auto","messages":[{"role":"user","content":"Name one benefit of durable workflows."}]}'
+echo "routed    -> $(grep -i '^x-flotilla-\(route\|provider\|model\|attempts\)' "$STATE/headers" | tr -d '\r' | tr '\n' ' ')"
+echo "answer    -> $(cat "$STATE/answer.json")"
+echo "streaming -> $(curl -fsS -N "$G/v1/chat/completions" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d '{"model":"fast","stream":true,"messages":[{"role":"user","content":"Stream three words."}]}' | grep -c '^data:') SSE events"
 
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
 wait

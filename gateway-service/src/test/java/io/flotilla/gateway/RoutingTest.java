@@ -83,6 +83,30 @@ class RoutingTest {
     }
 
     @Test
+    void rateLimitedTargetFallsBackToTheNext() {
+        String key = GatewayApi.key("ratelimit");
+        FakeUpstream.retryAfter(30); // longer than the gateway waits: fall back instead
+        script("rl-primary", R429);
+        try {
+            chat(key, "ratelimit", "hi").then().statusCode(200).header("x-flotilla-model", "rl-backup")
+                    .header("x-flotilla-fallbacks", "fake/rl-primary=rate_limited(429)");
+        } finally {
+            FakeUpstream.retryAfter(1);
+        }
+    }
+
+    @Test
+    void prometheusCountsRequestsTokensAndFallbacksWithBoundedLabels() {
+        String key = GatewayApi.key("fast");
+        chat(key, "fast", "count me").then().statusCode(200);
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.contains("flotilla_gateway_requests_seconds_count{alias=\"fast\""), "requests by alias");
+        assertTrue(metrics.contains("flotilla_gateway_tokens_total{alias=\"fast\",type=\"input\"}"), "tokens by alias");
+        assertTrue(metrics.contains("flotilla_gateway_upstream_seconds_count{outcome=\"ok\",target=\"mock/mock-fast\"}"), "upstream latency");
+        assertTrue(!metrics.contains("count me"), "no prompt text in metrics");
+    }
+
+    @Test
     void timeoutFallsBack() {
         String key = GatewayApi.key("timeout");
         FakeUpstream.slow(2000);

@@ -57,7 +57,13 @@ public class Attempts {
         State state = new State(alias, order);
         return next(state, target -> {
             Span attempt = spans.attempt(span, operation, target);
-            return call.apply(target).onItemOrFailure().invoke((item, failure) -> GenAiSpans.endAttempt(attempt, failure));
+            long start = System.nanoTime();
+            return call.apply(target).onItemOrFailure().invoke((item, failure) -> {
+                GenAiSpans.endAttempt(attempt, failure);
+                meters.timer("flotilla.gateway.upstream", "target", target.id(),
+                        "outcome", failure == null ? "ok" : failure instanceof UpstreamFailure f ? f.kind().name().toLowerCase() : "error")
+                        .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+            });
         });
     }
 

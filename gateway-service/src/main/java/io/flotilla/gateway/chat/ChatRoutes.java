@@ -89,6 +89,7 @@ public class ChatRoutes {
             return (isChat ? chat.complete(plan, request, span) : chat.embed(plan, request, span))
                     .invoke(result -> {
                         GenAiSpans.usage(span, result.target().model(), result.value().path("usage"));
+                        countTokens(plan, result.value().path("usage"));
                         respond(ctx, plan, result);
                     }).replaceWithVoid();
         }).subscribe().with(
@@ -157,6 +158,7 @@ public class ChatRoutes {
                 chunk -> {
                     if (chunk.path("usage").isObject()) {
                         GenAiSpans.usage(span, result.target().model(), chunk.path("usage"));
+                        countTokens(plan, chunk.path("usage"));
                     }
                     boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
                     if (!includeUsage) {
@@ -238,6 +240,13 @@ public class ChatRoutes {
         LOG.errorf(failure, "unexpected failure, reference %s", ref);
         return new OpenAiError(500, "api_error", "internal_error", null,
                 "the gateway failed unexpectedly; report reference " + ref, null);
+    }
+
+    private void countTokens(ChatService.Plan plan, JsonNode usage) {
+        if (usage.isObject()) {
+            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "input").increment(usage.path("prompt_tokens").asDouble());
+            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "output").increment(usage.path("completion_tokens").asDouble());
+        }
     }
 
     private void record(Timer.Sample timer, RoutingContext ctx, boolean isChat) {
