@@ -205,11 +205,20 @@ public class ChatRoutes {
             routes.all().forEach((alias, route) -> {
                 if (caller.allows(alias)) {
                     data.addObject().put("id", alias).put("object", "model").put("created", created)
-                            .put("owned_by", route.mockOnly() ? "flotilla-mock (offline mock provider, not a real model)" : "flotilla");
+                            .put("owned_by", mockOnly(route) ? "flotilla-mock (offline mock provider, not a real model)" : "flotilla");
                 }
             });
             ctx.response().putHeader("Content-Type", "application/json").end(list.toString());
         }, failure -> fail(ctx, failure));
+    }
+
+    private boolean mockOnly(io.flotilla.gateway.route.Route route) {
+        if (!route.isAuto()) {
+            return route.mockOnly();
+        }
+        io.flotilla.gateway.route.Route cheap = routes.route(route.auto().cheap());
+        io.flotilla.gateway.route.Route strong = routes.route(route.auto().strong());
+        return cheap != null && strong != null && cheap.mockOnly() && strong.mockOnly();
     }
 
     private void fail(RoutingContext ctx, Throwable failure) {
