@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.gateway.config.GatewayConfig;
+import io.flotilla.gateway.governance.Governor;
+import io.flotilla.gateway.governance.Ledger;
 import io.flotilla.gateway.key.Keys;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.provider.Upstream;
@@ -44,9 +46,14 @@ public class ChatRoutes {
     private final GatewayConfig config;
     private final MeterRegistry meters;
     private final GenAiSpans spans;
+    private final Governor governor;
+    private final Ledger ledger;
 
-    ChatRoutes(ChatService chat, Keys keys, RouteTable routes, GatewayConfig config, MeterRegistry meters, GenAiSpans spans) {
+    ChatRoutes(ChatService chat, Keys keys, RouteTable routes, GatewayConfig config, MeterRegistry meters, GenAiSpans spans,
+            Governor governor, Ledger ledger) {
         this.spans = spans;
+        this.governor = governor;
+        this.ledger = ledger;
         this.chat = chat;
         this.keys = keys;
         this.routes = routes;
@@ -78,33 +85,15 @@ public class ChatRoutes {
             return;
         }
         Span span = spans.request(isChat ? "chat" : "embeddings", request);
-        boolean stream = isChat && request.path("stream").asBoolean(false);
-        authenticate(ctx).chain(caller -> {
-            span.setAttribute("flotilla.tenant", caller.tenant());
-            ChatService.Plan plan = chat.plan(caller, request, isChat);
-            ctx.put("plan", plan);
-            if (stream) {
-                return chat.stream(plan, request, span).invoke(result -> stream(ctx, plan, request, result, span)).replaceWithVoid();
-            }
-            return (isChat ? chat.complete(plan, request, span) : chat.embed(plan, request, span))
-                    .invoke(result -> {
-                        GenAiSpans.usage(span, result.target().model(), result.value().path("usage"));
-                        countTokens(plan, result.value().path("usage"));
-                        respond(ctx, plan, result);
-                    }).replaceWithVoid();
-        }).subscribe().with(
-                ok -> {
-                    record(timer, ctx, isChat);
-                    if (!stream) {
-                        span.end();
-                    }
-                },
+        Exchange exchange = new Exchange(ctx, request, isChat, span, chat, governor, ledger, meters);
+        authenticate(ctx).chain(exchange::run).subscribe().with(
+                ok -> record(timer, ctx, isChat, exchange),
                 failure -> {
                     fail(ctx, failure);
-                    record(timer, ctx, isChat);
+                    record(timer, ctx, isChat, exchange);
                     span.setAttribute("error.type", failure instanceof OpenAiError e ? String.valueOf(e.status()) : failure.getClass().getSimpleName());
                     span.setStatus(StatusCode.ERROR);
-                    span.end();
+                    exchange.settle(0, 0, ctx.response().getStatusCode(), false);
                 });
     }
 
@@ -121,79 +110,6 @@ public class ChatRoutes {
                         "the API key is not valid (unknown or revoked); ask your platform team for a key", null);
             }
             return caller;
-        });
-    }
-
-    private static void headers(HttpServerResponse response, ChatService.Plan plan, Attempts.Result<?> result) {
-        response.putHeader("x-flotilla-provider", result.target().provider())
-                .putHeader("x-flotilla-model", result.target().model())
-                .putHeader("x-flotilla-attempts", String.valueOf(result.calls()));
-        if (!result.fallbacks().isEmpty()) {
-            response.putHeader("x-flotilla-fallbacks", String.join(", ", result.fallbacks()));
-        }
-        if (plan.routedVia() != null) {
-            response.putHeader("x-flotilla-route", plan.routedVia());
-        }
-    }
-
-    private void respond(RoutingContext ctx, ChatService.Plan plan, Attempts.Result<ObjectNode> result) {
-        HttpServerResponse response = ctx.response();
-        if (response.closed()) {
-            return;
-        }
-        headers(response, plan, result);
-        ctx.put("target", result.target().id());
-        response.putHeader("Content-Type", "application/json").setStatusCode(200).end(result.value().toString());
-    }
-
-    private void stream(RoutingContext ctx, ChatService.Plan plan, ObjectNode request, Attempts.Result<Multi<ObjectNode>> result, Span span) {
-        HttpServerResponse response = ctx.response();
-        ctx.put("target", result.target().id());
-        boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
-        headers(response, plan, result);
-        response.setChunked(true).setStatusCode(200)
-                .putHeader("Content-Type", "text/event-stream")
-                .putHeader("Cache-Control", "no-cache");
-        Cancellable subscription = result.value().subscribe().with(
-                chunk -> {
-                    if (chunk.path("usage").isObject()) {
-                        GenAiSpans.usage(span, result.target().model(), chunk.path("usage"));
-                        countTokens(plan, chunk.path("usage"));
-                    }
-                    boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
-                    if (!includeUsage) {
-                        if (usageOnly) {
-                            return; // the gateway asked for usage; the caller did not
-                        }
-                        chunk.remove("usage");
-                    }
-                    if (!response.closed()) {
-                        response.write("data: " + chunk + "\n\n");
-                    }
-                },
-                failure -> {
-                    // never a clean end that looks like success: an error event, and no [DONE]
-                    LOG.warnf("stream from %s broke mid-way: %s", result.target().id(), failure.getMessage());
-                    meters.counter("flotilla.gateway.streams.broken", "target", result.target().id()).increment();
-                    span.setAttribute("error.type", "stream_interrupted");
-                    span.setStatus(StatusCode.ERROR);
-                    span.end();
-                    if (!response.closed()) {
-                        ObjectNode error = new OpenAiError(502, "api_error", "stream_interrupted", null,
-                                "the upstream stream from " + result.target().id() + " broke before it finished; the answer is incomplete, retry the request",
-                                null).body();
-                        response.end("data: " + error + "\n\n");
-                    }
-                },
-                () -> {
-                    span.end();
-                    if (!response.closed()) {
-                        response.end("data: [DONE]\n\n");
-                    }
-                });
-        response.closeHandler(v -> {
-            subscription.cancel();
-            span.end();
         });
     }
 
@@ -230,6 +146,7 @@ public class ChatRoutes {
             return;
         }
         OpenAiError error = toOpenAi(failure);
+        Exchange.rateHeaders(response, error.rate());
         if (error.retryAfter() != null) {
             response.putHeader("Retry-After", String.valueOf(Math.max(1, (long) Math.ceil(error.retryAfter().toMillis() / 1000.0))));
         }
@@ -251,16 +168,9 @@ public class ChatRoutes {
                 "the gateway failed unexpectedly; report reference " + ref, null);
     }
 
-    private void countTokens(ChatService.Plan plan, JsonNode usage) {
-        if (usage.isObject()) {
-            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "input").increment(usage.path("prompt_tokens").asDouble());
-            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "output").increment(usage.path("completion_tokens").asDouble());
-        }
-    }
-
-    private void record(Timer.Sample timer, RoutingContext ctx, boolean isChat) {
-        ChatService.Plan plan = ctx.get("plan");
-        String target = ctx.get("target");
+    private void record(Timer.Sample timer, RoutingContext ctx, boolean isChat, Exchange exchange) {
+        ChatService.Plan plan = exchange.plan();
+        String target = exchange.target() == null ? null : exchange.target().id();
         timer.stop(meters.timer("flotilla.gateway.requests",
                 "endpoint", isChat ? "chat" : "embeddings",
                 "alias", plan == null ? "none" : plan.alias(),

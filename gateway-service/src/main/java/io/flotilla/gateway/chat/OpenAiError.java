@@ -15,6 +15,7 @@ public final class OpenAiError extends RuntimeException {
     private final String code;
     private final String param;
     private final transient Duration retryAfter;
+    private transient io.flotilla.gateway.governance.Governor.RateHeaders rate;
 
     public OpenAiError(int status, String type, String code, String param, String message, Duration retryAfter) {
         super(message, null, false, false);
@@ -27,6 +28,17 @@ public final class OpenAiError extends RuntimeException {
 
     public static OpenAiError invalid(String param, String message) {
         return new OpenAiError(400, "invalid_request_error", "invalid_request", param, message, null);
+    }
+
+    /** Attaches x-ratelimit-* values to a 429. */
+    public OpenAiError with(io.flotilla.gateway.governance.Governor.RateHeaders headers) {
+        this.rate = headers;
+        return this;
+    }
+
+    /** The x-ratelimit-* values, or null. */
+    public io.flotilla.gateway.governance.Governor.RateHeaders rate() {
+        return rate;
     }
 
     public int status() {

@@ -51,6 +51,35 @@ public interface GatewayConfig {
     @WithDefault("5s")
     Duration routeRefresh();
 
+    /** Rate limits, budgets and the ledger. */
+    Governance governance();
+
+    interface Governance {
+        /** Whether requests are reserved, settled and recorded (off only for benchmarks). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Completion tokens reserved when a request sets no max_tokens; the upstream is told this cap. */
+        @WithDefault("4096")
+        int defaultCompletionTokens();
+
+        /** Fewest completion tokens worth granting; a budget that cannot pay prompt + this refuses. */
+        @WithDefault("64")
+        int minCompletionTokens();
+
+        /** When an open reservation of a replica that died is charged in full and released. */
+        @WithDefault("10m")
+        Duration reservationTtl();
+
+        /** What to do when Postgres cannot be reached: closed refuses requests, open lets them through unmetered. */
+        @WithDefault("closed")
+        String onStoreFailure();
+
+        /** How often the ledger writes its batch of rows. */
+        @WithDefault("500ms")
+        Duration ledgerFlush();
+    }
+
     interface Retry {
         /** Retries of one target (so 1 + this many calls) on 429, 5xx, timeouts and connection failures. */
         @WithDefault("2")

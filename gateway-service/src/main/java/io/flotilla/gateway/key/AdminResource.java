@@ -3,7 +3,6 @@ package io.flotilla.gateway.key;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.gateway.chat.Breakers;
-import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.route.RouteTable;
 import io.flotilla.gateway.route.Routes;
 import io.smallrye.mutiny.Uni;
@@ -37,13 +36,13 @@ public class AdminResource {
     private final Keys keys;
     private final RouteTable routes;
     private final Breakers breakers;
-    private final GatewayConfig config;
+    private final AdminAuth adminAuth;
 
-    AdminResource(Keys keys, RouteTable routes, Breakers breakers, GatewayConfig config) {
+    AdminResource(Keys keys, RouteTable routes, Breakers breakers, AdminAuth adminAuth) {
         this.keys = keys;
         this.routes = routes;
         this.breakers = breakers;
-        this.config = config;
+        this.adminAuth = adminAuth;
     }
 
     public record TenantRequest(String id, String displayName) {
@@ -166,17 +165,6 @@ public class AdminResource {
     }
 
     private void admin(String authorization) {
-        if (config.adminToken().isEmpty()) {
-            throw new ProblemException(403, "Admin API disabled",
-                    "no admin credential is configured; set FLOTILLA_GATEWAY_ADMIN_TOKEN (from a Kubernetes secret)");
-        }
-        String bearer = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
-                ? authorization.substring(7).trim() : null;
-        if (bearer == null) {
-            throw new ProblemException(401, "Unauthenticated", "send the admin credential as 'Authorization: Bearer <token>'");
-        }
-        if (!Keys.same(config.adminToken().get(), bearer)) {
-            throw new ProblemException(403, "Forbidden", "this call needs the admin credential");
-        }
+        adminAuth.require(authorization);
     }
 }

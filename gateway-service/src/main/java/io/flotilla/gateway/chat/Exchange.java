@@ -1,0 +1,281 @@
+package io.flotilla.gateway.chat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.tokens.TokenEstimator;
+import io.flotilla.gateway.governance.Governor;
+import io.flotilla.gateway.governance.Grant;
+import io.flotilla.gateway.governance.Ledger;
+import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.route.Target;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+
+/**
+ * One /v1 request from reservation to ledger row: reserve against the caller's scopes, call the
+ * targets, answer (JSON or SSE), then settle the real usage and record it. Settling after the
+ * answer is safe: the reservation already holds the most the request can cost.
+ */
+final class Exchange {
+
+    private static final Logger LOG = Logger.getLogger(Exchange.class);
+    /** Tokenizers differ between providers: reserve the prompt with a margin over our estimate. */
+    private static final double PROMPT_MARGIN = 1.1;
+
+    private final RoutingContext ctx;
+    private final ObjectNode request;
+    private final boolean isChat;
+    private final Span span;
+    private final ChatService chat;
+    private final Governor governor;
+    private final Ledger ledger;
+    private final MeterRegistry meters;
+    private final long started = System.nanoTime();
+    private final AtomicBoolean settled = new AtomicBoolean();
+    private Keys.Caller caller;
+    private ChatService.Plan plan;
+    private Grant grant;
+    private Target target;
+
+    Exchange(RoutingContext ctx, ObjectNode request, boolean isChat, Span span, ChatService chat, Governor governor, Ledger ledger,
+            MeterRegistry meters) {
+        this.ctx = ctx;
+        this.request = request;
+        this.isChat = isChat;
+        this.span = span;
+        this.chat = chat;
+        this.governor = governor;
+        this.ledger = ledger;
+        this.meters = meters;
+    }
+
+    ChatService.Plan plan() {
+        return plan;
+    }
+
+    Target target() {
+        return target;
+    }
+
+    /** Plans, reserves and calls; the Uni ends when the answer is written (or, for a stream, started). */
+    Uni<Void> run(Keys.Caller who) {
+        caller = who;
+        span.setAttribute("flotilla.tenant", caller.tenant());
+        plan = chat.plan(caller, request, isChat);
+        String named = ctx.request().getHeader("X-Flotilla-Budget");
+        if (named != null && (named.isBlank() || named.length() > 200)) {
+            throw OpenAiError.invalid("X-Flotilla-Budget", "X-Flotilla-Budget must name a budget scope, e.g. run:42 (at most 200 characters)");
+        }
+        int prompt = isChat ? (int) Math.ceil(TokenEstimator.promptTokens(request) * PROMPT_MARGIN) + 8 : embeddingTokens();
+        String maxField = request.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        Integer asked = request.path(maxField).canConvertToInt() && !request.path(maxField).isNull() ? request.path(maxField).asInt() : null;
+        return governor.reserve(caller, plan.alias(), named == null ? null : named.trim(), plan.order(), prompt, isChat ? asked : Integer.valueOf(0))
+                .chain(g -> {
+                    grant = g;
+                    if (isChat && governor.enabled() && (asked == null || g.completionTokens() < asked)) {
+                        request.put(maxField, g.completionTokens()); // the upstream may not write more than was reserved
+                    }
+                    if (isChat && request.path("stream").asBoolean(false)) {
+                        return chat.stream(plan, request, span).invoke(this::stream).replaceWithVoid();
+                    }
+                    return (isChat ? chat.complete(plan, request, span) : chat.embed(plan, request, span)).invoke(this::respond)
+                            .replaceWithVoid();
+                });
+    }
+
+    private int embeddingTokens() {
+        JsonNode input = request.path("input");
+        int n = 0;
+        if (input.isArray()) {
+            for (JsonNode i : input) {
+                n += TokenEstimator.count(i.asText());
+            }
+        } else {
+            n = TokenEstimator.count(input.asText());
+        }
+        return n;
+    }
+
+    private void respond(Attempts.Result<ObjectNode> result) {
+        target = result.target();
+        JsonNode usage = result.value().path("usage");
+        long in = usage.path("prompt_tokens").asLong();
+        long out = usage.path("completion_tokens").asLong();
+        long cost = Governor.costMicros(target, in, out);
+        GenAiSpans.usage(span, target.model(), usage);
+        HttpServerResponse response = ctx.response();
+        headers(response, result);
+        response.putHeader("x-flotilla-cost-usd", usd(cost));
+        if (!response.closed()) {
+            response.putHeader("Content-Type", "application/json").setStatusCode(200).end(result.value().toString());
+        }
+        settle(in, out, 200, false);
+    }
+
+    private void stream(Attempts.Result<Multi<ObjectNode>> result) {
+        target = result.target();
+        HttpServerResponse response = ctx.response();
+        boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
+        int prompt = TokenEstimator.promptTokens(request);
+        long[] counted = {0};
+        JsonNode[] reported = {null};
+        headers(response, result);
+        response.setChunked(true).setStatusCode(200).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-cache");
+        Cancellable[] subscription = {null};
+        subscription[0] = result.value().subscribe().with(
+                chunk -> {
+                    if (chunk.path("usage").isObject()) {
+                        reported[0] = chunk.path("usage");
+                    }
+                    counted[0] += Governor.countCompletion(chunk);
+                    if (grant.metered() && counted[0] > grant.completionTokens()) {
+                        // the upstream wrote past what was reserved (it ignored max_tokens): stop here
+                        if (subscription[0] != null) {
+                            subscription[0].cancel();
+                        }
+                        endWithError(response, "budget_exhausted", "the reservation of this request ran out after "
+                                + grant.completionTokens() + " completion tokens; the answer is incomplete");
+                        settleStream(prompt, counted[0], reported[0], 200);
+                        return;
+                    }
+                    boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
+                    if (usageOnly) {
+                        if (!includeUsage) {
+                            return; // the gateway asked for usage; the caller did not
+                        }
+                        ((ObjectNode) chunk.get("usage")).put("x_flotilla_cost_usd", usd(cost(prompt, counted[0], reported[0])));
+                    } else if (!includeUsage) {
+                        chunk.remove("usage");
+                    }
+                    if (!response.closed()) {
+                        response.write("data: " + chunk + "\n\n");
+                    }
+                },
+                failure -> {
+                    LOG.warnf("stream from %s broke mid-way: %s", target.id(), failure.getMessage());
+                    meters.counter("flotilla.gateway.streams.broken", "target", target.id()).increment();
+                    span.setAttribute("error.type", "stream_interrupted");
+                    span.setStatus(StatusCode.ERROR);
+                    endWithError(response, "stream_interrupted", "the upstream stream from " + target.id()
+                            + " broke before it finished; the answer is incomplete, retry the request");
+                    settleStream(prompt, counted[0], reported[0], 502);
+                },
+                () -> {
+                    if (!response.closed()) {
+                        response.end("data: [DONE]\n\n");
+                    }
+                    settleStream(prompt, counted[0], reported[0], 200);
+                });
+        response.closeHandler(v -> {
+            subscription[0].cancel();
+            settleStream(prompt, counted[0], reported[0], 499); // the client went away: charge what was produced
+        });
+    }
+
+    private static void endWithError(HttpServerResponse response, String code, String message) {
+        if (!response.closed() && !response.ended()) {
+            response.end("data: " + new OpenAiError(502, "api_error", code, null, message, null).body() + "\n\n");
+        }
+    }
+
+    private void settleStream(int prompt, long counted, JsonNode reported, int status) {
+        long in = reported != null ? reported.path("prompt_tokens").asLong() : prompt;
+        long out = reported != null ? Math.max(reported.path("completion_tokens").asLong(), 0) : counted;
+        if (reported != null) {
+            GenAiSpans.usage(span, target.model(), reported);
+        } else {
+            meters.counter("flotilla.gateway.streams.counted_locally", "target", target.id()).increment();
+            span.setAttribute("gen_ai.response.model", target.model());
+            span.setAttribute("gen_ai.usage.input_tokens", in);
+            span.setAttribute("gen_ai.usage.output_tokens", out);
+        }
+        settle(in, out, status, true);
+    }
+
+    private long cost(int prompt, long counted, JsonNode reported) {
+        return reported != null ? Governor.costMicros(target, reported.path("prompt_tokens").asLong(), reported.path("completion_tokens").asLong())
+                : Governor.costMicros(target, prompt, counted);
+    }
+
+    /** Settles once, records the ledger row and ends the request span. */
+    void settle(long in, long out, int status, boolean stream) {
+        if (!settled.compareAndSet(false, true)) {
+            return;
+        }
+        long cost = target == null ? 0 : Governor.costMicros(target, in, out);
+        if (grant != null) {
+            governor.settle(grant, in + out, cost).subscribe().with(v -> { }, e -> { });
+        }
+        if (caller != null && plan != null && governor.enabled()) {
+            ledger.record(new Ledger.Entry(UUID.randomUUID(), java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC), caller.tenant(),
+                    caller.keyId(), scopes(), plan.alias(), target == null ? null : target.provider(), target == null ? null : target.model(),
+                    in, out, cost, (int) ((System.nanoTime() - started) / 1_000_000), status, stream));
+        }
+        if (in + out > 0 && plan != null) {
+            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "input").increment(in);
+            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "output").increment(out);
+        }
+        span.end();
+    }
+
+    private List<String> scopes() {
+        String named = ctx.request().getHeader("X-Flotilla-Budget");
+        List<String> fixed = Governor.fixedScopes(caller, plan.alias());
+        if (named == null) {
+            return fixed;
+        }
+        List<String> all = new java.util.ArrayList<>(fixed);
+        all.add(named.trim());
+        return all;
+    }
+
+    private void headers(HttpServerResponse response, Attempts.Result<?> result) {
+        response.putHeader("x-flotilla-provider", result.target().provider())
+                .putHeader("x-flotilla-model", result.target().model())
+                .putHeader("x-flotilla-attempts", String.valueOf(result.calls()));
+        if (!result.fallbacks().isEmpty()) {
+            response.putHeader("x-flotilla-fallbacks", String.join(", ", result.fallbacks()));
+        }
+        if (plan.routedVia() != null) {
+            response.putHeader("x-flotilla-route", plan.routedVia());
+        }
+        if (grant != null) {
+            if (grant.clamped()) {
+                response.putHeader("x-flotilla-max-tokens-clamped", String.valueOf(grant.completionTokens()));
+            }
+            rateHeaders(response, new Governor.RateHeaders(grant.limitRequests(), grant.remainingRequests(), grant.limitTokens(),
+                    grant.remainingTokens(), 60));
+        }
+    }
+
+    static void rateHeaders(HttpServerResponse response, Governor.RateHeaders rate) {
+        if (rate == null) {
+            return;
+        }
+        if (rate.limitRequests() != null) {
+            response.putHeader("x-ratelimit-limit-requests", String.valueOf(rate.limitRequests()));
+            response.putHeader("x-ratelimit-remaining-requests", String.valueOf(rate.remainingRequests() == null ? 0 : rate.remainingRequests()));
+            response.putHeader("x-ratelimit-reset-requests", rate.resetSeconds() + "s");
+        }
+        if (rate.limitTokens() != null) {
+            response.putHeader("x-ratelimit-limit-tokens", String.valueOf(rate.limitTokens()));
+            response.putHeader("x-ratelimit-remaining-tokens", String.valueOf(rate.remainingTokens() == null ? 0 : rate.remainingTokens()));
+            response.putHeader("x-ratelimit-reset-tokens", rate.resetSeconds() + "s");
+        }
+    }
+
+    static String usd(long micros) {
+        return String.format(Locale.ROOT, "%.6f", micros / 1_000_000.0);
+    }
+}

@@ -1,0 +1,182 @@
+package io.flotilla.gateway.governance;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.gateway.chat.OpenAiError;
+import io.flotilla.gateway.config.GatewayConfig;
+import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.route.Routes;
+import io.flotilla.gateway.route.Target;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
+
+/**
+ * Reserves before the upstream call and settles after it, against every scope of the request's
+ * chain (key, tenant, model of the tenant, and the named budget scope with its ancestors), in
+ * Postgres functions that lock the scope rows: limits hold across any number of replicas.
+ */
+@Singleton
+public class Governor {
+
+    private static final Logger LOG = Logger.getLogger(Governor.class);
+
+    private final Pool pool;
+    private final GatewayConfig.Governance config;
+    private final MeterRegistry meters;
+    private final Vertx vertx;
+    private final AtomicInteger degraded = new AtomicInteger();
+
+    Governor(Pool pool, GatewayConfig config, MeterRegistry meters, Vertx vertx) {
+        this.pool = pool;
+        this.config = config.governance();
+        this.meters = meters;
+        this.vertx = vertx;
+        meters.gauge("flotilla.gateway.governance.degraded", degraded);
+    }
+
+    void start(@Observes StartupEvent ev) {
+        vertx.setPeriodic(30_000, id -> pool.query("SELECT gateway.expire_reservations() AS n").execute()
+                .subscribe().with(rows -> {
+                    int n = rows.iterator().next().getInteger("n");
+                    if (n > 0) {
+                        LOG.warnf("charged and released %d reservations of requests that never settled", n);
+                    }
+                }, e -> LOG.warnf("expiring reservations failed: %s", e.getMessage())));
+    }
+
+    public boolean enabled() {
+        return config.enabled();
+    }
+
+    /** The scope names of a caller and alias: key, tenant, and the alias within the tenant. */
+    public static List<String> fixedScopes(Keys.Caller caller, String alias) {
+        return List.of("key:" + caller.keyId(), "tenant:" + caller.tenant(), "model:" + caller.tenant() + "/" + alias);
+    }
+
+    /**
+     * Reserves {@code prompt} plus the completion tokens asked for (or the configured default),
+     * priced at the dearest target that may serve the request.
+     */
+    public Uni<Grant> reserve(Keys.Caller caller, String alias, String namedScope, List<Target> targets, int prompt,
+            Integer requestedCompletion) {
+        int completion = requestedCompletion != null ? requestedCompletion : config.defaultCompletionTokens();
+        if (!config.enabled()) {
+            return Uni.createFrom().item(Grant.unmetered(prompt, completion));
+        }
+        double in = targets.stream().mapToDouble(t -> t.prices() == null ? 0 : t.prices().input()).max().orElse(0);
+        double out = targets.stream().mapToDouble(t -> t.prices() == null ? 0 : t.prices().output()).max().orElse(0);
+        UUID id = UUID.randomUUID();
+        Tuple args = Tuple.tuple(List.of(id, caller.tenant(), fixedScopes(caller, alias).toArray(new String[0])))
+                .addString(namedScope).addLong((long) prompt).addLong((long) completion)
+                .addLong((long) Math.min(config.minCompletionTokens(), completion)).addDouble(in).addDouble(out)
+                .addInteger((int) config.reservationTtl().toSeconds());
+        return pool.preparedQuery("SELECT * FROM gateway.reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)").execute(args)
+                .map(rows -> {
+                    degraded.set(0);
+                    Row r = rows.iterator().next();
+                    if (!r.getBoolean("ok")) {
+                        throw refusal(r);
+                    }
+                    int granted = r.getLong("granted").intValue();
+                    if (granted < completion) {
+                        meters.counter("flotilla.gateway.governance.clamped").increment();
+                    }
+                    return new Grant(id, prompt, granted, granted < completion, true, r.getInteger("limit_requests"),
+                            r.getInteger("remaining_requests"), r.getInteger("limit_tokens"), r.getInteger("remaining_tokens"));
+                })
+                .onFailure(e -> !(e instanceof OpenAiError)).recoverWithItem(e -> storeFailure(e, prompt, completion));
+    }
+
+    /** Charges the real usage and releases the rest; a request that failed upstream is charged nothing. */
+    public Uni<Void> settle(Grant grant, long tokens, long costMicros) {
+        if (!grant.metered()) {
+            return Uni.createFrom().voidItem();
+        }
+        return pool.preparedQuery("SELECT gateway.settle($1, $2, $3)").execute(Tuple.of(grant.id(), tokens, costMicros))
+                .replaceWithVoid()
+                .onFailure().invoke(e -> {
+                    degraded.set(1);
+                    meters.counter("flotilla.gateway.governance.store_failures", "operation", "settle").increment();
+                    LOG.warnf("settling reservation %s failed; it will be charged in full when it expires: %s", grant.id(), e.getMessage());
+                })
+                .onFailure().recoverWithItem((Void) null);
+    }
+
+    /** Cost in micro-USD: prices are USD per million tokens, which is micro-USD per token. */
+    public static long costMicros(Target target, long input, long output) {
+        Routes.Prices p = target.prices();
+        return p == null ? 0 : (long) Math.ceil(input * p.input() + output * p.output());
+    }
+
+    private Grant storeFailure(Throwable e, int prompt, int completion) {
+        degraded.set(1);
+        meters.counter("flotilla.gateway.governance.store_failures", "operation", "reserve").increment();
+        if ("open".equalsIgnoreCase(config.onStoreFailure())) {
+            LOG.warnf("governance store unreachable, letting the request through unmetered (on-store-failure=open): %s", e.getMessage());
+            return Grant.unmetered(prompt, completion);
+        }
+        LOG.warnf("governance store unreachable, refusing (on-store-failure=closed): %s", e.getMessage());
+        throw new OpenAiError(503, "api_error", "governance_unavailable", null,
+                "the gateway cannot reach its limits store, so it refuses requests rather than risk overspending; retry shortly",
+                Duration.ofSeconds(5));
+    }
+
+    private static OpenAiError refusal(Row r) {
+        String scope = r.getString("refused_scope");
+        String reason = r.getString("reason");
+        Integer retry = r.getInteger("retry_after");
+        OffsetDateTime ends = r.getOffsetDateTime("period_ends");
+        RateHeaders headers = new RateHeaders(r.getInteger("limit_requests"), r.getInteger("remaining_requests"),
+                r.getInteger("limit_tokens"), r.getInteger("remaining_tokens"), retry == null ? 0 : retry);
+        return switch (reason) {
+            case "unknown_scope" -> new OpenAiError(400, "invalid_request_error", "unknown_budget_scope", "X-Flotilla-Budget",
+                    "budget scope '" + scope + "' does not exist; create it with PUT /admin/v1/scopes/" + scope, null);
+            case "foreign_scope" -> new OpenAiError(403, "permission_error", "foreign_budget_scope", "X-Flotilla-Budget",
+                    "budget scope '" + scope + "' belongs to another tenant", null);
+            case "paused" -> new OpenAiError(429, "insufficient_quota", "scope_paused", null,
+                    "scope '" + scope + "' is paused by an administrator (kill switch); resume it with POST /admin/v1/scopes/" + scope + "/resume",
+                    null);
+            case "rpm" -> new OpenAiError(429, "rate_limit_error", "rate_limit_exceeded", null,
+                    "scope '" + scope + "' allows " + r.getInteger("limit_requests") + " requests per minute; retry in " + retry + " s",
+                    Duration.ofSeconds(retry)).with(headers);
+            case "tpm" -> new OpenAiError(429, "rate_limit_error", "rate_limit_exceeded", null,
+                    "scope '" + scope + "' allows " + r.getInteger("limit_tokens") + " tokens per minute and cannot fit this request now; retry in "
+                            + retry + " s or lower max_tokens", Duration.ofSeconds(retry)).with(headers);
+            default -> new OpenAiError(429, "insufficient_quota", "insufficient_quota", null,
+                    "the " + (reason.equals("budget_cost") ? "cost" : "token") + " budget of scope '" + scope + "' is spent"
+                            + (ends == null ? "; it does not reset, ask an administrator to raise it" : "; it resets at " + ends.toInstant()),
+                    null);
+        };
+    }
+
+    /** x-ratelimit-* values. */
+    public record RateHeaders(Integer limitRequests, Integer remainingRequests, Integer limitTokens, Integer remainingTokens,
+            int resetSeconds) {
+    }
+
+    /** Counts streamed completion tokens when the upstream reports no usage. */
+    public static int countCompletion(JsonNode chunk) {
+        int n = 0;
+        for (JsonNode choice : chunk.path("choices")) {
+            JsonNode delta = choice.path("delta");
+            n += io.flotilla.common.tokens.TokenEstimator.count(delta.path("content").asText(""));
+            for (JsonNode call : delta.path("tool_calls")) {
+                n += io.flotilla.common.tokens.TokenEstimator.count(call.path("function").path("arguments").asText(""))
+                        + io.flotilla.common.tokens.TokenEstimator.count(call.path("function").path("name").asText(""));
+            }
+        }
+        return n;
+    }
+}

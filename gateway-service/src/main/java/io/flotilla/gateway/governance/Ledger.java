@@ -1,0 +1,108 @@
+package io.flotilla.gateway.governance;
+
+import io.flotilla.gateway.config.GatewayConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
+
+/**
+ * The cost ledger: one row per request, queued on the request path and written in batches every
+ * {@code ledger-flush}. A graceful shutdown writes what is queued before the pool closes; rows of
+ * a failed batch go back to the queue.
+ */
+@Singleton
+public class Ledger {
+
+    private static final Logger LOG = Logger.getLogger(Ledger.class);
+    private static final int BATCH = 500;
+
+    /** One request as recorded. */
+    public record Entry(UUID id, OffsetDateTime at, String tenant, UUID keyId, List<String> scopes, String alias,
+            String provider, String model, long inputTokens, long outputTokens, long costMicros, int latencyMs, int status,
+            boolean stream) {
+    }
+
+    private final Pool pool;
+    private final Vertx vertx;
+    private final Duration flush;
+    private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicBoolean writing = new AtomicBoolean();
+
+    Ledger(Pool pool, Vertx vertx, GatewayConfig config, MeterRegistry meters) {
+        this.pool = pool;
+        this.vertx = vertx;
+        this.flush = config.governance().ledgerFlush();
+        meters.gauge("flotilla.gateway.ledger.queued", queued);
+    }
+
+    void start(@Observes StartupEvent ev) {
+        vertx.setPeriodic(flush.toMillis(), id -> write().subscribe().with(n -> { }, e -> { }));
+    }
+
+    void stop(@Observes ShutdownEvent ev) {
+        // drain before the datasource goes away: nothing recorded is lost on a graceful stop
+        for (int i = 0; i < 20 && !queue.isEmpty(); i++) {
+            try {
+                write().await().atMost(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.errorf("could not write %d ledger rows at shutdown: %s", queue.size(), e.getMessage());
+                return;
+            }
+        }
+    }
+
+    public void record(Entry entry) {
+        queue.add(entry);
+        queued.incrementAndGet();
+    }
+
+    /** Writes up to a few batches of queued rows; returns how many were written. */
+    public Uni<Integer> write() {
+        if (queue.isEmpty() || !writing.compareAndSet(false, true)) {
+            return Uni.createFrom().item(0);
+        }
+        List<Entry> batch = new ArrayList<>(BATCH);
+        Entry e;
+        while (batch.size() < BATCH && (e = queue.poll()) != null) {
+            batch.add(e);
+        }
+        queued.addAndGet(-batch.size());
+        List<Tuple> rows = batch.stream().map(x -> Tuple.tuple(List.of(x.id(), x.at(), x.tenant(), x.keyId(),
+                x.scopes().toArray(new String[0]), x.alias()))
+                .addString(x.provider()).addString(x.model()).addLong(x.inputTokens()).addLong(x.outputTokens())
+                .addLong(x.costMicros()).addInteger(x.latencyMs()).addInteger(x.status()).addBoolean(x.stream())).toList();
+        return pool.preparedQuery("""
+                INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
+                    cost_micros, latency_ms, status, stream)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING""")
+                .executeBatch(rows)
+                .map(r -> batch.size())
+                .onFailure().invoke(err -> {
+                    LOG.warnf("ledger batch of %d rows failed, will retry: %s", batch.size(), err.getMessage());
+                    queue.addAll(batch);
+                    queued.addAndGet(batch.size());
+                })
+                .eventually(() -> writing.set(false));
+    }
+
+    static OffsetDateTime now() {
+        return OffsetDateTime.now(ZoneOffset.UTC);
+    }
+}
