@@ -16,14 +16,34 @@ final class GatewayApi {
     private GatewayApi() {
     }
 
+    /** A tenant, one of its keys and the key's secret. */
+    record Key(String tenant, String id, String secret) {
+    }
+
     /** A fresh tenant with one key for these aliases; returns the key secret. */
     static String key(String... aliases) {
+        return newKey(aliases).secret();
+    }
+
+    static Key newKey(String... aliases) {
         String tenant = "t-" + UUID.randomUUID().toString().substring(0, 8);
         given().header("Authorization", ADMIN).contentType(ContentType.JSON)
                 .body(Map.of("id", tenant, "displayName", "Test tenant")).post("/admin/v1/tenants").then().statusCode(201);
-        return given().header("Authorization", ADMIN).contentType(ContentType.JSON)
+        Response r = given().header("Authorization", ADMIN).contentType(ContentType.JSON)
                 .body(Map.of("name", "test key", "allowedModels", List.of(aliases)))
-                .post("/admin/v1/tenants/" + tenant + "/keys").then().statusCode(201).extract().path("key");
+                .post("/admin/v1/tenants/" + tenant + "/keys");
+        r.then().statusCode(201);
+        return new Key(tenant, r.path("id"), r.path("key"));
+    }
+
+    /** Sets the limits of a scope (admin API). */
+    static void scope(String scope, Map<String, ?> limits) {
+        given().header("Authorization", ADMIN).contentType(ContentType.JSON).body(limits).put("/admin/v1/scopes/" + scope)
+                .then().statusCode(200);
+    }
+
+    static Map<String, Object> account(String scope) {
+        return given().header("Authorization", ADMIN).get("/admin/v1/scopes/" + scope).then().statusCode(200).extract().as(Map.class);
     }
 
     static Response chat(String key, String model, String prompt) {

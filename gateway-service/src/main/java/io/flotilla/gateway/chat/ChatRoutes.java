@@ -104,7 +104,7 @@ public class ChatRoutes {
             return Uni.createFrom().failure(new OpenAiError(401, "authentication_error", "missing_api_key", null,
                     "no API key: send your Flotilla virtual key as 'Authorization: Bearer <key>'", null));
         }
-        return keys.authenticate(secret).map(caller -> {
+        return keys.authenticate(secret).onFailure().transform(governor::keyStoreFailure).map(caller -> {
             if (caller == null) {
                 throw new OpenAiError(401, "authentication_error", "invalid_api_key", null,
                         "the API key is not valid (unknown or revoked); ask your platform team for a key", null);

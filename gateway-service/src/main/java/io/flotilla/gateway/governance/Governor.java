@@ -120,6 +120,20 @@ public class Governor {
         return p == null ? 0 : (long) Math.ceil(input * p.input() + output * p.output());
     }
 
+    /** The answer when the store cannot be reached to authenticate a key: fail closed, count it. */
+    public OpenAiError keyStoreFailure(Throwable e) {
+        degraded.set(1);
+        meters.counter("flotilla.gateway.governance.store_failures", "operation", "authenticate").increment();
+        LOG.warnf("key store unreachable, refusing: %s", e.getMessage());
+        return unavailable();
+    }
+
+    private static OpenAiError unavailable() {
+        return new OpenAiError(503, "api_error", "governance_unavailable", null,
+                "the gateway cannot reach its store of keys and limits, so it refuses requests rather than risk overspending; retry shortly",
+                Duration.ofSeconds(5));
+    }
+
     private Grant storeFailure(Throwable e, int prompt, int completion) {
         degraded.set(1);
         meters.counter("flotilla.gateway.governance.store_failures", "operation", "reserve").increment();
@@ -128,9 +142,7 @@ public class Governor {
             return Grant.unmetered(prompt, completion);
         }
         LOG.warnf("governance store unreachable, refusing (on-store-failure=closed): %s", e.getMessage());
-        throw new OpenAiError(503, "api_error", "governance_unavailable", null,
-                "the gateway cannot reach its limits store, so it refuses requests rather than risk overspending; retry shortly",
-                Duration.ofSeconds(5));
+        throw unavailable();
     }
 
     private static OpenAiError refusal(Row r) {

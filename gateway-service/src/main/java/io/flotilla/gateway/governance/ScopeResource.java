@@ -31,7 +31,6 @@ import org.jboss.resteasy.reactive.RestResponse;
  */
 @Path("/admin/v1/scopes")
 @Produces(MediaType.APPLICATION_JSON)
-@Consumes(MediaType.APPLICATION_JSON)
 public class ScopeResource {
 
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}:[A-Za-z0-9._/:@-]{1,200}");
@@ -55,7 +54,8 @@ public class ScopeResource {
     }
 
     @PUT
-    @Path("/{scope}")
+    @Path("/{scope: .+}")
+    @Consumes(MediaType.APPLICATION_JSON)
     public Uni<ScopeView> put(@PathParam("scope") String scope, ScopeRequest r, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin.require(auth);
         List<FieldError> errors = new ArrayList<>();
@@ -106,7 +106,7 @@ public class ScopeResource {
     }
 
     @GET
-    @Path("/{scope}")
+    @Path("/{scope: .+}")
     public Uni<ScopeView> get(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin.require(auth);
         return pool.preparedQuery("SELECT * FROM gateway.scopes WHERE scope = $1").execute(Tuple.of(scope)).map(rows -> {
@@ -118,19 +118,19 @@ public class ScopeResource {
     }
 
     @POST
-    @Path("/{scope}/pause")
+    @Path("/{scope: .+}/pause")
     public Uni<ScopeView> pause(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         return setPaused(scope, true, auth);
     }
 
     @POST
-    @Path("/{scope}/resume")
+    @Path("/{scope: .+}/resume")
     public Uni<ScopeView> resume(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         return setPaused(scope, false, auth);
     }
 
     @DELETE
-    @Path("/{scope}")
+    @Path("/{scope: .+}")
     public Uni<RestResponse<Void>> delete(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin.require(auth);
         return pool.preparedQuery("DELETE FROM gateway.scopes WHERE scope = $1").execute(Tuple.of(scope)).map(rows -> {

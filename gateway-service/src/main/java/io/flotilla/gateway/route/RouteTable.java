@@ -61,7 +61,12 @@ public class RouteTable {
     }
 
     void start(@Observes StartupEvent ev) {
-        refresh().await().atMost(Duration.ofSeconds(30));
+        try {
+            refresh().await().atMost(Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            // serve the file's routes; stored routes arrive with the next successful refresh
+            LOG.warnf("stored routes could not be loaded at start: %s", e.getMessage());
+        }
         vertx.setPeriodic(config.routeRefresh().toMillis(), id -> refresh().subscribe().with(
                 ok -> { }, e -> LOG.warnf("reloading stored routes failed: %s", e.getMessage())));
     }

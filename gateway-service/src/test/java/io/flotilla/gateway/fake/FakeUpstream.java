@@ -26,7 +26,7 @@ public final class FakeUpstream {
 
     /** What the next call to a model does. */
     public enum Behaviour {
-        OK, E500, R429, SLOW, RESET, CUT_MID_STREAM, CUT_BEFORE_FIRST, CONTEXT_LENGTH, BAD_REQUEST, NO_USAGE
+        OK, E500, R429, SLOW, RESET, CUT_MID_STREAM, CUT_BEFORE_FIRST, CONTEXT_LENGTH, BAD_REQUEST, NO_USAGE, SLOW_STREAM
     }
 
     /** One recorded call. */
@@ -161,10 +161,10 @@ public final class FakeUpstream {
             toSend = toSend.subList(0, Math.min(3, toSend.size()));
         }
         List<String> finalSend = toSend;
-        writeSlowly(res, finalSend, 0, b == Behaviour.CUT_MID_STREAM);
+        writeSlowly(res, finalSend, 0, b == Behaviour.CUT_MID_STREAM, b == Behaviour.SLOW_STREAM ? 150 : 2);
     }
 
-    private void writeSlowly(HttpServerResponse res, List<String> events, int i, boolean cut) {
+    private void writeSlowly(HttpServerResponse res, List<String> events, int i, boolean cut, long gapMillis) {
         if (res.closed()) {
             return;
         }
@@ -176,7 +176,7 @@ public final class FakeUpstream {
             }
             return;
         }
-        res.write(events.get(i)).onComplete(x -> vertx.setTimer(2, t -> writeSlowly(res, events, i + 1, cut)));
+        res.write(events.get(i)).onComplete(x -> vertx.setTimer(gapMillis, t -> writeSlowly(res, events, i + 1, cut, gapMillis)));
     }
 
     private static void json(HttpServerResponse res, JsonObject body) {
