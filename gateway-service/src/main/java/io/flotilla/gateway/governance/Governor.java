@@ -96,7 +96,7 @@ public class Governor {
                     return new Grant(id, prompt, granted, granted < completion, true, r.getInteger("limit_requests"),
                             r.getInteger("remaining_requests"), r.getInteger("limit_tokens"), r.getInteger("remaining_tokens"));
                 })
-                .onFailure(e -> !(e instanceof OpenAiError)).recoverWithItem(e -> storeFailure(e, prompt, completion));
+                .onFailure(e -> !(e instanceof OpenAiError)).recoverWithUni(e -> storeFailure(e, prompt, completion));
     }
 
     /** Charges the real usage and releases the rest; a request that failed upstream is charged nothing. */
@@ -134,15 +134,15 @@ public class Governor {
                 Duration.ofSeconds(5));
     }
 
-    private Grant storeFailure(Throwable e, int prompt, int completion) {
+    private Uni<Grant> storeFailure(Throwable e, int prompt, int completion) {
         degraded.set(1);
         meters.counter("flotilla.gateway.governance.store_failures", "operation", "reserve").increment();
         if ("open".equalsIgnoreCase(config.onStoreFailure())) {
             LOG.warnf("governance store unreachable, letting the request through unmetered (on-store-failure=open): %s", e.getMessage());
-            return Grant.unmetered(prompt, completion);
+            return Uni.createFrom().item(Grant.unmetered(prompt, completion));
         }
         LOG.warnf("governance store unreachable, refusing (on-store-failure=closed): %s", e.getMessage());
-        throw unavailable();
+        return Uni.createFrom().failure(unavailable());
     }
 
     private static OpenAiError refusal(Row r) {

@@ -13,11 +13,17 @@ import java.util.Map;
 public class GatewayTestResource extends PostgresResource {
 
     private final FakeUpstream fake = new FakeUpstream();
+    private TcpProxy proxy;
 
     @Override
     public Map<String, String> start() {
         Map<String, String> config = new HashMap<>(super.start());
         try {
+            // requests reach PostgreSQL through a proxy that tests can cut (Flyway's JDBC goes direct)
+            java.net.URI db = java.net.URI.create(config.get("quarkus.datasource.reactive.url"));
+            proxy = new TcpProxy(db.getHost(), db.getPort());
+            int proxyPort = proxy.start();
+            config.put("quarkus.datasource.reactive.url", "postgresql://127.0.0.1:" + proxyPort + db.getPath());
             int port = fake.start();
             String routes = new String(GatewayTestResource.class.getResourceAsStream("/test-routes.yaml").readAllBytes())
                     .replace("FAKE_PORT", String.valueOf(port));
@@ -34,6 +40,9 @@ public class GatewayTestResource extends PostgresResource {
     @Override
     public void stop() {
         fake.stop();
+        if (proxy != null) {
+            proxy.stop();
+        }
         super.stop();
     }
 }
