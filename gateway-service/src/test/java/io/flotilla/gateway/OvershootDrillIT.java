@@ -1,0 +1,187 @@
+package io.flotilla.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.gateway.fake.FakeUpstream;
+import io.flotilla.testsupport.TestPostgres;
+import java.io.File;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The overshoot drill: three gateway processes share one Postgres; 100 concurrent streaming
+ * requests, spread over the three, spend from a tenant budget that pays for about a third of them.
+ */
+class OvershootDrillIT {
+
+    private static final String ADMIN = "drill-admin";
+    private static final int BUDGET = 600; // the fake reports 11 + 7 = 18 tokens per answer: ~33 answers
+    private static final List<Process> GATEWAYS = new ArrayList<>();
+    private static final List<Integer> PORTS = new ArrayList<>();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static FakeUpstream fake;
+    private static TestPostgres pg;
+    private static String database;
+
+    @BeforeAll
+    static void startThreeGateways() throws Exception {
+        pg = TestPostgres.server();
+        database = pg.createDatabase();
+        fake = new FakeUpstream();
+        int fakePort = fake.start();
+        Path routes = Files.createTempFile("drill-routes", ".yaml");
+        Files.writeString(routes, "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:" + fakePort + "/v1}\n"
+                + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n");
+        Path logs = Path.of("target", "drill-logs");
+        Files.createDirectories(logs);
+        for (int i = 0; i < 3; i++) {
+            int port = freePort();
+            ProcessBuilder pb = new ProcessBuilder(javaBin(), "-Xmx256m", "-jar", System.getProperty("gateway.jar"))
+                    .redirectErrorStream(true).redirectOutput(logs.resolve("gateway-" + i + ".log").toFile());
+            Map<String, String> env = pb.environment();
+            env.put("QUARKUS_HTTP_PORT", String.valueOf(port));
+            env.put("QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(database));
+            env.put("QUARKUS_DATASOURCE_REACTIVE_URL", pg.reactiveUrl(database));
+            env.put("QUARKUS_DATASOURCE_USERNAME", pg.user());
+            env.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
+            env.put("FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString());
+            env.put("FLOTILLA_GATEWAY_ADMIN_TOKEN", ADMIN);
+            env.put("QUARKUS_LOG_CONSOLE_JSON_ENABLED", "false");
+            GATEWAYS.add(pb.start());
+            PORTS.add(port);
+            if (i == 0) {
+                awaitReady(port); // the first one migrates the schema; the others find it done
+            }
+        }
+        for (int port : PORTS) {
+            awaitReady(port);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        GATEWAYS.forEach(Process::destroy);
+        for (Process p : GATEWAYS) {
+            p.waitFor();
+        }
+        if (fake != null) {
+            fake.stop();
+        }
+        if (database != null) {
+            pg.dropDatabase(database);
+        }
+    }
+
+    @Test
+    void concurrentStreamsAcrossThreeReplicasNeverOverspendTheBudget() throws Exception {
+        String base = "http://127.0.0.1:" + PORTS.get(0);
+        post(base + "/admin/v1/tenants", "Bearer " + ADMIN, "{\"id\":\"drill\"}", 201);
+        String key = post(base + "/admin/v1/tenants/drill/keys", "Bearer " + ADMIN,
+                "{\"name\":\"drill\",\"allowedModels\":[\"drill\"]}", 201).replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+        put(base + "/admin/v1/scopes/tenant:drill", "{\"tenant\":\"drill\",\"maxTokens\":" + BUDGET + "}");
+
+        List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            String url = "http://127.0.0.1:" + PORTS.get(i % 3) + "/v1/chat/completions";
+            calls.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+                    .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"drill\",\"stream\":true,\"max_tokens\":100,"
+                            + "\"messages\":[{\"role\":\"user\",\"content\":\"drill " + i + "\"}]}")).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+        int completed = 0;
+        int clamped = 0;
+        int refused = 0;
+        for (CompletableFuture<HttpResponse<String>> call : calls) {
+            HttpResponse<String> r = call.get();
+            if (r.statusCode() == 200) {
+                assertTrue(r.body().endsWith("data: [DONE]\n\n"), "a completed stream ends properly: " + r.body());
+                completed++;
+                if (r.headers().firstValue("x-flotilla-max-tokens-clamped").isPresent()) {
+                    clamped++;
+                }
+            } else {
+                assertEquals(429, r.statusCode(), "every request completes, is clamped, or is refused with 429: " + r.body());
+                assertTrue(r.body().contains("insufficient_quota"), r.body());
+                refused++;
+            }
+        }
+        System.out.printf("drill: %d completed (%d clamped), %d refused%n", completed, clamped, refused);
+        assertTrue(completed > 0 && refused > 0, "the drill must exercise both outcomes");
+
+        int upstreamAnswers = FakeUpstream.calls("drill-model");
+        long reported = (long) upstreamAnswers * (FakeUpstream.USAGE_IN + FakeUpstream.USAGE_OUT);
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> ledgerTokens() == reported);
+        long used;
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT used_tokens, reserved_tokens FROM gateway.scopes WHERE scope = 'tenant:drill'")) {
+            rs.next();
+            used = rs.getLong(1);
+            assertEquals(0, rs.getLong(2), "every reservation settled");
+        }
+        System.out.printf("drill: budget %d, settled %d, ledger %d, upstream reported %d%n", BUDGET, used, ledgerTokens(), reported);
+        assertTrue(used <= BUDGET, "settled tokens " + used + " exceed the budget " + BUDGET);
+        assertEquals(reported, used, "settled usage equals what the upstream reported");
+        assertEquals(completed, upstreamAnswers, "every completed request was one upstream answer");
+    }
+
+    private static long ledgerTokens() throws Exception {
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
+             Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT coalesce(sum(input_tokens + output_tokens), 0) FROM gateway.ledger")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static String post(String url, String auth, String body, int expected) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", auth)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(expected, r.statusCode(), r.body());
+        return r.body();
+    }
+
+    private static void put(String url, String body) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + ADMIN)
+                .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+    }
+
+    private static void awaitReady(int port) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
+                HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static String javaBin() {
+        return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+    }
+}
