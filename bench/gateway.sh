@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Gateway overhead benchmark: a fast fake OpenAI upstream, then in ONE run, interleaved, the same
-# non-streaming load sent directly to the upstream and through the gateway, at 1 and 64
-# connections. Prints throughput and p50/p99 for each, the ratio and the added latency.
+# non-streaming load sent directly to the upstream, through a gateway with governance off, and
+# through a gateway with governance on (key, tenant and model scopes with RPM/TPM limits and a
+# budget, reservations, settlement, ledger), at 1 and 64 connections. Both gateways share one
+# Postgres. Prints throughput and p50/p99 of each, and the ratios.
 # Usage: bench/gateway.sh [seconds-per-round=10] [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}; ROUNDS=${2:-3}
-UP=18090; GW=18080; DB=flotilla_bench_gateway; WORK=$(mktemp -d); ADMIN=bench-admin
+UP=18090; GW=18080; GW_OFF=18081; DB=flotilla_bench_gateway; WORK=$(mktemp -d); ADMIN=bench-admin
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v psql >/dev/null || { echo "needs psql and a PostgreSQL on 127.0.0.1:5432"; exit 1; }
 [ -f gateway-service/target/quarkus-app/quarkus-run.jar ] || mvn -B -q package -DskipTests -pl gateway-service -am
@@ -27,10 +29,22 @@ QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOU
 FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
   java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW/q/health/ready" >/dev/null 2>&1 && grep -q READY "$WORK/fake.log" && break; sleep 0.5; done
+QUARKUS_HTTP_PORT=$GW_OFF QUARKUS_LOG_LEVEL=WARN FLOTILLA_GATEWAY_GOVERNANCE_ENABLED=false \
+QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
+FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
+  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-off.log" 2>&1 & PIDS+=($!)
+for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_OFF/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 
 curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"id":"bench"}' >/dev/null
-KEY=$(curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants/bench/keys" -H "Authorization: Bearer $ADMIN" \
-  -H 'Content-Type: application/json' -d '{"name":"bench","allowedModels":["bench"]}' | sed -E 's/.*"key":"([^"]+)".*/\1/')
+NEWKEY=$(curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants/bench/keys" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{"name":"bench","allowedModels":["bench"]}')
+KEY=$(sed -E 's/.*"key":"([^"]+)".*/\1/' <<<"$NEWKEY"); KEY_ID=$(sed -E 's/.*"id":"([^"]+)".*/\1/' <<<"$NEWKEY")
+scope() { curl -fsS -XPUT "http://127.0.0.1:$GW/admin/v1/scopes/$1" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d "$2" >/dev/null; }
+# limits high enough never to refuse, so every request does the full reserve/settle work
+scope "tenant:bench" '{"tenant":"bench","maxTokens":100000000000,"maxCostUsd":1000000,"rpm":100000000,"tpm":2000000000}'
+scope "key:$KEY_ID" '{"tenant":"bench","rpm":100000000,"tpm":2000000000}'
+scope "model:bench/bench" '{"tenant":"bench","rpm":100000000,"tpm":2000000000}'
 
 cat >"$WORK/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -55,11 +69,13 @@ run() { # name url script conns -> "rps p50ms p99ms"
 echo "warm-up..."
 wrk -t1 -c8 -d5s -s "$WORK/direct.lua" "http://127.0.0.1:$UP/v1/chat/completions" >/dev/null
 wrk -t1 -c8 -d10s -s "$WORK/gateway.lua" "http://127.0.0.1:$GW/v1/chat/completions" >/dev/null
+wrk -t1 -c8 -d10s -s "$WORK/gateway.lua" "http://127.0.0.1:$GW_OFF/v1/chat/completions" >/dev/null
 
 for c in 1 64; do
   for r in $(seq 1 "$ROUNDS"); do
     echo "direct  c=$c round=$r $(run direct "http://127.0.0.1:$UP/v1/chat/completions" "$WORK/direct.lua" $c)" | tee -a "$WORK/results"
-    echo "gateway c=$c round=$r $(run gateway "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
+    echo "gov-off c=$c round=$r $(run gov-off "http://127.0.0.1:$GW_OFF/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
+    echo "gov-on  c=$c round=$r $(run gov-on "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
   done
 done
 echo
@@ -67,8 +83,12 @@ echo "medians over $ROUNDS interleaved rounds of ${SECS}s (rps, p50 ms, p99 ms):
 for c in 1 64; do
   awk -v c="c=$c" '$2==c {n[$1]++; rps[$1,n[$1]]=$4; p50[$1,n[$1]]=$5; p99[$1,n[$1]]=$6}
     function med(a, k, m,   i,j,t,v) { for (i=1;i<=m;i++) v[i]=a[k,i]; for (i=1;i<=m;i++) for (j=i+1;j<=m;j++) if (v[j]<v[i]) {t=v[i];v[i]=v[j];v[j]=t}; return v[int((m+1)/2)] }
-    END { d="direct"; g="gateway"; m=n[d];
-      printf "%s  direct %6.0f rps p50 %.3f p99 %.3f | gateway %6.0f rps p50 %.3f p99 %.3f | ratio %.2f, added p50 %.3f ms, added p99 %.3f ms\n",
-        c, med(rps,d,m), med(p50,d,m), med(p99,d,m), med(rps,g,m), med(p50,g,m), med(p99,g,m),
-        med(rps,g,m)/med(rps,d,m), med(p50,g,m)-med(p50,d,m), med(p99,g,m)-med(p99,d,m) }' "$WORK/results"
+    END { m=n["direct"];
+      printf "%s direct %6.0f rps p50 %.3f p99 %.3f | gateway (governance off) %6.0f rps p50 %.3f p99 %.3f | gateway (governance on) %6.0f rps p50 %.3f p99 %.3f\n",
+        c, med(rps,"direct",m), med(p50,"direct",m), med(p99,"direct",m), med(rps,"gov-off",m), med(p50,"gov-off",m), med(p99,"gov-off",m),
+        med(rps,"gov-on",m), med(p50,"gov-on",m), med(p99,"gov-on",m);
+      printf "%s   gateway/direct %.2f, added p50 %.3f ms, added p99 %.3f ms | governance on/off %.2f, added p50 %.3f ms, added p99 %.3f ms\n",
+        c, med(rps,"gov-off",m)/med(rps,"direct",m), med(p50,"gov-off",m)-med(p50,"direct",m), med(p99,"gov-off",m)-med(p99,"direct",m),
+        med(rps,"gov-on",m)/med(rps,"gov-off",m), med(p50,"gov-on",m)-med(p50,"gov-off",m), med(p99,"gov-on",m)-med(p99,"gov-off",m) }' "$WORK/results"
 done
+echo "ledger rows written by the governed gateway: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT count(*) FROM gateway.ledger')"
