@@ -9,6 +9,7 @@ import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -17,7 +18,10 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.OffsetDateTime;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
@@ -37,6 +41,9 @@ public class Governor {
     private final MeterRegistry meters;
     private final Vertx vertx;
     private final AtomicInteger degraded = new AtomicInteger();
+    /** Reservations waiting per scope chain, and settlements: combined into batched calls. */
+    private final Map<String, Combiner<ReserveCall>> reservations = new ConcurrentHashMap<>();
+    private final Combiner<SettleCall> settlements = new Combiner<>(this::settleBatch, () -> { });
 
     Governor(Pool pool, GatewayConfig config, MeterRegistry meters, Vertx vertx) {
         this.pool = pool;
@@ -78,14 +85,15 @@ public class Governor {
         double in = targets.stream().mapToDouble(t -> t.prices() == null ? 0 : t.prices().input()).max().orElse(0);
         double out = targets.stream().mapToDouble(t -> t.prices() == null ? 0 : t.prices().output()).max().orElse(0);
         UUID id = UUID.randomUUID();
-        Tuple args = Tuple.tuple(List.of(id, caller.tenant(), fixedScopes(caller, alias).toArray(new String[0])))
-                .addString(namedScope).addLong((long) prompt).addLong((long) completion)
-                .addLong((long) Math.min(config.minCompletionTokens(), completion)).addDouble(in).addDouble(out)
-                .addInteger((int) config.reservationTtl().toSeconds());
-        return pool.preparedQuery("SELECT * FROM gateway.reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)").execute(args)
-                .map(rows -> {
+        String[] fixed = fixedScopes(caller, alias).toArray(new String[0]);
+        String chain = caller.tenant() + "|" + String.join(",", fixed) + "|" + namedScope;
+        int min = Math.min(config.minCompletionTokens(), completion);
+        Uni<Row> reserved = Uni.createFrom().emitter(emitter -> reservations.computeIfAbsent(chain, k -> new Combiner<ReserveCall>(
+                batch -> reserveBatch(caller.tenant(), fixed, namedScope, in, out, batch),
+                () -> reservations.remove(k))).submit(new ReserveCall(id, prompt, completion, min, emitter)));
+        return reserved
+                .map(r -> {
                     degraded.set(0);
-                    Row r = rows.iterator().next();
                     if (!r.getBoolean("ok")) {
                         throw refusal(r);
                     }
@@ -104,14 +112,46 @@ public class Governor {
         if (!grant.metered()) {
             return Uni.createFrom().voidItem();
         }
-        return pool.preparedQuery("SELECT gateway.settle($1, $2, $3)").execute(Tuple.of(grant.id(), tokens, costMicros))
-                .replaceWithVoid()
+        return Uni.createFrom().<Void>emitter(emitter -> settlements.submit(new SettleCall(grant.id(), tokens, costMicros, emitter)))
                 .onFailure().invoke(e -> {
                     degraded.set(1);
                     meters.counter("flotilla.gateway.governance.store_failures", "operation", "settle").increment();
                     LOG.warnf("settling reservation %s failed; it will be charged in full when it expires: %s", grant.id(), e.getMessage());
                 })
                 .onFailure().recoverWithItem((Void) null);
+    }
+
+    private record ReserveCall(UUID id, int prompt, int completion, int min, UniEmitter<? super Row> emitter) {
+    }
+
+    private record SettleCall(UUID id, long tokens, long cost, UniEmitter<? super Void> emitter) {
+    }
+
+    /** One call for all waiting reservations of one chain; each waiter gets its own row. */
+    private Uni<Void> reserveBatch(String tenant, String[] fixed, String named, double in, double out, List<ReserveCall> batch) {
+        Tuple args = Tuple.tuple(List.of(batch.stream().map(ReserveCall::id).toArray(UUID[]::new), tenant, fixed))
+                .addString(named)
+                .addArrayOfLong(batch.stream().map(c -> (long) c.prompt()).toArray(Long[]::new))
+                .addArrayOfLong(batch.stream().map(c -> (long) c.completion()).toArray(Long[]::new))
+                .addArrayOfLong(batch.stream().map(c -> (long) c.min()).toArray(Long[]::new))
+                .addDouble(in).addDouble(out).addInteger((int) config.reservationTtl().toSeconds());
+        return pool.preparedQuery("SELECT * FROM gateway.reserve_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)").execute(args)
+                .invoke(rows -> {
+                    Map<UUID, Row> byId = new HashMap<>();
+                    rows.forEach(row -> byId.put(row.getUUID("request"), row));
+                    batch.forEach(c -> c.emitter().complete(byId.get(c.id())));
+                })
+                .onFailure().invoke(e -> batch.forEach(c -> c.emitter().fail(e)))
+                .replaceWithVoid();
+    }
+
+    private Uni<Void> settleBatch(List<SettleCall> batch) {
+        Tuple args = Tuple.of(batch.stream().map(SettleCall::id).toArray(UUID[]::new),
+                batch.stream().map(SettleCall::tokens).toArray(Long[]::new), batch.stream().map(SettleCall::cost).toArray(Long[]::new));
+        return pool.preparedQuery("SELECT gateway.settle_many($1, $2, $3)").execute(args)
+                .invoke(rows -> batch.forEach(c -> c.emitter().complete(null)))
+                .onFailure().invoke(e -> batch.forEach(c -> c.emitter().fail(e)))
+                .replaceWithVoid();
     }
 
     /** Cost in micro-USD: prices are USD per million tokens, which is micro-USD per token. */
