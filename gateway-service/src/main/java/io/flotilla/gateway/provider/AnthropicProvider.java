@@ -97,8 +97,8 @@ public final class AnthropicProvider implements Provider {
         if (system.length() > 0) {
             out.put("system", system.toString());
         }
-        copy(request, out, "temperature", "temperature");
-        copy(request, out, "top_p", "top_p");
+        OpenAiShapes.copy(request, out, "temperature", "temperature");
+        OpenAiShapes.copy(request, out, "top_p", "top_p");
         if (request.has("stop")) {
             ArrayNode stops = out.putArray("stop_sequences");
             if (request.get("stop").isArray()) {
@@ -161,7 +161,7 @@ public final class AnthropicProvider implements Provider {
                 .put("created", Instant.now().getEpochSecond()).put("model", message.path("model").asText());
         out.putArray("choices").addObject().put("index", 0).<ObjectNode>set("message", msg)
                 .put("finish_reason", finishReason(message.path("stop_reason").asText()));
-        out.set("usage", usage(message.path("usage").path("input_tokens").asInt() + message.path("usage").path("cache_read_input_tokens").asInt()
+        out.set("usage", OpenAiShapes.usage(message.path("usage").path("input_tokens").asInt() + message.path("usage").path("cache_read_input_tokens").asInt()
                 + message.path("usage").path("cache_creation_input_tokens").asInt(), message.path("usage").path("output_tokens").asInt()));
         return out;
     }
@@ -201,7 +201,7 @@ public final class AnthropicProvider implements Provider {
                     inputTokens = m.path("usage").path("input_tokens").asInt() + m.path("usage").path("cache_read_input_tokens").asInt()
                             + m.path("usage").path("cache_creation_input_tokens").asInt();
                     outputTokens = m.path("usage").path("output_tokens").asInt();
-                    out.add(chunk(F.objectNode().put("role", "assistant").put("content", ""), null));
+                    out.add(OpenAiShapes.chunk(id, model, F.objectNode().put("role", "assistant").put("content", ""), null));
                 }
                 case "content_block_start" -> {
                     JsonNode block = data.path("content_block");
@@ -210,29 +210,26 @@ public final class AnthropicProvider implements Provider {
                         toolIndex.put(data.path("index").asInt(), index);
                         ObjectNode call = F.objectNode().put("index", index).put("id", block.path("id").asText()).put("type", "function");
                         call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
-                        out.add(chunk(F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
+                        out.add(OpenAiShapes.chunk(id, model, F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
                     }
                 }
                 case "content_block_delta" -> {
                     JsonNode delta = data.path("delta");
                     if (delta.path("type").asText().equals("text_delta")) {
-                        out.add(chunk(F.objectNode().put("content", delta.path("text").asText()), null));
+                        out.add(OpenAiShapes.chunk(id, model, F.objectNode().put("content", delta.path("text").asText()), null));
                     } else if (delta.path("type").asText().equals("input_json_delta")) {
                         ObjectNode call = F.objectNode().put("index", toolIndex.getOrDefault(data.path("index").asInt(), 0));
                         call.putObject("function").put("arguments", delta.path("partial_json").asText());
-                        out.add(chunk(F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
+                        out.add(OpenAiShapes.chunk(id, model, F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
                     }
                 }
                 case "message_delta" -> {
                     outputTokens = data.path("usage").path("output_tokens").asInt(outputTokens);
-                    out.add(chunk(F.objectNode(), finishReason(data.path("delta").path("stop_reason").asText())));
+                    out.add(OpenAiShapes.chunk(id, model, F.objectNode(), finishReason(data.path("delta").path("stop_reason").asText())));
                 }
                 case "message_stop" -> {
                     done = true;
-                    ObjectNode usage = base();
-                    usage.putArray("choices");
-                    usage.set("usage", usage(inputTokens, outputTokens));
-                    out.add(usage);
+                    out.add(OpenAiShapes.usageChunk(id, model, OpenAiShapes.usage(inputTokens, outputTokens)));
                 }
                 case "error" -> {
                     String type = data.path("error").path("type").asText();
@@ -250,26 +247,6 @@ public final class AnthropicProvider implements Provider {
             return done;
         }
 
-        private ObjectNode base() {
-            return F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", Instant.now().getEpochSecond())
-                    .put("model", model);
-        }
-
-        private ObjectNode chunk(ObjectNode delta, String finish) {
-            ObjectNode c = base();
-            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            choice.set("delta", delta);
-            if (finish == null) {
-                choice.putNull("finish_reason");
-            } else {
-                choice.put("finish_reason", finish);
-            }
-            return c;
-        }
-    }
-
-    static ObjectNode usage(int in, int out) {
-        return F.objectNode().put("prompt_tokens", in).put("completion_tokens", out).put("total_tokens", in + out);
     }
 
     private static JsonNode userContent(JsonNode content) {
@@ -317,9 +294,4 @@ public final class AnthropicProvider implements Provider {
         }
     }
 
-    private static void copy(JsonNode from, ObjectNode to, String field, String as) {
-        if (from.has(field) && !from.get(field).isNull()) {
-            to.set(as, from.get(field));
-        }
-    }
 }

@@ -104,10 +104,10 @@ public final class GeminiProvider implements Provider {
             out.putObject("systemInstruction").putArray("parts").addObject().put("text", system.toString());
         }
         ObjectNode generation = F.objectNode();
-        copy(request, generation, "temperature", "temperature");
-        copy(request, generation, "top_p", "topP");
-        copy(request, generation, "max_tokens", "maxOutputTokens");
-        copy(request, generation, "max_completion_tokens", "maxOutputTokens");
+        OpenAiShapes.copy(request, generation, "temperature", "temperature");
+        OpenAiShapes.copy(request, generation, "top_p", "topP");
+        OpenAiShapes.copy(request, generation, "max_tokens", "maxOutputTokens");
+        OpenAiShapes.copy(request, generation, "max_completion_tokens", "maxOutputTokens");
         if (request.has("stop")) {
             ArrayNode stops = generation.putArray("stopSequences");
             if (request.get("stop").isArray()) {
@@ -178,7 +178,7 @@ public final class GeminiProvider implements Provider {
 
     private static ObjectNode usage(JsonNode response) {
         JsonNode u = response.path("usageMetadata");
-        return AnthropicProvider.usage(u.path("promptTokenCount").asInt(), u.path("candidatesTokenCount").asInt() + u.path("thoughtsTokenCount").asInt());
+        return OpenAiShapes.usage(u.path("promptTokenCount").asInt(), u.path("candidatesTokenCount").asInt() + u.path("thoughtsTokenCount").asInt());
     }
 
     /** Each SSE event is a whole GenerateContentResponse; the one with a finishReason ends the stream. */
@@ -221,15 +221,12 @@ public final class GeminiProvider implements Provider {
                 }
                 delta.set("tool_calls", parsed.calls);
             }
-            out.add(chunk(delta, null));
+            out.add(OpenAiShapes.chunk(id, model, delta, null));
             if (parsed.finish != null) {
                 done = true;
-                out.add(chunk(F.objectNode(), parsed.finish));
+                out.add(OpenAiShapes.chunk(id, model, F.objectNode(), parsed.finish));
                 if (response.has("usageMetadata")) {
-                    ObjectNode usage = base();
-                    usage.putArray("choices");
-                    usage.set("usage", usage(response));
-                    out.add(usage);
+                    out.add(OpenAiShapes.usageChunk(id, model, usage(response)));
                 }
             }
             return out;
@@ -240,27 +237,6 @@ public final class GeminiProvider implements Provider {
             return done;
         }
 
-        private ObjectNode base() {
-            return F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", Instant.now().getEpochSecond())
-                    .put("model", model);
-        }
-
-        private ObjectNode chunk(ObjectNode delta, String finish) {
-            ObjectNode c = base();
-            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            choice.set("delta", delta);
-            if (finish == null) {
-                choice.putNull("finish_reason");
-            } else {
-                choice.put("finish_reason", finish);
-            }
-            return c;
-        }
     }
 
-    private static void copy(JsonNode from, ObjectNode to, String field, String as) {
-        if (from.has(field) && !from.get(field).isNull()) {
-            to.set(as, from.get(field));
-        }
-    }
 }

@@ -56,21 +56,18 @@ public final class MockProvider implements Provider {
         String id = "chatcmpl-mock-" + Integer.toHexString(answer.seed);
         long created = Instant.now().getEpochSecond();
         List<ObjectNode> chunks = new ArrayList<>();
-        chunks.add(chunk(id, created, target, F.objectNode().put("role", "assistant").put("content", ""), null));
+        chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode().put("role", "assistant").put("content", ""), null));
         if (answer.toolCall != null) {
-            chunks.add(chunk(id, created, target, F.objectNode().set("tool_calls",
+            chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode().set("tool_calls",
                     F.arrayNode().add(answer.toolCall.deepCopy().put("index", 0))), null));
         } else {
             String[] pieces = answer.text.split("(?<= )");
             for (String piece : pieces) {
-                chunks.add(chunk(id, created, target, F.objectNode().put("content", piece), null));
+                chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode().put("content", piece), null));
             }
         }
-        chunks.add(chunk(id, created, target, F.objectNode(), answer.finishReason));
-        ObjectNode usageChunk = chunk(id, created, target, null, null);
-        usageChunk.putArray("choices");
-        usageChunk.set("usage", usage(answer));
-        chunks.add(usageChunk);
+        chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode(), answer.finishReason));
+        chunks.add(OpenAiShapes.usageChunk(id, target.model(), usage(answer)));
         return delayed(Uni.createFrom().item(Multi.createFrom().iterable(chunks)), target.mockLatency());
     }
 
@@ -170,23 +167,7 @@ public final class MockProvider implements Provider {
     }
 
     private static ObjectNode usage(Answer a) {
-        return F.objectNode().put("prompt_tokens", a.promptTokens).put("completion_tokens", a.completionTokens)
-                .put("total_tokens", a.promptTokens + a.completionTokens);
-    }
-
-    private static ObjectNode chunk(String id, long created, Target target, ObjectNode delta, String finish) {
-        ObjectNode c = F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", created)
-                .put("model", target.model()).put("system_fingerprint", "flotilla-mock");
-        if (delta != null) {
-            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-            choice.set("delta", delta);
-            if (finish == null) {
-                choice.putNull("finish_reason");
-            } else {
-                choice.put("finish_reason", finish);
-            }
-        }
-        return c;
+        return OpenAiShapes.usage(a.promptTokens, a.completionTokens);
     }
 
     private static <T> Uni<T> delayed(Uni<T> uni, Duration latency) {

@@ -1,0 +1,50 @@
+package io.flotilla.gateway.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+
+/** The OpenAI objects every translating provider builds: stream chunks, usage, copied parameters. */
+final class OpenAiShapes {
+
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private OpenAiShapes() {
+    }
+
+    /** A {@code chat.completion.chunk} with one choice carrying {@code delta} (null: no choices yet). */
+    static ObjectNode chunk(String id, String model, ObjectNode delta, String finishReason) {
+        ObjectNode c = F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", Instant.now().getEpochSecond())
+                .put("model", model);
+        if (delta != null) {
+            ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
+            choice.set("delta", delta);
+            if (finishReason == null) {
+                choice.putNull("finish_reason");
+            } else {
+                choice.put("finish_reason", finishReason);
+            }
+        }
+        return c;
+    }
+
+    /** The final chunk of a stream that reports usage: no choices, only {@code usage}. */
+    static ObjectNode usageChunk(String id, String model, ObjectNode usage) {
+        ObjectNode c = chunk(id, model, null, null);
+        c.putArray("choices");
+        c.set("usage", usage);
+        return c;
+    }
+
+    static ObjectNode usage(long in, long out) {
+        return F.objectNode().put("prompt_tokens", in).put("completion_tokens", out).put("total_tokens", in + out);
+    }
+
+    /** Copies a request parameter under the provider's name, when it is set. */
+    static void copy(JsonNode from, ObjectNode to, String field, String as) {
+        if (from.has(field) && !from.get(field).isNull()) {
+            to.set(as, from.get(field));
+        }
+    }
+}
