@@ -127,7 +127,7 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
                 break;
             }
         }
-        last.then().statusCode(429).body("error.code", equalTo("insufficient_quota"))
+        last.then().statusCode(429).body("error.code", equalTo("insufficient_quota")).header("Retry-After", "3600")
                 .body("error.message", containsString("token budget of scope 'tenant:" + key.tenant() + "' is spent"));
         assertTrue(((Number) account("tenant:" + key.tenant()).get("usedTokens")).intValue() <= 80, "never past the budget");
     }
@@ -139,7 +139,7 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
         chat(key.secret(), ask(20)).then().statusCode(200);
         given().header("Authorization", ADMIN).post("/admin/v1/scopes/tenant:" + key.tenant() + "/pause").then().statusCode(200)
                 .body("paused", equalTo(true));
-        chat(key.secret(), ask(20)).then().statusCode(429).body("error.code", equalTo("scope_paused"));
+        chat(key.secret(), ask(20)).then().statusCode(429).body("error.code", equalTo("scope_paused")).header("Retry-After", "30");
         given().header("Authorization", ADMIN).post("/admin/v1/scopes/tenant:" + key.tenant() + "/resume").then().statusCode(200);
         chat(key.secret(), ask(20)).then().statusCode(200);
     }

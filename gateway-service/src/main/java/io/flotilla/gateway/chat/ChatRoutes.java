@@ -93,7 +93,7 @@ public class ChatRoutes {
                     record(timer, ctx, isChat, exchange);
                     span.setAttribute("error.type", failure instanceof OpenAiError e ? String.valueOf(e.status()) : failure.getClass().getSimpleName());
                     span.setStatus(StatusCode.ERROR);
-                    exchange.settle(0, 0, ctx.response().getStatusCode(), false);
+                    exchange.settle(0, 0, 0, ctx.response().getStatusCode(), false);
                 });
     }
 

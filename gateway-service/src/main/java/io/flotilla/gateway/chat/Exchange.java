@@ -112,7 +112,8 @@ final class Exchange {
         JsonNode usage = result.value().path("usage");
         long in = usage.path("prompt_tokens").asLong();
         long out = usage.path("completion_tokens").asLong();
-        long cost = Governor.costMicros(target, in, out);
+        long cached = Governor.cachedTokens(usage);
+        long cost = Governor.costMicros(target, in, cached, out);
         GenAiSpans.usage(span, target.model(), usage);
         HttpServerResponse response = ctx.response();
         headers(response, result);
@@ -120,7 +121,7 @@ final class Exchange {
         if (!response.closed()) {
             response.putHeader("Content-Type", "application/json").setStatusCode(200).end(result.value().toString());
         }
-        settle(in, out, 200, false);
+        settle(in, cached, out, 200, false);
     }
 
     private void stream(Attempts.Result<Multi<ObjectNode>> result) {
@@ -200,20 +201,21 @@ final class Exchange {
             span.setAttribute("gen_ai.usage.input_tokens", in);
             span.setAttribute("gen_ai.usage.output_tokens", out);
         }
-        settle(in, out, status, true);
+        settle(in, Governor.cachedTokens(reported), out, status, true);
     }
 
     private long cost(int prompt, long counted, JsonNode reported) {
-        return reported != null ? Governor.costMicros(target, reported.path("prompt_tokens").asLong(), reported.path("completion_tokens").asLong())
-                : Governor.costMicros(target, prompt, counted);
+        return reported != null ? Governor.costMicros(target, reported.path("prompt_tokens").asLong(), Governor.cachedTokens(reported),
+                reported.path("completion_tokens").asLong())
+                : Governor.costMicros(target, prompt, 0, counted);
     }
 
     /** Settles once, records the ledger row and ends the request span. */
-    void settle(long in, long out, int status, boolean stream) {
+    void settle(long in, long cachedIn, long out, int status, boolean stream) {
         if (!settled.compareAndSet(false, true)) {
             return;
         }
-        long cost = target == null ? 0 : Governor.costMicros(target, in, out);
+        long cost = target == null ? 0 : Governor.costMicros(target, in, cachedIn, out);
         if (grant != null) {
             governor.settle(grant, in + out, cost).subscribe().with(v -> { }, e -> { });
         }

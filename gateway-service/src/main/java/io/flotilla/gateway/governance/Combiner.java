@@ -24,6 +24,11 @@ final class Combiner<T> {
         this.onIdle = onIdle;
     }
 
+    /** Whether nothing is waiting and no call is in flight. */
+    synchronized boolean idle() {
+        return !busy && pending.isEmpty();
+    }
+
     void submit(T item) {
         synchronized (this) {
             pending.add(item);

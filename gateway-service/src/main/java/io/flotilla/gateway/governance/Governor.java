@@ -7,6 +7,7 @@ import io.flotilla.gateway.key.Keys;
 import io.flotilla.gateway.route.Routes;
 import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.UniEmitter;
@@ -61,6 +62,17 @@ public class Governor {
                         LOG.warnf("charged and released %d reservations of requests that never settled", n);
                     }
                 }, e -> LOG.warnf("expiring reservations failed: %s", e.getMessage())));
+    }
+
+    /** Lets in-flight settlements reach Postgres before the pool closes on a graceful stop. */
+    void stop(@Observes ShutdownEvent ev) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!settlements.idle() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        if (!settlements.idle()) {
+            LOG.warn("settlements still pending at shutdown; their reservations will be charged in full when they expire");
+        }
     }
 
     public boolean enabled() {
@@ -155,9 +167,19 @@ public class Governor {
     }
 
     /** Cost in micro-USD: prices are USD per million tokens, which is micro-USD per token. */
-    public static long costMicros(Target target, long input, long output) {
+    public static long costMicros(Target target, long input, long cachedInput, long output) {
         Routes.Prices p = target.prices();
-        return p == null ? 0 : (long) Math.ceil(input * p.input() + output * p.output());
+        if (p == null) {
+            return 0;
+        }
+        double cachedPrice = p.cachedInput() == null ? p.input() : p.cachedInput();
+        long cached = Math.min(cachedInput, input);
+        return (long) Math.ceil((input - cached) * p.input() + cached * cachedPrice + output * p.output());
+    }
+
+    /** Cached prompt tokens of an OpenAI usage object ({@code prompt_tokens_details.cached_tokens}). */
+    public static long cachedTokens(JsonNode usage) {
+        return usage == null ? 0 : usage.path("prompt_tokens_details").path("cached_tokens").asLong(0);
     }
 
     /** The answer when the store cannot be reached to authenticate a key: fail closed, count it. */
@@ -199,7 +221,7 @@ public class Governor {
                     "budget scope '" + scope + "' belongs to another tenant", null);
             case "paused" -> new OpenAiError(429, "insufficient_quota", "scope_paused", null,
                     "scope '" + scope + "' is paused by an administrator (kill switch); resume it with POST /admin/v1/scopes/" + scope + "/resume",
-                    null);
+                    Duration.ofSeconds(30));
             case "rpm" -> new OpenAiError(429, "rate_limit_error", "rate_limit_exceeded", null,
                     "scope '" + scope + "' allows " + r.getInteger("limit_requests") + " requests per minute; retry in " + retry + " s",
                     Duration.ofSeconds(retry)).with(headers);
@@ -209,7 +231,7 @@ public class Governor {
             default -> new OpenAiError(429, "insufficient_quota", "insufficient_quota", null,
                     "the " + (reason.equals("budget_cost") ? "cost" : "token") + " budget of scope '" + scope + "' is spent"
                             + (ends == null ? "; it does not reset, ask an administrator to raise it" : "; it resets at " + ends.toInstant()),
-                    null);
+                    ends == null ? Duration.ofHours(1) : Duration.between(java.time.Instant.now(), ends.toInstant()));
         };
     }
 

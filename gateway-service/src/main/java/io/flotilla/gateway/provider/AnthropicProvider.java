@@ -161,8 +161,7 @@ public final class AnthropicProvider implements Provider {
                 .put("created", Instant.now().getEpochSecond()).put("model", message.path("model").asText());
         out.putArray("choices").addObject().put("index", 0).<ObjectNode>set("message", msg)
                 .put("finish_reason", finishReason(message.path("stop_reason").asText()));
-        out.set("usage", OpenAiShapes.usage(message.path("usage").path("input_tokens").asInt() + message.path("usage").path("cache_read_input_tokens").asInt()
-                + message.path("usage").path("cache_creation_input_tokens").asInt(), message.path("usage").path("output_tokens").asInt()));
+        out.set("usage", usage(message.path("usage"), message.path("usage").path("output_tokens").asInt()));
         return out;
     }
 
@@ -179,7 +178,7 @@ public final class AnthropicProvider implements Provider {
     private static final class StreamTranslator implements ChunkStream.Translator {
         private String id = "msg";
         private String model = "";
-        private int inputTokens;
+        private JsonNode startUsage = F.objectNode();
         private int outputTokens;
         private boolean done;
         private final java.util.Map<Integer, Integer> toolIndex = new java.util.HashMap<>();
@@ -198,8 +197,7 @@ public final class AnthropicProvider implements Provider {
                     JsonNode m = data.path("message");
                     id = m.path("id").asText(id);
                     model = m.path("model").asText(model);
-                    inputTokens = m.path("usage").path("input_tokens").asInt() + m.path("usage").path("cache_read_input_tokens").asInt()
-                            + m.path("usage").path("cache_creation_input_tokens").asInt();
+                    startUsage = m.path("usage");
                     outputTokens = m.path("usage").path("output_tokens").asInt();
                     out.add(OpenAiShapes.chunk(id, model, F.objectNode().put("role", "assistant").put("content", ""), null));
                 }
@@ -229,7 +227,7 @@ public final class AnthropicProvider implements Provider {
                 }
                 case "message_stop" -> {
                     done = true;
-                    out.add(OpenAiShapes.usageChunk(id, model, OpenAiShapes.usage(inputTokens, outputTokens)));
+                    out.add(OpenAiShapes.usageChunk(id, model, usage(startUsage, outputTokens)));
                 }
                 case "error" -> {
                     String type = data.path("error").path("type").asText();
@@ -247,6 +245,17 @@ public final class AnthropicProvider implements Provider {
             return done;
         }
 
+    }
+
+    /** Messages usage → OpenAI usage; cache reads count as prompt tokens and as cached ones. */
+    static ObjectNode usage(JsonNode u, int outputTokens) {
+        int cacheRead = u.path("cache_read_input_tokens").asInt();
+        ObjectNode usage = OpenAiShapes.usage(u.path("input_tokens").asInt() + cacheRead + u.path("cache_creation_input_tokens").asInt(),
+                outputTokens);
+        if (cacheRead > 0) {
+            usage.putObject("prompt_tokens_details").put("cached_tokens", cacheRead);
+        }
+        return usage;
     }
 
     private static JsonNode userContent(JsonNode content) {

@@ -178,7 +178,11 @@ public final class GeminiProvider implements Provider {
 
     private static ObjectNode usage(JsonNode response) {
         JsonNode u = response.path("usageMetadata");
-        return OpenAiShapes.usage(u.path("promptTokenCount").asInt(), u.path("candidatesTokenCount").asInt() + u.path("thoughtsTokenCount").asInt());
+        ObjectNode usage = OpenAiShapes.usage(u.path("promptTokenCount").asInt(), u.path("candidatesTokenCount").asInt() + u.path("thoughtsTokenCount").asInt());
+        if (u.path("cachedContentTokenCount").asInt() > 0) {
+            usage.putObject("prompt_tokens_details").put("cached_tokens", u.path("cachedContentTokenCount").asInt());
+        }
+        return usage;
     }
 
     /** Each SSE event is a whole GenerateContentResponse; the one with a finishReason ends the stream. */
