@@ -1,0 +1,384 @@
+package io.flotilla.common.workflow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cel.common.types.SimpleType;
+import dev.cel.compiler.CelCompiler;
+import dev.cel.compiler.CelCompilerFactory;
+import io.flotilla.common.problem.Problem.FieldError;
+import io.flotilla.common.workflow.WorkflowSpec.Step;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a workflow and reports every problem at once, each with its path and what to do: unknown
+ * {@code needs} (with "did you mean"), cycles (naming them), duplicate ids, CEL that does not
+ * compile, templates and expressions that reference unknown or unreachable steps, invalid
+ * schemas, unknown tools, out-of-range settings. The executor and the operator both use it.
+ */
+public final class WorkflowValidator {
+
+    private static final Pattern ID = Pattern.compile("[a-z][a-z0-9_]{0,62}");
+    private static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
+    private static final Pattern STEP_REF = Pattern.compile("\\bsteps\\.([A-Za-z_][A-Za-z0-9_]*)");
+    private static final Pattern DURATION = Pattern.compile("\\d+(ms|s|m|h)");
+    private static final Set<String> TYPES = Set.of("object", "array", "string", "number", "integer", "boolean", "null");
+    private static final CelCompiler CEL = CelCompilerFactory.standardCelCompilerBuilder()
+            .addVar("input", SimpleType.DYN).addVar("steps", SimpleType.DYN).addVar("item", SimpleType.DYN).build();
+
+    private final WorkflowSpec spec;
+    private final List<FieldError> errors = new ArrayList<>();
+    private final Map<String, Integer> index = new LinkedHashMap<>();
+    private final Map<String, Set<String>> ancestors = new HashMap<>();
+
+    private WorkflowValidator(WorkflowSpec spec) {
+        this.spec = spec;
+    }
+
+    /** Every problem of the spec; empty when it is valid. */
+    public static List<FieldError> validate(WorkflowSpec spec) {
+        WorkflowValidator v = new WorkflowValidator(spec);
+        v.run();
+        return List.copyOf(v.errors);
+    }
+
+    private void run() {
+        if (spec.steps().isEmpty()) {
+            error("steps", "a workflow needs at least one step");
+        }
+        for (int i = 0; i < spec.steps().size(); i++) {
+            Step s = spec.steps().get(i);
+            if (s.id() == null || !ID.matcher(s.id()).matches()) {
+                error("steps[" + i + "].id", "'" + s.id() + "' is not a valid id: use 1 to 63 lower-case letters, digits and '_',"
+                        + " starting with a letter (ids are used in CEL expressions)");
+            } else if (index.containsKey(s.id())) {
+                error("steps[" + i + "].id", "duplicate id '" + s.id() + "' (also steps[" + index.get(s.id()) + "]); ids must be unique");
+            } else {
+                index.put(s.id(), i);
+            }
+        }
+        cycles();
+        for (Step s : spec.steps()) {
+            Set<String> before = new HashSet<>();
+            collectAncestors(s.id(), before);
+            before.remove(s.id()); // a cycle would make a step its own ancestor
+            ancestors.put(s.id(), before);
+        }
+        for (int i = 0; i < spec.steps().size(); i++) {
+            step(i, spec.steps().get(i));
+        }
+        if (spec.input() != null) {
+            schema("input.schema", spec.input().schema());
+        }
+        tools();
+        settings();
+    }
+
+    private void step(int i, Step s) {
+        String at = s.id() != null && ID.matcher(s.id()).matches() ? "steps." + s.id() : "steps[" + i + "]";
+        if (s.kind() == null) {
+            error(at, "give exactly one of agent, tool, approval or workflow");
+        }
+        for (int n = 0; n < s.needs().size(); n++) {
+            String need = s.needs().get(n);
+            if (!index.containsKey(need)) {
+                error(at + ".needs[" + n + "]", "unknown step '" + need + "'" + suggestion(need));
+            }
+        }
+        Set<String> before = ancestors.getOrDefault(s.id(), Set.of());
+        cel(at + ".when", s.when(), before, s);
+        cel(at + ".foreach", s.foreach(), before, s);
+        if (s.loop() != null) {
+            if (s.loop().maxIterations() == null || s.loop().maxIterations() < 1 || s.loop().maxIterations() > 100) {
+                error(at + ".loop.maxIterations", "is required: 1 to 100 iterations");
+            }
+            Set<String> withSelf = new HashSet<>(before);
+            withSelf.add(s.id());
+            if (s.loop().until() == null) {
+                error(at + ".loop.until", "is required: a CEL condition that ends the loop");
+            }
+            cel(at + ".loop.until", s.loop().until(), withSelf, s);
+        }
+        if (s.maxParallel() != null && (s.foreach() == null || s.maxParallel() < 1)) {
+            error(at + ".maxParallel", s.foreach() == null ? "only applies with foreach" : "must be at least 1");
+        }
+        duration(at + ".timeout", s.timeout());
+        if (s.retries() != null && (s.retries().max() == null || s.retries().max() < 0 || s.retries().max() > 10)) {
+            error(at + ".retries.max", "must be 0 to 10");
+        }
+        if (s.agent() != null) {
+            if (s.agent().prompt() == null || s.agent().prompt().isBlank()) {
+                error(at + ".agent.prompt", "is required");
+            }
+            if (s.agent().model() == null && (spec.defaults() == null || spec.defaults().model() == null)) {
+                error(at + ".agent.model", "set agent.model or defaults.model (a model alias of the gateway)");
+            }
+            templates(at + ".agent.system", s.agent().system(), before, s);
+            templates(at + ".agent.prompt", s.agent().prompt(), before, s);
+            if (s.agent().output() != null) {
+                schema(at + ".agent.output.schema", s.agent().output().schema());
+            }
+        }
+        if (s.tool() != null) {
+            if (spec.tools().stream().noneMatch(t -> t.name() != null && t.name().equals(s.tool().name()))) {
+                error(at + ".tool.name", "unknown tool '" + s.tool().name() + "'; declared: "
+                        + spec.tools().stream().map(WorkflowSpec.Tool::name).toList());
+            }
+            if (s.tool().with() != null) {
+                s.tool().with().fields().forEachRemaining(f -> templates(at + ".tool.with." + f.getKey(), f.getValue().asText(null), before, s));
+            }
+        }
+        if (s.approval() != null) {
+            duration(at + ".approval.timeout", s.approval().timeout());
+        }
+        if (s.workflow() != null && (s.workflow().name() == null || s.workflow().name().isBlank())) {
+            error(at + ".workflow.name", "is required: the workflow to run");
+        }
+    }
+
+    private void cel(String path, String expression, Set<String> visible, Step s) {
+        if (expression == null) {
+            return;
+        }
+        var result = CEL.compile(expression);
+        if (result.hasError()) {
+            error(path, "the CEL expression does not compile: " + result.getErrorString().replace('\n', ' '));
+            return;
+        }
+        references(path, expression, visible, s);
+    }
+
+    private void templates(String path, String text, Set<String> visible, Step s) {
+        if (text == null) {
+            return;
+        }
+        int open = text.split("\\{\\{", -1).length - 1;
+        int close = text.split("}}", -1).length - 1;
+        if (open != close) {
+            error(path, "unbalanced '{{' and '}}' in the template");
+            return;
+        }
+        Matcher m = TEMPLATE.matcher(text);
+        while (m.find()) {
+            String ref = m.group(1);
+            String root = ref.split("[.\\[\\s]", 2)[0];
+            switch (root) {
+                case "input" -> { }
+                case "item" -> {
+                    if (s.foreach() == null) {
+                        error(path, "'{{" + ref + "}}' uses item, which exists only in steps with foreach");
+                    }
+                }
+                case "steps" -> references(path, ref, visible, s);
+                default -> error(path, "'{{" + ref + "}}' must start with input, item or steps.<id>.output");
+            }
+        }
+    }
+
+    private void references(String path, String text, Set<String> visible, Step s) {
+        Matcher m = STEP_REF.matcher(text);
+        while (m.find()) {
+            String id = m.group(1);
+            if (!index.containsKey(id)) {
+                error(path, "references unknown step '" + id + "'" + suggestion(id));
+            } else if (!visible.contains(id)) {
+                error(path, "references step '" + id + "', which does not run before '" + s.id() + "'; add it to needs");
+            }
+        }
+    }
+
+    private void cycles() {
+        Map<String, Integer> state = new HashMap<>();
+        List<String> path = new ArrayList<>();
+        Set<String> reported = new HashSet<>();
+        for (String id : index.keySet()) {
+            visit(id, state, path, reported);
+        }
+    }
+
+    private void visit(String id, Map<String, Integer> state, List<String> path, Set<String> reported) {
+        Integer st = state.get(id);
+        if (st != null && st == 2) {
+            return;
+        }
+        if (st != null && st == 1) {
+            List<String> cycle = new ArrayList<>(path.subList(path.indexOf(id), path.size()));
+            cycle.add(id);
+            if (reported.add(new java.util.TreeSet<>(cycle).toString())) {
+                error("steps." + id + ".needs", "the needs form a cycle: " + String.join(" -> ", cycle) + "; remove one of these needs");
+            }
+            return;
+        }
+        state.put(id, 1);
+        path.add(id);
+        for (String need : spec.steps().get(index.get(id)).needs()) {
+            if (index.containsKey(need)) {
+                visit(need, state, path, reported);
+            }
+        }
+        path.remove(path.size() - 1);
+        state.put(id, 2);
+    }
+
+    private void collectAncestors(String id, Set<String> seen) {
+        Integer i = id == null ? null : index.get(id);
+        if (i == null) {
+            return;
+        }
+        for (String need : spec.steps().get(i).needs()) {
+            if (index.containsKey(need) && seen.add(need)) {
+                collectAncestors(need, seen);
+            }
+        }
+    }
+
+    private void schema(String path, JsonNode schema) {
+        if (schema == null || schema.isNull()) {
+            return;
+        }
+        if (!schema.isObject()) {
+            error(path, "a JSON Schema must be an object, e.g. {type: object, properties: {...}}");
+            return;
+        }
+        JsonNode type = schema.get("type");
+        if (type != null) {
+            boolean ok = type.isTextual() ? TYPES.contains(type.asText())
+                    : type.isArray() && type.size() > 0 && java.util.stream.StreamSupport.stream(type.spliterator(), false)
+                            .allMatch(t -> TYPES.contains(t.asText()));
+            if (!ok) {
+                error(path + ".type", "'" + type + "' is not a JSON Schema type; use one of " + new java.util.TreeSet<>(TYPES));
+            }
+        }
+        JsonNode properties = schema.get("properties");
+        if (properties != null) {
+            if (!properties.isObject()) {
+                error(path + ".properties", "must map property names to schemas");
+            } else {
+                properties.fields().forEachRemaining(f -> schema(path + ".properties." + f.getKey(), f.getValue()));
+            }
+        }
+        JsonNode required = schema.get("required");
+        if (required != null) {
+            if (!required.isArray()) {
+                error(path + ".required", "must be a list of property names");
+            } else {
+                for (JsonNode r : required) {
+                    if (!r.isTextual() || (properties != null && properties.isObject() && !properties.has(r.asText()))) {
+                        error(path + ".required", "'" + r.asText() + "' is required but not among the properties");
+                    }
+                }
+            }
+        }
+        if (schema.has("items")) {
+            schema(path + ".items", schema.get("items"));
+        }
+        if (schema.has("enum") && (!schema.get("enum").isArray() || schema.get("enum").isEmpty())) {
+            error(path + ".enum", "must be a non-empty list of values");
+        }
+    }
+
+    private void tools() {
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < spec.tools().size(); i++) {
+            WorkflowSpec.Tool t = spec.tools().get(i);
+            String at = "tools[" + i + "]";
+            if (t.name() == null || !ID.matcher(t.name()).matches()) {
+                error(at + ".name", "is required: lower-case letters, digits and '_'");
+            } else if (!names.add(t.name())) {
+                error(at + ".name", "duplicate tool '" + t.name() + "'");
+            }
+            if (t.http() == null || t.http().url() == null) {
+                error(at + ".http.url", "is required");
+                continue;
+            }
+            if (t.http().method() != null && !Set.of("GET", "POST", "PUT", "PATCH", "DELETE").contains(t.http().method())) {
+                error(at + ".http.method", "use GET, POST, PUT, PATCH or DELETE");
+            }
+            String host;
+            try {
+                host = java.net.URI.create(t.http().url().replaceAll("\\{\\{.*?}}", "x")).getHost();
+            } catch (IllegalArgumentException e) {
+                host = null;
+            }
+            if (host == null) {
+                error(at + ".http.url", "is not an absolute http(s) URL");
+            } else if (t.http().allowedHosts() == null || !t.http().allowedHosts().contains(host)) {
+                error(at + ".http.allowedHosts", "must list the URL's host '" + host + "' (requests go only to allowed hosts)");
+            }
+        }
+    }
+
+    private void settings() {
+        if (spec.defaults() != null) {
+            duration("defaults.timeout", spec.defaults().timeout());
+            if (spec.defaults().retries() != null && (spec.defaults().retries().max() == null
+                    || spec.defaults().retries().max() < 0 || spec.defaults().retries().max() > 10)) {
+                error("defaults.retries.max", "must be 0 to 10");
+            }
+        }
+        if (spec.budget() != null) {
+            if (spec.budget().maxTokens() != null && spec.budget().maxTokens() < 1) {
+                error("budget.maxTokens", "must be a positive number of tokens");
+            }
+            if (spec.budget().maxCostUsd() != null && spec.budget().maxCostUsd() <= 0) {
+                error("budget.maxCostUsd", "must be more than 0");
+            }
+        }
+        if (spec.context() != null) {
+            if (spec.context().strategy() != null && !Set.of("summarize", "window", "fail").contains(spec.context().strategy())) {
+                error("context.strategy", "use summarize, window or fail");
+            }
+            if (spec.context().maxTokens() != null && spec.context().maxTokens() < 256) {
+                error("context.maxTokens", "must be at least 256");
+            }
+        }
+    }
+
+    private void duration(String path, String value) {
+        if (value != null && !DURATION.matcher(value).matches()) {
+            error(path, "'" + value + "' is not a duration; write it like 500ms, 30s, 5m or 24h");
+        }
+    }
+
+    private String suggestion(String name) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String id : index.keySet()) {
+            int d = distance(name, id);
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = id;
+            }
+        }
+        return best != null && bestDistance <= Math.max(2, name.length() / 3) ? "; did you mean '" + best + "'?"
+                : "; known steps: " + String.join(", ", index.keySet());
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    private void error(String path, String message) {
+        errors.add(new FieldError(path, message));
+    }
+}
