@@ -1,0 +1,85 @@
+package io.flotilla.executor.workflow;
+
+import io.flotilla.common.problem.Problem;
+import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.common.workflow.WorkflowSpecs;
+import io.smallrye.mutiny.Uni;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.jboss.resteasy.reactive.RestResponse;
+
+/**
+ * Workflow definitions: publish (YAML or JSON, validated with the shared validator), read, delete.
+ * Each distinct spec becomes an immutable revision named by its content hash.
+ */
+@Path("/api/v1/workflows/{namespace}/{name}")
+@Produces(MediaType.APPLICATION_JSON)
+public class WorkflowResource {
+
+    private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final Pattern SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
+
+    private final WorkflowStore store;
+
+    WorkflowResource(WorkflowStore store) {
+        this.store = store;
+    }
+
+    @PUT
+    @Consumes({MediaType.APPLICATION_JSON, "application/yaml", "application/x-yaml", "text/yaml", MediaType.TEXT_PLAIN})
+    public Uni<RestResponse<WorkflowStore.Published>> put(@PathParam("namespace") String namespace, @PathParam("name") String name,
+            String body) {
+        names(namespace, name);
+        WorkflowSpec spec;
+        try {
+            spec = WorkflowSpecs.read(body);
+        } catch (WorkflowSpecs.InvalidWorkflowException e) {
+            throw ProblemException.invalid(e.errors());
+        }
+        return store.publish(namespace, name, spec).map(p -> RestResponse.ResponseBuilder
+                .<WorkflowStore.Published>create(p.created() ? RestResponse.Status.CREATED : RestResponse.Status.OK).entity(p).build());
+    }
+
+    @GET
+    public Uni<WorkflowStore.Published> get(@PathParam("namespace") String namespace, @PathParam("name") String name) {
+        names(namespace, name);
+        return store.current(namespace, name).map(p -> {
+            if (p == null) {
+                throw notFound(namespace, name);
+            }
+            return p;
+        });
+    }
+
+    @DELETE
+    public Uni<RestResponse<Void>> delete(@PathParam("namespace") String namespace, @PathParam("name") String name) {
+        names(namespace, name);
+        return store.delete(namespace, name).map(found -> {
+            if (!found) {
+                throw notFound(namespace, name);
+            }
+            return RestResponse.noContent();
+        });
+    }
+
+    private static ProblemException notFound(String namespace, String name) {
+        return new ProblemException(404, "Unknown workflow", "no workflow " + namespace + "/" + name
+                + "; publish it with PUT /api/v1/workflows/" + namespace + "/" + name);
+    }
+
+    private static void names(String namespace, String name) {
+        if (!LABEL.matcher(namespace).matches() || !SUBDOMAIN.matcher(name).matches()) {
+            throw ProblemException.invalid(List.of(new Problem.FieldError("path",
+                    "namespace must be a DNS label and name a DNS subdomain (lower-case letters, digits, '-', '.')")));
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.flotilla.executor.workflow;
+
+import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.common.workflow.WorkflowSpecs;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+
+/** Workflow revisions and the current revision per workflow, in {@code executor.workflows}. */
+@ApplicationScoped
+public class WorkflowStore {
+
+    private final Pool pool;
+
+    WorkflowStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** A published workflow: its current revision and spec; {@code created} when this call made a new revision. */
+    public record Published(String namespace, String name, String revision, boolean created, Instant updatedAt, JsonObject spec) {
+    }
+
+    public Uni<Published> publish(String namespace, String name, WorkflowSpec spec) {
+        String json = WorkflowSpecs.toJson(spec);
+        String revision = hash(json);
+        JsonObject specJson = new JsonObject(json);
+        return pool.withTransaction(conn -> conn.preparedQuery("""
+                INSERT INTO executor.workflow_revisions (namespace, name, revision, spec) VALUES ($1, $2, $3, $4)
+                ON CONFLICT DO NOTHING""").execute(Tuple.of(namespace, name, revision, specJson))
+                .chain(inserted -> conn.preparedQuery("""
+                        INSERT INTO executor.workflows (namespace, name, revision) VALUES ($1, $2, $3)
+                        ON CONFLICT (namespace, name) DO UPDATE SET revision = EXCLUDED.revision,
+                            updated_at = CASE WHEN workflows.revision = EXCLUDED.revision THEN workflows.updated_at ELSE now() END
+                        RETURNING updated_at""").execute(Tuple.of(namespace, name, revision))
+                        .map(rows -> new Published(namespace, name, revision, inserted.rowCount() > 0,
+                                rows.iterator().next().getOffsetDateTime("updated_at").toInstant(), specJson))));
+    }
+
+    public Uni<Published> current(String namespace, String name) {
+        return pool.preparedQuery("""
+                SELECT w.revision, w.updated_at, r.spec FROM executor.workflows w
+                  JOIN executor.workflow_revisions r USING (namespace, name, revision)
+                 WHERE w.namespace = $1 AND w.name = $2""").execute(Tuple.of(namespace, name))
+                .map(rows -> {
+                    if (rows.rowCount() == 0) {
+                        return null;
+                    }
+                    Row r = rows.iterator().next();
+                    return new Published(namespace, name, r.getString("revision"), false,
+                            r.getOffsetDateTime("updated_at").toInstant(), (JsonObject) r.getValue("spec"));
+                });
+    }
+
+    /** Removes the workflow; its revisions stay for the runs pinned to them. */
+    public Uni<Boolean> delete(String namespace, String name) {
+        return pool.preparedQuery("DELETE FROM executor.workflows WHERE namespace = $1 AND name = $2")
+                .execute(Tuple.of(namespace, name)).map(rows -> rows.rowCount() > 0);
+    }
+
+    static String hash(String json) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(json.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+}
