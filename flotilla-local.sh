@@ -88,5 +88,12 @@ echo "answer    -> $(cat "$STATE/answer.json")"
 echo "streaming -> $(curl -fsS -N "$G/v1/chat/completions" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
   -d '{"model":"fast","stream":true,"messages":[{"role":"user","content":"Stream three words."}]}' | grep -c '^data:') SSE events"
 
+say "demo: the executor validates and stores examples/research-brief.yaml as an immutable revision"
+echo "published -> $(curl -fsS -XPUT http://127.0.0.1:8081/api/v1/workflows/default/research-brief \
+  -H 'Content-Type: application/yaml' --data-binary @examples/research-brief.yaml | head -c 160)..."
+echo "a broken spec -> $(curl -sS -XPUT http://127.0.0.1:8081/api/v1/workflows/default/broken -H 'Content-Type: application/yaml' \
+  --data-binary $'defaults: {model: fast}\nsteps: [{id: a, needs: [b], agent: {prompt: x}}, {id: b, needs: [a], agent: {prompt: y}}]')"
+echo "(running a workflow end to end arrives with the executor's engine)"
+
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
 wait
