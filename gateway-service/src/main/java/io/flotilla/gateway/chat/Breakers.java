@@ -65,6 +65,8 @@ public class Breakers {
                 .when(Breakers::countsAsFailure)
                 .onStateChange(s -> state.set(s == CircuitBreakerState.HALF_OPEN ? 1 : s == CircuitBreakerState.OPEN ? 2 : 0))
                 .done()
+                // the guarded call only assembles a non-blocking Uni: stay on the event loop instead of hopping to a worker
+                .withThreadOffload(false)
                 .build();
     }
 
