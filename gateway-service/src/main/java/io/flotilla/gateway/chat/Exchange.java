@@ -47,6 +47,7 @@ final class Exchange {
     private ChatService.Plan plan;
     private Grant grant;
     private Target target;
+    private int promptEstimate = -1;
 
     Exchange(RoutingContext ctx, ObjectNode request, boolean isChat, Span span, ChatService chat, Governor governor, Ledger ledger,
             MeterRegistry meters) {
@@ -77,7 +78,8 @@ final class Exchange {
         if (named != null && (named.isBlank() || named.length() > 200)) {
             throw OpenAiError.invalid("X-Flotilla-Budget", "X-Flotilla-Budget must name a budget scope, e.g. run:42 (at most 200 characters)");
         }
-        int prompt = isChat ? (int) Math.ceil(TokenEstimator.promptTokens(request) * PROMPT_MARGIN) + 8 : embeddingTokens();
+        // tokenize only when something needs the count: an ungoverned request never does
+        int prompt = !governor.enabled() ? 0 : isChat ? (int) Math.ceil(promptEstimate() * PROMPT_MARGIN) + 8 : promptEstimate();
         String maxField = request.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         Integer asked = request.path(maxField).canConvertToInt() && !request.path(maxField).isNull() ? request.path(maxField).asInt() : null;
         return governor.reserve(caller, plan.alias(), named == null ? null : named.trim(), plan.order(), prompt, isChat ? asked : Integer.valueOf(0))
@@ -92,6 +94,14 @@ final class Exchange {
                     return (isChat ? chat.complete(plan, request, span) : chat.embed(plan, request, span)).invoke(this::respond)
                             .replaceWithVoid();
                 });
+    }
+
+    /** Our estimate of the prompt's tokens, computed once. */
+    private int promptEstimate() {
+        if (promptEstimate < 0) {
+            promptEstimate = isChat ? TokenEstimator.promptTokens(request) : embeddingTokens();
+        }
+        return promptEstimate;
     }
 
     private int embeddingTokens() {
@@ -128,7 +138,6 @@ final class Exchange {
         target = result.target();
         HttpServerResponse response = ctx.response();
         boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
-        int prompt = TokenEstimator.promptTokens(request);
         long[] counted = {0};
         JsonNode[] reported = {null};
         headers(response, result);
@@ -147,7 +156,7 @@ final class Exchange {
                         }
                         endWithError(response, "budget_exhausted", "the reservation of this request ran out after "
                                 + grant.completionTokens() + " completion tokens; the answer is incomplete");
-                        settleStream(prompt, counted[0], reported[0], 200);
+                        settleStream(counted[0], reported[0], 200);
                         return;
                     }
                     boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
@@ -155,7 +164,7 @@ final class Exchange {
                         if (!includeUsage) {
                             return; // the gateway asked for usage; the caller did not
                         }
-                        ((ObjectNode) chunk.get("usage")).put("x_flotilla_cost_usd", usd(cost(prompt, counted[0], reported[0])));
+                        ((ObjectNode) chunk.get("usage")).put("x_flotilla_cost_usd", usd(cost(counted[0], reported[0])));
                     } else if (!includeUsage) {
                         chunk.remove("usage");
                     }
@@ -170,17 +179,17 @@ final class Exchange {
                     span.setStatus(StatusCode.ERROR);
                     endWithError(response, "stream_interrupted", "the upstream stream from " + target.id()
                             + " broke before it finished; the answer is incomplete, retry the request");
-                    settleStream(prompt, counted[0], reported[0], 502);
+                    settleStream(counted[0], reported[0], 502);
                 },
                 () -> {
                     if (!response.closed()) {
                         response.end("data: [DONE]\n\n");
                     }
-                    settleStream(prompt, counted[0], reported[0], 200);
+                    settleStream(counted[0], reported[0], 200);
                 });
         response.closeHandler(v -> {
             subscription[0].cancel();
-            settleStream(prompt, counted[0], reported[0], 499); // the client went away: charge what was produced
+            settleStream(counted[0], reported[0], 499); // the client went away: charge what was produced
         });
     }
 
@@ -190,8 +199,8 @@ final class Exchange {
         }
     }
 
-    private void settleStream(int prompt, long counted, JsonNode reported, int status) {
-        long in = reported != null ? reported.path("prompt_tokens").asLong() : prompt;
+    private void settleStream(long counted, JsonNode reported, int status) {
+        long in = reported != null ? reported.path("prompt_tokens").asLong() : promptEstimate();
         long out = reported != null ? Math.max(reported.path("completion_tokens").asLong(), 0) : counted;
         if (reported != null) {
             GenAiSpans.usage(span, target.model(), reported);
@@ -204,10 +213,10 @@ final class Exchange {
         settle(in, Governor.cachedTokens(reported), out, status, true);
     }
 
-    private long cost(int prompt, long counted, JsonNode reported) {
+    private long cost(long counted, JsonNode reported) {
         return reported != null ? Governor.costMicros(target, reported.path("prompt_tokens").asLong(), Governor.cachedTokens(reported),
                 reported.path("completion_tokens").asLong())
-                : Governor.costMicros(target, prompt, 0, counted);
+                : Governor.costMicros(target, promptEstimate(), 0, counted);
     }
 
     /** Settles once, records the ledger row and ends the request span. */
