@@ -1,5 +1,6 @@
 package io.flotilla.executor.workflow;
 
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpecs;
 import io.smallrye.mutiny.Uni;
@@ -8,9 +9,6 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
 
@@ -30,7 +28,7 @@ public class WorkflowStore {
 
     public Uni<Published> publish(String namespace, String name, WorkflowSpec spec) {
         String json = WorkflowSpecs.toJson(spec);
-        String revision = hash(json);
+        String revision = HexFormat.of().formatHex(Secrets.sha256(json)).substring(0, 16);
         JsonObject specJson = new JsonObject(json);
         return pool.withTransaction(conn -> conn.preparedQuery("""
                 INSERT INTO executor.workflow_revisions (namespace, name, revision, spec) VALUES ($1, $2, $3, $4)
@@ -63,14 +61,5 @@ public class WorkflowStore {
     public Uni<Boolean> delete(String namespace, String name) {
         return pool.preparedQuery("DELETE FROM executor.workflows WHERE namespace = $1 AND name = $2")
                 .execute(Tuple.of(namespace, name)).map(rows -> rows.rowCount() > 0);
-    }
-
-    static String hash(String json) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(json.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-        }
     }
 }

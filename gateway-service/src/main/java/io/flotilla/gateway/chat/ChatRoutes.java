@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.governance.Governor;
 import io.flotilla.gateway.governance.Ledger;
@@ -98,9 +99,8 @@ public class ChatRoutes {
     }
 
     private Uni<Keys.Caller> authenticate(RoutingContext ctx) {
-        String header = ctx.request().getHeader("Authorization");
-        String secret = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
-        if (secret == null || secret.isEmpty()) {
+        String secret = Secrets.bearer(ctx.request().getHeader("Authorization"));
+        if (secret == null) {
             return Uni.createFrom().failure(new OpenAiError(401, "authentication_error", "missing_api_key", null,
                     "no API key: send your Flotilla virtual key as 'Authorization: Bearer <key>'", null));
         }

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.governance;
 
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.gateway.key.AdminAuth;
 import io.flotilla.gateway.key.Keys;
 import io.smallrye.mutiny.Uni;
@@ -78,7 +79,7 @@ public class UsageResource {
     }
 
     private Uni<Keys.Caller> caller(String auth) {
-        String bearer = AdminAuth.bearer(auth);
+        String bearer = Secrets.bearer(auth);
         if (bearer == null) {
             throw new ProblemException(401, "Unauthenticated", "send a virtual key or the admin credential as 'Authorization: Bearer <token>'");
         }

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.key;
 
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.gateway.config.GatewayConfig;
 import jakarta.inject.Singleton;
 
@@ -14,13 +15,8 @@ public class AdminAuth {
         this.config = config;
     }
 
-    /** The bearer token of an Authorization header, or null. */
-    public static String bearer(String authorization) {
-        return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).trim() : null;
-    }
-
     public boolean isAdmin(String authorization) {
-        return config.adminToken().isPresent() && Keys.same(config.adminToken().get(), bearer(authorization));
+        return config.adminToken().isPresent() && Secrets.same(config.adminToken().get(), Secrets.bearer(authorization));
     }
 
     /** Throws 401/403 unless the header carries the admin credential. */
@@ -29,7 +25,7 @@ public class AdminAuth {
             throw new ProblemException(403, "Admin API disabled",
                     "no admin credential is configured; set FLOTILLA_GATEWAY_ADMIN_TOKEN (from a Kubernetes secret)");
         }
-        if (bearer(authorization) == null) {
+        if (Secrets.bearer(authorization) == null) {
             throw new ProblemException(401, "Unauthenticated", "send the admin credential as 'Authorization: Bearer <token>'");
         }
         if (!isAdmin(authorization)) {

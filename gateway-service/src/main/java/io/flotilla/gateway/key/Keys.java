@@ -1,6 +1,7 @@
 package io.flotilla.gateway.key;
 
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.buffer.Buffer;
@@ -8,14 +9,9 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Singleton;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +24,6 @@ import java.util.UUID;
 @Singleton
 public class Keys {
 
-    private static final SecureRandom RANDOM = new SecureRandom();
     private static final String PREFIX = "flt_";
 
     private static final int CACHE_LIMIT = 10_000;
@@ -71,7 +66,7 @@ public class Keys {
      * key revoked on this replica stops at once, on other replicas within that time.
      */
     public Uni<Caller> authenticate(String secret) {
-        byte[] hash = hash(secret);
+        byte[] hash = Secrets.sha256(secret);
         String cacheKey = HexFormat.of().formatHex(hash);
         Cached cached = cache.get(cacheKey);
         if (cached != null && cached.until() - System.nanoTime() > 0) {
@@ -125,15 +120,13 @@ public class Keys {
     }
 
     public Uni<NewKey> createKey(String tenant, String name, List<String> allowedModels) {
-        byte[] random = new byte[32];
-        RANDOM.nextBytes(random);
-        String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        String secret = Secrets.newToken(PREFIX);
         String prefix = secret.substring(0, 10);
         UUID id = UUID.randomUUID();
         return pool.preparedQuery("""
                 INSERT INTO gateway.api_keys (id, tenant_id, name, key_hash, key_prefix, allowed_models)
                 SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM gateway.tenants WHERE id = $2)""")
-                .execute(Tuple.of(id, tenant, name, Buffer.buffer(hash(secret)), prefix, allowedModels.toArray(new String[0])))
+                .execute(Tuple.of(id, tenant, name, Buffer.buffer(Secrets.sha256(secret)), prefix, allowedModels.toArray(new String[0])))
                 .map(rows -> {
                     if (rows.rowCount() == 0) {
                         throw new ProblemException(404, "Unknown tenant", "tenant '" + tenant + "' does not exist; create it first");
@@ -161,19 +154,5 @@ public class Keys {
         cache.values().removeIf(c -> c.caller().keyId().equals(id));
         return pool.preparedQuery("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
                 .execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
-    }
-
-    static byte[] hash(String secret) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-        }
-    }
-
-    /** Constant-time comparison of credentials. */
-    public static boolean same(String a, String b) {
-        return a != null && b != null
-                && MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -2,7 +2,7 @@ package io.flotilla.registry.agent;
 
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.registry.auth.Credentials;
-import io.flotilla.registry.auth.Tokens;
+import io.flotilla.common.secret.Secrets;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -50,20 +50,20 @@ public class AgentResource {
     @PUT
     @Path("/agents/{id}/heartbeat")
     public Uni<Lease> heartbeat(@PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return agents.heartbeat(uuid(id), Tokens.bearer(authorization));
+        return agents.heartbeat(uuid(id), Secrets.bearer(authorization));
     }
 
     @DELETE
     @Path("/agents/{id}")
     public Uni<RestResponse<Void>> deregister(@PathParam("id") String id,
             @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return agents.deregister(uuid(id), Tokens.bearer(authorization)).map(v -> RestResponse.noContent());
+        return agents.deregister(uuid(id), Secrets.bearer(authorization)).map(v -> RestResponse.noContent());
     }
 
     @GET
     @Path("/agents/{id}")
     public Uni<AgentView> get(@PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        credentials.requireAdmin(Tokens.bearer(authorization));
+        credentials.requireAdmin(Secrets.bearer(authorization));
         UUID agentId = uuid(id);
         return store.find(agentId).map(agent -> {
             if (agent == null) {
@@ -78,7 +78,7 @@ public class AgentResource {
     public Uni<List<AgentView>> list(@QueryParam("namespace") String namespace, @QueryParam("kind") String kind,
             @QueryParam("status") String status, @QueryParam("limit") Integer limit,
             @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        credentials.requireAdmin(Tokens.bearer(authorization));
+        credentials.requireAdmin(Secrets.bearer(authorization));
         Boolean live = status == null || status.isEmpty() ? null : switch (status.toLowerCase(Locale.ROOT)) {
             case "active" -> Boolean.TRUE;
             case "expired" -> Boolean.FALSE;

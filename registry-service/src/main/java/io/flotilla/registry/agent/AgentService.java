@@ -2,7 +2,7 @@ package io.flotilla.registry.agent;
 
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.registry.auth.Credentials;
-import io.flotilla.registry.auth.Tokens;
+import io.flotilla.common.secret.Secrets;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,8 +30,8 @@ public class AgentService {
     public Uni<Registration> register(RegisterRequest request) {
         int ttl = validator.validate(request);
         UUID id = UUID.randomUUID();
-        String token = Tokens.newToken();
-        return store.upsert(id, request, ttl, Tokens.hash(token)).map(result -> {
+        String token = Secrets.newToken("flt_agent_");
+        return store.upsert(id, request, ttl, Secrets.sha256(token)).map(result -> {
             meters.counter("flotilla.registry.registrations", "outcome", result.replaced() ? "replaced" : "new").increment();
             LOG.infof("registered %s %s/%s/%s as %s%s", request.kind(), request.namespace(), request.podName(),
                     request.name(), id, result.replaced() ? " (replaced the earlier registration, its token revoked)" : "");
@@ -43,7 +43,7 @@ public class AgentService {
         if (bearer == null) {
             throw Credentials.unauthenticated("send the agent's token as 'Authorization: Bearer <token>'");
         }
-        byte[] hash = Tokens.hash(bearer);
+        byte[] hash = Secrets.sha256(bearer);
         return store.heartbeat(id, hash).flatMap(lease -> {
             if (lease != null) {
                 meters.counter("flotilla.registry.heartbeats", "outcome", "ok").increment();
@@ -62,7 +62,7 @@ public class AgentService {
             throw Credentials.unauthenticated("send the agent's token or the admin credential as 'Authorization: Bearer <token>'");
         }
         boolean admin = credentials.isAdmin(bearer);
-        byte[] hash = admin ? null : Tokens.hash(bearer);
+        byte[] hash = admin ? null : Secrets.sha256(bearer);
         return store.delete(id, hash).flatMap(deleted -> {
             if (deleted) {
                 LOG.infof("deregistered %s%s", id, admin ? " by admin" : "");
@@ -79,7 +79,7 @@ public class AgentService {
         if (request == null || request.token() == null || request.token().isBlank()) {
             throw new ProblemException(400, "Invalid request", "token: is required; send {\"token\": \"...\"}");
         }
-        return store.findLiveByToken(Tokens.hash(request.token()))
+        return store.findLiveByToken(Secrets.sha256(request.token()))
                 .map(agent -> new Verification(agent != null, agent));
     }
 

@@ -1,5 +1,7 @@
 package io.flotilla.registry.auth;
 
+import io.flotilla.common.secret.Secrets;
+
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.registry.config.RegistryConfig;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -15,7 +17,7 @@ public class Credentials {
     }
 
     public boolean isAdmin(String bearer) {
-        return config.adminToken().map(admin -> Tokens.same(admin, bearer)).orElse(false);
+        return config.adminToken().map(admin -> Secrets.same(admin, bearer)).orElse(false);
     }
 
     /** Throws 401/403 unless the bearer token is the admin credential. */

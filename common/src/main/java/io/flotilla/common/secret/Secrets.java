@@ -1,4 +1,4 @@
-package io.flotilla.registry.auth;
+package io.flotilla.common.secret;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -7,26 +7,28 @@ import java.security.SecureRandom;
 import java.util.Base64;
 
 /**
- * Agent tokens: 256 random bits, shown once, stored only as their SHA-256. A fast unsalted hash is
- * right here (unlike for passwords) because the input has full entropy: there is nothing to guess.
+ * Bearer credentials as every Flotilla service handles them: 256 random bits shown once, stored
+ * only as SHA-256 (a fast unsalted hash is right for full-entropy secrets: there is nothing to
+ * guess), read from {@code Authorization: Bearer ...}, compared in constant time.
  */
-public final class Tokens {
+public final class Secrets {
 
-    private static final String PREFIX = "flt_agent_";
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private Tokens() {
+    private Secrets() {
     }
 
-    public static String newToken() {
+    /** A new secret: the prefix (naming its kind) and 32 random bytes, base64url. */
+    public static String newToken(String prefix) {
         byte[] bytes = new byte[32];
         RANDOM.nextBytes(bytes);
-        return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        return prefix + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
-    public static byte[] hash(String token) {
+    /** SHA-256 of the UTF-8 text. */
+    public static byte[] sha256(String text) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }
