@@ -1,12 +1,12 @@
 package io.flotilla.executor;
 
-import io.flotilla.testsupport.PostgresResource;
+import io.flotilla.executor.fake.ExecutorTestResource;
 import io.flotilla.testsupport.ServiceSmokeTest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
 @QuarkusTest
-@QuarkusTestResource(PostgresResource.class)
+@QuarkusTestResource(ExecutorTestResource.class)
 class ExecutorSmokeTest extends ServiceSmokeTest {
 
     @Override

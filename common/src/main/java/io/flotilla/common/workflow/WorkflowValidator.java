@@ -1,9 +1,6 @@
 package io.flotilla.common.workflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.cel.common.types.SimpleType;
-import dev.cel.compiler.CelCompiler;
-import dev.cel.compiler.CelCompilerFactory;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.workflow.WorkflowSpec.Step;
 import java.util.ArrayList;
@@ -25,12 +22,9 @@ import java.util.regex.Pattern;
 public final class WorkflowValidator {
 
     private static final Pattern ID = Pattern.compile("[a-z][a-z0-9_]{0,62}");
-    private static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
     private static final Pattern STEP_REF = Pattern.compile("\\bsteps\\.([A-Za-z_][A-Za-z0-9_]*)");
     private static final Pattern DURATION = Pattern.compile("\\d+(ms|s|m|h)");
     private static final Set<String> TYPES = Set.of("object", "array", "string", "number", "integer", "boolean", "null");
-    private static final CelCompiler CEL = CelCompilerFactory.standardCelCompilerBuilder()
-            .addVar("input", SimpleType.DYN).addVar("steps", SimpleType.DYN).addVar("item", SimpleType.DYN).build();
 
     private final WorkflowSpec spec;
     private final List<FieldError> errors = new ArrayList<>();
@@ -146,7 +140,7 @@ public final class WorkflowValidator {
         if (expression == null) {
             return;
         }
-        var result = CEL.compile(expression);
+        var result = Expressions.COMPILER.compile(expression);
         if (result.hasError()) {
             error(path, "the CEL expression does not compile: " + result.getErrorString().replace('\n', ' '));
             return;
@@ -164,7 +158,7 @@ public final class WorkflowValidator {
             error(path, "unbalanced '{{' and '}}' in the template");
             return;
         }
-        Matcher m = TEMPLATE.matcher(text);
+        Matcher m = Expressions.TEMPLATE.matcher(text);
         while (m.find()) {
             String ref = m.group(1);
             String root = ref.split("[.\\[\\s]", 2)[0];

@@ -1,0 +1,167 @@
+package io.flotilla.common.workflow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.cel.common.CelAbstractSyntaxTree;
+import dev.cel.common.types.SimpleType;
+import dev.cel.compiler.CelCompiler;
+import dev.cel.compiler.CelCompilerFactory;
+import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelRuntimeFactory;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * CEL conditions and {@code {{...}}} templates of a workflow, in one environment: the variables
+ * {@code input}, {@code steps} (each {@code steps.<id>.output}) and {@code item}. The validator
+ * compiles with it; the executor evaluates with it. A template placeholder is a CEL expression;
+ * strings are inserted as they are, other values as JSON.
+ */
+public final class Expressions {
+
+    static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
+            .addVar("input", SimpleType.DYN).addVar("steps", SimpleType.DYN).addVar("item", SimpleType.DYN).build();
+    static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
+
+    private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
+    private static final Map<String, CelRuntime.Program> PROGRAMS = new ConcurrentHashMap<>();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Expressions() {
+    }
+
+    /** An expression that could not be evaluated, with a message that names it. */
+    public static final class EvaluationException extends RuntimeException {
+        public EvaluationException(String message) {
+            super(message);
+        }
+    }
+
+    /** What expressions see: the run's input, finished steps' outputs ({@code id -> output}), and the foreach item. */
+    public record Scope(JsonNode input, Map<String, JsonNode> outputs, JsonNode item) {
+
+        Map<String, Object> variables() {
+            Map<String, Object> steps = new LinkedHashMap<>();
+            outputs.forEach((id, out) -> {
+                Map<String, Object> step = new LinkedHashMap<>();
+                step.put("output", toCel(out));
+                steps.put(id, step);
+            });
+            Map<String, Object> vars = new LinkedHashMap<>();
+            vars.put("input", toCel(input));
+            vars.put("steps", steps);
+            vars.put("item", toCel(item));
+            return vars;
+        }
+    }
+
+    /** Evaluates an expression to JSON. */
+    public static JsonNode evaluate(String expression, Scope scope) {
+        try {
+            return toJson(program(expression).eval(scope.variables()));
+        } catch (CelEvaluationException e) {
+            throw new EvaluationException("'" + expression + "' could not be evaluated: " + e.getMessage());
+        }
+    }
+
+    /** Evaluates a condition; anything but a boolean is an error. */
+    public static boolean test(String expression, Scope scope) {
+        JsonNode value = evaluate(expression, scope);
+        if (!value.isBoolean()) {
+            throw new EvaluationException("'" + expression + "' must be true or false, but is " + value);
+        }
+        return value.booleanValue();
+    }
+
+    /** Renders the {@code {{...}}} placeholders of a template. */
+    public static String render(String template, Scope scope) {
+        if (template == null) {
+            return null;
+        }
+        Matcher m = TEMPLATE.matcher(template);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            JsonNode value = evaluate(m.group(1), scope);
+            m.appendReplacement(out, Matcher.quoteReplacement(value.isTextual() ? value.textValue() : value.toString()));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    private static CelRuntime.Program program(String expression) throws CelEvaluationException {
+        CelRuntime.Program p = PROGRAMS.get(expression);
+        if (p == null) {
+            var compiled = COMPILER.compile(expression);
+            if (compiled.hasError()) {
+                throw new EvaluationException("'" + expression + "' does not compile: " + compiled.getErrorString());
+            }
+            try {
+                CelAbstractSyntaxTree ast = compiled.getAst();
+                p = RUNTIME.createProgram(ast);
+            } catch (dev.cel.common.CelValidationException e) {
+                throw new EvaluationException("'" + expression + "' does not compile: " + e.getMessage());
+            }
+            if (PROGRAMS.size() < 10_000) {
+                PROGRAMS.put(expression, p);
+            }
+        }
+        return p;
+    }
+
+    static Object toCel(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) {
+            return dev.cel.common.values.NullValue.NULL_VALUE;
+        }
+        if (node.isObject()) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> f = it.next();
+                map.put(f.getKey(), toCel(f.getValue()));
+            }
+            return map;
+        }
+        if (node.isArray()) {
+            List<Object> list = new ArrayList<>();
+            node.forEach(e -> list.add(toCel(e)));
+            return list;
+        }
+        if (node.isIntegralNumber()) {
+            return node.longValue();
+        }
+        if (node.isNumber()) {
+            return node.doubleValue();
+        }
+        if (node.isBoolean()) {
+            return node.booleanValue();
+        }
+        return node.asText();
+    }
+
+    static JsonNode toJson(Object value) {
+        if (value == null || value.getClass().getSimpleName().equals("NullValue")) {
+            return JsonNodeFactory.instance.nullNode();
+        }
+        if (value instanceof Map<?, ?> map) {
+            var obj = JsonNodeFactory.instance.objectNode();
+            map.forEach((k, v) -> obj.set(String.valueOf(k), toJson(v)));
+            return obj;
+        }
+        if (value instanceof Iterable<?> list) {
+            var arr = JsonNodeFactory.instance.arrayNode();
+            list.forEach(v -> arr.add(toJson(v)));
+            return arr;
+        }
+        if (value instanceof String || value instanceof Number || value instanceof Boolean) {
+            return JSON.valueToTree(value);
+        }
+        return JsonNodeFactory.instance.textNode(value.toString());
+    }
+}

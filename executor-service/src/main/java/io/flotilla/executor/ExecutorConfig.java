@@ -1,0 +1,73 @@
+package io.flotilla.executor;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
+
+/** The executor's settings, {@code flotilla.executor.*}. */
+@ConfigMapping(prefix = "flotilla.executor")
+public interface ExecutorConfig {
+
+    /** Steps this pod runs at once (worker threads, and the most steps one claim takes). */
+    @WithDefault("16")
+    int concurrency();
+
+    /** How long a claimed step stays leased; the pod renews its leases every third of it, another pod reclaims it after. */
+    @WithDefault("30s")
+    Duration lease();
+
+    /** Safety poll of an idle pod for expired leases and due retries; new work wakes it at once through LISTEN/NOTIFY. */
+    @WithDefault("1s")
+    Duration poll();
+
+    /** Backoff before the first retry of a failed step; doubles per failure, at most 30 s, with full jitter. */
+    @WithDefault("1s")
+    Duration retryBackoff();
+
+    /** Timeout of an LLM call of a step that names none (neither {@code timeout} nor {@code defaults.timeout}). */
+    @WithDefault("60s")
+    Duration stepTimeout();
+
+    /** Whether this pod runs steps; false leaves it serving the API only. */
+    @WithDefault("true")
+    boolean engineEnabled();
+
+    Gateway gateway();
+
+    Registry registry();
+
+    /** The AI gateway every LLM call goes through. */
+    interface Gateway {
+
+        /** Base URL of the gateway (its {@code /v1} is OpenAI-compatible). */
+        @WithDefault("http://localhost:8080")
+        String url();
+
+        /** The virtual key agent steps call with (a tenant's key created with the gateway's admin API). */
+        @WithDefault("unset")
+        String apiKey();
+
+        /** Admin token of the gateway, to open each run's budget scope; without it, runs with a budget are refused. */
+        Optional<String> adminToken();
+
+        /** The tenant that owns the run budget scopes (the tenant of {@code api-key}). */
+        @WithDefault("default")
+        String tenant();
+
+        /** max_tokens of a completion when the step gives none. */
+        @WithDefault("1024")
+        int maxTokens();
+    }
+
+    /** The agent registry; each executor pod registers there and uses its registration id as lease owner. */
+    interface Registry {
+
+        /** Base URL of the registry; unset runs without registering (the lease owner is then a random id). */
+        Optional<String> url();
+
+        /** TTL of the pod's registration, in seconds; heartbeats every third of it. */
+        @WithDefault("30")
+        int ttlSeconds();
+    }
+}

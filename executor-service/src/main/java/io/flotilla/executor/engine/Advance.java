@@ -1,0 +1,224 @@
+package io.flotilla.executor.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.workflow.Expressions;
+import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.common.workflow.WorkflowSpec.Step;
+import java.io.IOException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Moves a run's DAG forward inside a {@link RunTx}: joins finished foreach fan-outs, releases
+ * queued foreach items up to {@code maxParallel}, makes steps whose needs are met ready (or skips
+ * them when {@code when} is false, or fans them out), and ends the run when every step has ended.
+ */
+final class Advance {
+
+    static final Set<String> DONE = Set.of("succeeded", "skipped");
+    static final Set<String> ENDED = Set.of("succeeded", "skipped", "failed", "cancelled");
+
+    /** A step row as the DAG sees it. */
+    record Row(String stepId, int item, String status, JsonNode output) {
+    }
+
+    private final RunTx tx;
+    private final WorkflowSpec spec;
+    private final JsonNode input;
+    private final Map<String, Row> top = new LinkedHashMap<>();
+    private final Map<String, List<Row>> items = new HashMap<>();
+
+    private Advance(RunTx tx, WorkflowSpec spec, JsonNode input) {
+        this.tx = tx;
+        this.spec = spec;
+        this.input = input;
+    }
+
+    /** Advances the run; the caller holds the run row's lock and has checked that the run is running. */
+    static void run(RunTx tx, WorkflowSpec spec, JsonNode input) throws SQLException {
+        Advance a = new Advance(tx, spec, input);
+        a.load();
+        a.advance();
+    }
+
+    private void load() throws SQLException {
+        try (PreparedStatement ps = tx.conn.prepareStatement(
+                "SELECT step_id, item, status, output::text FROM executor.steps WHERE run_id = ? ORDER BY step_id, item")) {
+            ps.setObject(1, tx.runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String out = rs.getString(4);
+                    Row row = new Row(rs.getString(1), rs.getInt(2), rs.getString(3), out == null ? null : RunTx.JSON.readTree(out));
+                    if (row.item() < 0) {
+                        top.put(row.stepId(), row);
+                    } else {
+                        items.computeIfAbsent(row.stepId(), k -> new ArrayList<>()).add(row);
+                    }
+                }
+            } catch (IOException e) {
+                throw new SQLException("unreadable step output", e);
+            }
+        }
+    }
+
+    private void advance() throws SQLException {
+        for (Step s : spec.steps()) {
+            if (top.get(s.id()).status().equals("fanout")) {
+                join(s);
+            }
+        }
+        boolean changed = true;
+        while (changed) {
+            changed = false;
+            for (Step s : spec.steps()) {
+                Row row = top.get(s.id());
+                if (row.status().equals("waiting") && s.needs().stream().allMatch(n -> DONE.contains(top.get(n).status()))) {
+                    if (!start(s)) {
+                        return; // the run failed
+                    }
+                    changed = true;
+                }
+            }
+        }
+        if (top.values().stream().allMatch(r -> ENDED.contains(r.status()))) {
+            succeed();
+        }
+    }
+
+    /** Starts a step whose needs are met; false when evaluating it failed the run. */
+    private boolean start(Step s) throws SQLException {
+        Expressions.Scope scope = scope();
+        try {
+            if (s.when() != null && !Expressions.test(s.when(), scope)) {
+                set(s.id(), "skipped", null);
+                tx.update("UPDATE executor.steps SET status = 'skipped', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
+                        tx.runId, s.id());
+                tx.event("step.skipped", s.id(), null, JsonNodeFactory.instance.objectNode().put("when", s.when()));
+                return true;
+            }
+            if (s.foreach() != null) {
+                return fanOut(s, Expressions.evaluate(s.foreach(), scope));
+            }
+        } catch (Expressions.EvaluationException e) {
+            Failure.failRun(tx, s.id(), -1, "steps." + s.id() + (s.when() != null ? ".when" : ".foreach") + ": " + e.getMessage());
+            return false;
+        }
+        set(s.id(), "ready", null);
+        ready(s.id(), -1);
+        return true;
+    }
+
+    private boolean fanOut(Step s, JsonNode list) throws SQLException {
+        if (!list.isArray()) {
+            Failure.failRun(tx, s.id(), -1, "steps." + s.id() + ".foreach: '" + s.foreach() + "' must give a list, but gave " + abbreviate(list));
+            return false;
+        }
+        if (list.isEmpty()) {
+            set(s.id(), "succeeded", JsonNodeFactory.instance.arrayNode());
+            tx.update("UPDATE executor.steps SET status = 'succeeded', output = '[]'::jsonb, finished_at = now() "
+                    + "WHERE run_id = ? AND step_id = ? AND item = -1", tx.runId, s.id());
+            tx.event("step.succeeded", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", 0));
+            return true;
+        }
+        int parallel = s.maxParallel() == null ? list.size() : s.maxParallel();
+        try (PreparedStatement ps = tx.conn.prepareStatement("INSERT INTO executor.steps (run_id, step_id, item, status, item_value, ready_at) "
+                + "VALUES (?, ?, ?, ?, ?::jsonb, CASE WHEN ? THEN clock_timestamp() END)")) {
+            for (int i = 0; i < list.size(); i++) {
+                boolean now = i < parallel;
+                ps.setObject(1, tx.runId);
+                ps.setString(2, s.id());
+                ps.setInt(3, i);
+                ps.setString(4, now ? "ready" : "waiting");
+                ps.setString(5, list.get(i).toString());
+                ps.setBoolean(6, now);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+        tx.madeReady = true;
+        set(s.id(), "fanout", null);
+        tx.update("UPDATE executor.steps SET status = 'fanout', started_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
+                tx.runId, s.id());
+        tx.event("step.fanout", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", list.size()).put("maxParallel", parallel));
+        return true;
+    }
+
+    /** A fan-out ends when all its items succeeded (its output: their outputs, in order); else more items may start. */
+    private void join(Step s) throws SQLException {
+        List<Row> rows = items.getOrDefault(s.id(), List.of());
+        if (rows.stream().allMatch(r -> r.status().equals("succeeded"))) {
+            ArrayNode outputs = JsonNodeFactory.instance.arrayNode();
+            rows.forEach(r -> outputs.add(r.output()));
+            set(s.id(), "succeeded", outputs);
+            tx.update("""
+                    UPDATE executor.steps p SET status = 'succeeded', output = ?::jsonb, finished_at = now(),
+                           tokens = (SELECT sum(tokens) FROM executor.steps c WHERE c.run_id = p.run_id AND c.step_id = p.step_id AND c.item >= 0),
+                           cost_usd = (SELECT sum(cost_usd) FROM executor.steps c WHERE c.run_id = p.run_id AND c.step_id = p.step_id AND c.item >= 0)
+                     WHERE run_id = ? AND step_id = ? AND item = -1""", outputs.toString(), tx.runId, s.id());
+            tx.event("step.succeeded", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", rows.size()));
+            return;
+        }
+        long active = rows.stream().filter(r -> r.status().equals("ready") || r.status().equals("running")).count();
+        int parallel = s.maxParallel() == null ? rows.size() : s.maxParallel();
+        for (Row r : rows) {
+            if (active >= parallel) {
+                break;
+            }
+            if (r.status().equals("waiting")) {
+                ready(s.id(), r.item());
+                active++;
+            }
+        }
+    }
+
+    private void ready(String stepId, int item) throws SQLException {
+        tx.update("UPDATE executor.steps SET status = 'ready', ready_at = clock_timestamp() WHERE run_id = ? AND step_id = ? AND item = ?",
+                tx.runId, stepId, item);
+        tx.madeReady = true;
+    }
+
+    /** Every step ended: the run's output is its last step's output, or an object of the outputs of its last steps. */
+    private void succeed() throws SQLException {
+        Set<String> needed = new java.util.HashSet<>();
+        spec.steps().forEach(s -> needed.addAll(s.needs()));
+        List<Step> sinks = spec.steps().stream().filter(s -> !needed.contains(s.id())).toList();
+        JsonNode output;
+        if (sinks.size() == 1) {
+            output = top.get(sinks.get(0).id()).output();
+        } else {
+            ObjectNode all = JsonNodeFactory.instance.objectNode();
+            sinks.forEach(s -> all.set(s.id(), top.get(s.id()).output()));
+            output = all;
+        }
+        tx.update("UPDATE executor.runs SET status = 'succeeded', output = ?::jsonb, finished_at = now() WHERE id = ?",
+                output == null ? "null" : output.toString(), tx.runId);
+        tx.ended = "succeeded";
+        tx.event("run.succeeded", null, null, null);
+    }
+
+    private Expressions.Scope scope() {
+        Map<String, JsonNode> outputs = new HashMap<>();
+        top.values().stream().filter(r -> DONE.contains(r.status()))
+                .forEach(r -> outputs.put(r.stepId(), r.output() == null ? JsonNodeFactory.instance.nullNode() : r.output()));
+        return new Expressions.Scope(input, outputs, null);
+    }
+
+    private void set(String stepId, String status, JsonNode output) {
+        top.put(stepId, new Row(stepId, -1, status, output));
+    }
+
+    static String abbreviate(JsonNode value) {
+        String s = String.valueOf(value);
+        return s.length() > 120 ? s.substring(0, 120) + "..." : s;
+    }
+}

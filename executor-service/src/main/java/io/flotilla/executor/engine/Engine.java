@@ -1,0 +1,251 @@
+package io.flotilla.executor.engine;
+
+import io.flotilla.common.registry.AgentRegistration;
+import io.flotilla.common.registry.RegistryClient;
+import io.flotilla.common.workflow.Expressions;
+import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.executor.ExecutorConfig;
+import io.flotilla.executor.agent.AgentCaller;
+import io.flotilla.executor.engine.Checkpoints.FailureKind;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.net.URI;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * The pod's share of the work: a dispatcher claims ready steps (as many as it has free workers),
+ * workers run them and commit the results; it sleeps until a NOTIFY (or the safety poll) says there
+ * may be more. Leases are renewed every third of their length, so only a dead pod's steps expire.
+ */
+@ApplicationScoped
+public class Engine {
+
+    private static final Logger LOG = Logger.getLogger(Engine.class);
+
+    private final ExecutorConfig config;
+    private final Checkpoints checkpoints;
+    private final AgentCaller agents;
+    private final Wakeups wakeups;
+    private final Tracer tracer;
+    private final Timer.Builder stepTimer;
+    private final MeterRegistry meters;
+    private final Counter reclaims;
+    private final AtomicLong readyDepth = new AtomicLong();
+    private final Semaphore wake = new Semaphore(0);
+    private final Set<String> owners = ConcurrentHashMap.newKeySet();
+    private volatile String owner = "local-" + UUID.randomUUID();
+    private volatile boolean running;
+    private Semaphore slots;
+    private ExecutorService workers;
+    private ScheduledExecutorService housekeeping;
+    private Thread dispatcher;
+    private AgentRegistration registration;
+
+    Engine(ExecutorConfig config, Checkpoints checkpoints, AgentCaller agents, Wakeups wakeups, Tracer tracer, MeterRegistry meters) {
+        this.config = config;
+        this.checkpoints = checkpoints;
+        this.agents = agents;
+        this.wakeups = wakeups;
+        this.tracer = tracer;
+        this.meters = meters;
+        this.stepTimer = Timer.builder("flotilla.executor.step.duration").description("Time from claim to commit of a step execution")
+                .publishPercentileHistogram();
+        this.reclaims = Counter.builder("flotilla.executor.lease.reclaims").description("Steps taken over after their lease expired")
+                .register(meters);
+        meters.gauge("flotilla.executor.ready.depth", readyDepth);
+    }
+
+    /** The lease owner of this pod: its registration id in the registry. */
+    public String owner() {
+        return owner;
+    }
+
+    void start(@Observes StartupEvent ignored) {
+        if (!config.engineEnabled()) {
+            return;
+        }
+        config.registry().url().ifPresent(this::register);
+        owners.add(owner);
+        running = true;
+        slots = new Semaphore(config.concurrency());
+        workers = Executors.newFixedThreadPool(config.concurrency(), named("flotilla-step"));
+        housekeeping = Executors.newSingleThreadScheduledExecutor(named("flotilla-leases"));
+        long renewEvery = Math.max(100, config.lease().toMillis() / 3);
+        housekeeping.scheduleWithFixedDelay(this::housekeep, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        wakeups.onReady(wake::release);
+        dispatcher = new Thread(this::dispatch, "flotilla-dispatch");
+        dispatcher.start();
+        LOG.infof("engine started: owner %s, %d workers, lease %s", owner, config.concurrency(), config.lease());
+    }
+
+    private void register(String url) {
+        String pod = System.getenv().getOrDefault("POD_NAME", System.getenv().getOrDefault("HOSTNAME", "local"));
+        String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "default");
+        RegistryClient client = new RegistryClient(URI.create(url), Duration.ofSeconds(5));
+        registration = AgentRegistration.start(client, new RegistryClient.Spec("executor-" + pod + "-" + ProcessHandle.current().pid(),
+                "executor", namespace, pod, null, config.registry().ttlSeconds(), List.of("agent-steps"), null));
+        owner = registration.identity().id().toString();
+        registration.onNewIdentity(id -> {
+            owners.add(id.id().toString());
+            owner = id.id().toString();
+        });
+    }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        if (!running) {
+            return;
+        }
+        running = false;
+        wake.release();
+        workers.shutdown();
+        try {
+            // steps in flight finish and commit; what does not finish in time is reclaimed after its lease
+            workers.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        housekeeping.shutdownNow();
+        if (registration != null) {
+            registration.close();
+        }
+    }
+
+    private void dispatch() {
+        while (running) {
+            try {
+                int free = slots.availablePermits();
+                List<Claim> claims = free == 0 ? List.of() : checkpoints.claim(owner, free);
+                for (Claim claim : claims) {
+                    slots.acquireUninterruptibly();
+                    workers.execute(() -> {
+                        try {
+                            execute(claim);
+                        } finally {
+                            slots.release();
+                            wake.release();
+                        }
+                    });
+                }
+                if (claims.isEmpty() || claims.size() < free) {
+                    wake.tryAcquire(config.poll().toMillis(), TimeUnit.MILLISECONDS);
+                    wake.drainPermits();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (SQLException | RuntimeException e) {
+                LOG.warnf("claiming steps failed (%s); trying again", e.getMessage());
+                sleep(config.poll());
+            }
+        }
+    }
+
+    private void execute(Claim claim) {
+        long started = System.nanoTime();
+        String outcome = "failed";
+        if (claim.reclaimedAfterMillis() >= 0) {
+            reclaims.increment();
+            LOG.infof("reclaimed step %s of run %s (lease expired %d ms ago)", claim.name(), claim.runId(), claim.reclaimedAfterMillis());
+        }
+        Checkpoints.Context ctx = null;
+        Span span = null;
+        try {
+            ctx = checkpoints.context(claim);
+            span = tracer.spanBuilder("step " + claim.stepId()).setSpanKind(SpanKind.INTERNAL).setParent(RunTraces.parent(ctx.traceParent()))
+                    .setAttribute("flotilla.run.id", claim.runId().toString()).setAttribute("flotilla.step.id", claim.name())
+                    .setAttribute("flotilla.step.attempt", claim.attempt()).startSpan();
+            try (Scope ignored = span.makeCurrent()) {
+                outcome = run(claim, ctx);
+            }
+        } catch (SQLException | RuntimeException e) {
+            // the lease lapses and the step is reclaimed: nothing was committed
+            LOG.warnf("step %s of run %s could not be committed: %s", claim.name(), claim.runId(), e.getMessage());
+            if (span != null) {
+                span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
+            }
+        } finally {
+            if (span != null) {
+                span.setAttribute("flotilla.step.outcome", outcome);
+                span.end();
+            }
+            stepTimer.tag("outcome", outcome).register(meters).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private String run(Claim claim, Checkpoints.Context ctx) throws SQLException {
+        if (!ctx.status().equals("running")) {
+            return checkpoints.fail(claim, FailureKind.FATAL, "the run has ended", 0, 0) ? "cancelled" : "fenced";
+        }
+        if (ctx.step().kind() != WorkflowSpec.Kind.AGENT) {
+            return committed(checkpoints.fail(claim, FailureKind.FATAL, "steps of kind " + ctx.step().kind().name().toLowerCase()
+                    + " are not run by this executor yet", 0, 0), "failed");
+        }
+        AgentCaller.Result result;
+        try {
+            result = agents.call(claim, ctx.spec(), ctx.step(), new Expressions.Scope(ctx.input(), ctx.outputs(), claim.itemValue()),
+                    ctx.budgetScope());
+        } catch (AgentCaller.CallFailed f) {
+            Span.current().setStatus(StatusCode.ERROR, f.kind.name());
+            return committed(checkpoints.fail(claim, f.kind, f.getMessage(), f.tokens, f.cost), "failed");
+        }
+        Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
+        try {
+            return committed(checkpoints.succeed(claim, result.output(), result.tokens(), result.cost()), "succeeded");
+        } catch (Expressions.EvaluationException e) {
+            return committed(checkpoints.fail(claim, FailureKind.FATAL, "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
+                    result.tokens(), result.cost()), "failed");
+        }
+    }
+
+    private static String committed(boolean committed, String outcome) {
+        return committed ? outcome : "fenced";
+    }
+
+    private void housekeep() {
+        try {
+            checkpoints.renew(owners);
+            checkpoints.expireAbandonedCancellations();
+            readyDepth.set(checkpoints.readyDepth());
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("renewing leases failed (%s); retrying in a third of the lease", e.getMessage());
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory named(String name) {
+        AtomicLong n = new AtomicLong();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

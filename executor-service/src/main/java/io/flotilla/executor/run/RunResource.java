@@ -1,0 +1,103 @@
+package io.flotilla.executor.run;
+
+import io.flotilla.common.problem.Problem.FieldError;
+import io.flotilla.common.problem.ProblemException;
+import io.flotilla.executor.engine.Checkpoints;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
+import java.net.URI;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.jboss.resteasy.reactive.RestResponse;
+
+/** Runs: start (idempotent), read, list, cancel, and follow as server-sent events. */
+@Path("/api/v1/runs")
+@Produces(MediaType.APPLICATION_JSON)
+public class RunResource {
+
+    private static final Set<String> STATUSES = Set.of("running", "succeeded", "failed", "cancelled");
+
+    /** The answer to a start or a cancel. */
+    public record Accepted(UUID id, String status) {
+    }
+
+    private final RunService runs;
+    private final RunQueries queries;
+    private final RunEvents events;
+
+    RunResource(RunService runs, RunQueries queries, RunEvents events) {
+        this.runs = runs;
+        this.queries = queries;
+        this.events = events;
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RestResponse<Accepted> start(RunService.StartRequest request) throws SQLException {
+        if (request == null) {
+            throw ProblemException.invalid(List.of(new FieldError("body", "send {workflow, input, budget?, idempotencyKey?}")));
+        }
+        Checkpoints.Started started = runs.start(request);
+        return RestResponse.ResponseBuilder.accepted(new Accepted(started.id(), started.status()))
+                .location(URI.create("/api/v1/runs/" + started.id())).header("Idempotent-Replayed", String.valueOf(started.replayed())).build();
+    }
+
+    @GET
+    @Path("/{id}")
+    public RunQueries.RunView get(@PathParam("id") String id) throws SQLException {
+        return queries.get(uuid(id));
+    }
+
+    @GET
+    public List<RunQueries.RunView> list(@QueryParam("workflow") String workflow, @QueryParam("status") String status,
+            @QueryParam("limit") @DefaultValue("50") int limit) throws SQLException {
+        if (status != null && !STATUSES.contains(status)) {
+            throw ProblemException.invalid(List.of(new FieldError("status", "must be one of " + STATUSES)));
+        }
+        if (limit < 1 || limit > 500) {
+            throw ProblemException.invalid(List.of(new FieldError("limit", "must be 1 to 500")));
+        }
+        return queries.list(workflow, status, limit);
+    }
+
+    @POST
+    @Path("/{id}/cancel")
+    public RestResponse<Accepted> cancel(@PathParam("id") String id) throws SQLException {
+        UUID run = uuid(id);
+        return RestResponse.accepted(new Accepted(run, runs.cancel(run)));
+    }
+
+    @GET
+    @Path("/{id}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Blocking
+    public Multi<OutboundSseEvent> events(@PathParam("id") String id, @HeaderParam("Last-Event-ID") @DefaultValue("0") long after,
+            @Context Sse sse) throws SQLException {
+        UUID run = uuid(id);
+        queries.get(run); // 404 before the stream starts
+        return events.stream(run, after, sse);
+    }
+
+    private static UUID uuid(String id) {
+        try {
+            return UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw new ProblemException(404, "Unknown run", "'" + id + "' is not a run id (a UUID)");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package io.flotilla.executor.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.problem.Problem.FieldError;
+import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.secret.Secrets;
+import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.common.workflow.WorkflowSpecs;
+import io.flotilla.executor.agent.OutputSchemas;
+import io.flotilla.executor.engine.Checkpoints;
+import io.flotilla.executor.engine.RunTraces;
+import io.flotilla.executor.workflow.WorkflowStore;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/** Starting and cancelling runs: the request is checked whole before anything is stored or any budget opened. */
+@ApplicationScoped
+public class RunService {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern WORKFLOW = Pattern.compile("(?:([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/)?([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)");
+
+    /** {@code POST /api/v1/runs}: the workflow as {@code namespace/name} (namespace default when omitted). */
+    public record StartRequest(String workflow, JsonNode input, WorkflowSpec.Budget budget, String idempotencyKey) {
+    }
+
+    private final WorkflowStore workflows;
+    private final Checkpoints checkpoints;
+    private final GatewayBudgets budgets;
+    private final Tracer tracer;
+
+    RunService(WorkflowStore workflows, Checkpoints checkpoints, GatewayBudgets budgets, Tracer tracer) {
+        this.workflows = workflows;
+        this.checkpoints = checkpoints;
+        this.budgets = budgets;
+        this.tracer = tracer;
+    }
+
+    public Checkpoints.Started start(StartRequest r) throws SQLException {
+        List<FieldError> errors = new ArrayList<>();
+        var m = r.workflow() == null ? null : WORKFLOW.matcher(r.workflow());
+        if (m == null || !m.matches()) {
+            errors.add(new FieldError("workflow", "give the workflow as namespace/name (or name, for namespace default)"));
+        }
+        JsonNode input = r.input() == null || r.input().isNull() ? JsonNodeFactory.instance.objectNode() : r.input();
+        if (r.budget() != null && (r.budget().maxTokens() == null && r.budget().maxCostUsd() == null
+                || r.budget().maxTokens() != null && r.budget().maxTokens() < 1 || r.budget().maxCostUsd() != null && r.budget().maxCostUsd() <= 0)) {
+            errors.add(new FieldError("budget", "give maxTokens (at least 1) and/or maxCostUsd (more than 0)"));
+        }
+        if (r.idempotencyKey() != null && (r.idempotencyKey().isBlank() || r.idempotencyKey().length() > 200)) {
+            errors.add(new FieldError("idempotencyKey", "must be 1 to 200 characters"));
+        }
+        if (!errors.isEmpty()) {
+            throw ProblemException.invalid(errors);
+        }
+        String namespace = m.group(1) == null ? "default" : m.group(1);
+        String name = m.group(3);
+        ObjectNode canonical = JSON.createObjectNode().put("workflow", namespace + "/" + name);
+        canonical.set("input", input);
+        canonical.set("budget", JSON.valueToTree(r.budget()));
+        String hash = HexFormat.of().formatHex(Secrets.sha256(canonical.toString()));
+        if (r.idempotencyKey() != null) {
+            Checkpoints.Started earlier = checkpoints.byKey(r.idempotencyKey());
+            if (earlier != null) {
+                return replay(earlier, hash);
+            }
+        }
+        WorkflowStore.Published published = workflows.current(namespace, name).await().atMost(Duration.ofSeconds(10));
+        if (published == null) {
+            throw new ProblemException(404, "Unknown workflow", "no workflow " + namespace + "/" + name
+                    + "; publish it first with PUT /api/v1/workflows/" + namespace + "/" + name);
+        }
+        WorkflowSpec spec = WorkflowSpecs.parse(published.spec().encode());
+        if (spec.input() != null && spec.input().schema() != null) {
+            List<FieldError> problems = OutputSchemas.problems(spec.input().schema(), input).stream()
+                    .map(p -> new FieldError("input", p.replaceFirst("^\\$", "input"))).toList();
+            if (!problems.isEmpty()) {
+                throw ProblemException.invalid(problems);
+            }
+        }
+        WorkflowSpec.Budget budget = r.budget() != null ? r.budget() : spec.budget();
+        UUID id = UUID.randomUUID();
+        Span span = tracer.spanBuilder("run " + namespace + "/" + name).setAttribute("flotilla.run.id", id.toString())
+                .setAttribute("flotilla.workflow.revision", published.revision()).startSpan();
+        try (Scope ignored = span.makeCurrent()) {
+            if (budget != null) {
+                budgets.open(id, JSON.valueToTree(budget));
+            }
+            Checkpoints.Started started = checkpoints.start(id, namespace, name, published.revision(), spec, input,
+                    budget == null ? null : JSON.valueToTree(budget), r.idempotencyKey(), hash, RunTraces.current());
+            return started.replayed() ? replay(started, hash) : started;
+        } finally {
+            span.end();
+        }
+    }
+
+    private static Checkpoints.Started replay(Checkpoints.Started earlier, String hash) {
+        if (!hash.equals(earlier.requestHash())) {
+            throw new ProblemException(409, "Idempotency key reused", "this idempotencyKey already started run " + earlier.id()
+                    + " with a different workflow, input or budget; use a new key for a different run");
+        }
+        return earlier;
+    }
+
+    public String cancel(UUID id) throws SQLException {
+        String status = checkpoints.cancel(id);
+        if (status == null) {
+            throw RunQueries.notFound(id);
+        }
+        if (!status.equals("cancelled")) {
+            throw new ProblemException(409, "Run already ended", "run " + id + " already ended as " + status + "; there is nothing to cancel");
+        }
+        return status;
+    }
+}
