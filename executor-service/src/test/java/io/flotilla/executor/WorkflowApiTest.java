@@ -40,12 +40,12 @@ class WorkflowApiTest {
         put("team-a/research-brief", "application/yaml", yaml).then().statusCode(200)
                 .body("revision", equalTo(revision)).body("created", equalTo(false));
 
-        Response changed = put("team-a/research-brief", "application/yaml", yaml.replace("Outline {{input.topic}}", "Outline {{input.topic}} briefly"));
+        Response changed = put("team-a/research-brief", "application/yaml", yaml.replace("three section titles", "four section titles"));
         changed.then().statusCode(201);
         assertNotEquals(revision, changed.path("revision"));
         given().get("/api/v1/workflows/team-a/research-brief").then().statusCode(200)
                 .body("revision", equalTo(changed.path("revision")))
-                .body("spec.steps[0].agent.prompt", equalTo("Outline {{input.topic}} briefly"));
+                .body("spec.steps[0].agent.prompt", equalTo("Outline a short brief on {{input.topic}}: four section titles."));
         assertEquals(2, count("SELECT count(*) FROM executor.workflow_revisions WHERE name = 'research-brief'"),
                 "the old revision is kept for runs pinned to it");
     }

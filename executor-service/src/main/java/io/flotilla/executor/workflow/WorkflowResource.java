@@ -45,6 +45,13 @@ public class WorkflowResource {
         } catch (WorkflowSpecs.InvalidWorkflowException e) {
             throw ProblemException.invalid(e.errors());
         }
+        List<Problem.FieldError> unsupported = spec.steps().stream().filter(s -> s.kind() != WorkflowSpec.Kind.AGENT)
+                .map(s -> new Problem.FieldError("steps." + s.id(), "steps of kind " + s.kind().name().toLowerCase()
+                        + " are valid but this executor runs agent steps only; remove the step or express it as an agent step"))
+                .toList();
+        if (!unsupported.isEmpty()) {
+            throw ProblemException.invalid(unsupported);
+        }
         return store.publish(namespace, name, spec).map(p -> RestResponse.ResponseBuilder
                 .<WorkflowStore.Published>create(p.created() ? RestResponse.Status.CREATED : RestResponse.Status.OK).entity(p).build());
     }
