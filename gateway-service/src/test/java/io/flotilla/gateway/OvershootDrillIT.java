@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.gateway.fake.FakeUpstream;
+import io.flotilla.testsupport.ServiceProcess;
 import io.flotilla.testsupport.TestPostgres;
-import java.io.File;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,8 +33,7 @@ class OvershootDrillIT {
 
     private static final String ADMIN = "drill-admin";
     private static final int BUDGET = 600; // the fake reports 11 + 7 = 18 tokens per answer: ~33 answers
-    private static final List<Process> GATEWAYS = new ArrayList<>();
-    private static final List<Integer> PORTS = new ArrayList<>();
+    private static final List<ServiceProcess> GATEWAYS = new ArrayList<>();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static FakeUpstream fake;
     private static TestPostgres pg;
@@ -51,36 +48,19 @@ class OvershootDrillIT {
         Path routes = Files.createTempFile("drill-routes", ".yaml");
         Files.writeString(routes, "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:" + fakePort + "/v1}\n"
                 + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n");
-        Path logs = Path.of("target", "drill-logs");
-        Files.createDirectories(logs);
+        Map<String, String> env = Map.of("FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString(), "FLOTILLA_GATEWAY_ADMIN_TOKEN", ADMIN);
         for (int i = 0; i < 3; i++) {
-            int port = freePort();
-            ProcessBuilder pb = new ProcessBuilder(javaBin(), "-Xmx256m", "-jar", System.getProperty("gateway.jar"))
-                    .redirectErrorStream(true).redirectOutput(logs.resolve("gateway-" + i + ".log").toFile());
-            Map<String, String> env = pb.environment();
-            env.put("QUARKUS_HTTP_PORT", String.valueOf(port));
-            env.put("QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(database));
-            env.put("QUARKUS_DATASOURCE_REACTIVE_URL", pg.reactiveUrl(database));
-            env.put("QUARKUS_DATASOURCE_USERNAME", pg.user());
-            env.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
-            env.put("FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString());
-            env.put("FLOTILLA_GATEWAY_ADMIN_TOKEN", ADMIN);
-            env.put("QUARKUS_LOG_CONSOLE_JSON_ENABLED", "false");
-            GATEWAYS.add(pb.start());
-            PORTS.add(port);
+            GATEWAYS.add(ServiceProcess.start("gateway-" + i, "gateway.jar", pg, database, env));
             if (i == 0) {
-                awaitReady(port); // the first one migrates the schema; the others find it done
+                GATEWAYS.get(0).awaitReady(); // the first one migrates the schema; the others find it done
             }
         }
-        for (int port : PORTS) {
-            awaitReady(port);
-        }
+        GATEWAYS.forEach(ServiceProcess::awaitReady);
     }
 
     private static void stopGateways() throws Exception {
-        GATEWAYS.forEach(Process::destroy); // SIGTERM: a graceful shutdown
-        for (Process p : GATEWAYS) {
-            p.waitFor();
+        for (ServiceProcess gateway : GATEWAYS) {
+            gateway.close(); // SIGTERM: a graceful shutdown
         }
     }
 
@@ -97,7 +77,7 @@ class OvershootDrillIT {
 
     @Test
     void concurrentStreamsAcrossThreeReplicasNeverOverspendTheBudget() throws Exception {
-        String base = "http://127.0.0.1:" + PORTS.get(0);
+        String base = GATEWAYS.get(0).url();
         post(base + "/admin/v1/tenants", "Bearer " + ADMIN, "{\"id\":\"drill\"}", 201);
         String key = post(base + "/admin/v1/tenants/drill/keys", "Bearer " + ADMIN,
                 "{\"name\":\"drill\",\"allowedModels\":[\"drill\"]}", 201).replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
@@ -105,7 +85,7 @@ class OvershootDrillIT {
 
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
-            String url = "http://127.0.0.1:" + PORTS.get(i % 3) + "/v1/chat/completions";
+            String url = GATEWAYS.get(i % 3).url() + "/v1/chat/completions";
             calls.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
                     .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"drill\",\"stream\":true,\"max_tokens\":100,"
@@ -172,21 +152,5 @@ class OvershootDrillIT {
                 .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
-    }
-
-    private static void awaitReady(int port) {
-        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
-    }
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static String javaBin() {
-        return System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
     }
 }

@@ -3,15 +3,12 @@ package io.flotilla.registry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.testsupport.ServiceProcess;
 import io.flotilla.testsupport.TestPostgres;
-import java.io.File;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,8 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class ReplicaSweepIT {
 
-    private static final List<Process> REPLICAS = new ArrayList<>();
-    private static final List<Integer> PORTS = new ArrayList<>();
+    private static final List<ServiceProcess> REPLICAS = new ArrayList<>();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static TestPostgres pg;
     private static String database;
@@ -37,40 +33,21 @@ class ReplicaSweepIT {
     static void startReplicas() throws Exception {
         pg = TestPostgres.server();
         database = pg.createDatabase();
-        Path logs = Path.of("target", "replica-logs");
-        Files.createDirectories(logs);
+        Map<String, String> env = Map.of("FLOTILLA_REGISTRY_TTL_MIN_SECONDS", "1", "FLOTILLA_REGISTRY_SWEEP_INTERVAL", "200ms",
+                "FLOTILLA_REGISTRY_SWEEP_PURGE_GRACE", "1s");
         for (int i = 0; i < 3; i++) {
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            ProcessBuilder pb = new ProcessBuilder(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                    "-Xmx192m", "-jar", System.getProperty("registry.jar"))
-                    .redirectErrorStream(true).redirectOutput(logs.resolve("registry-" + i + ".log").toFile());
-            Map<String, String> env = pb.environment();
-            env.put("QUARKUS_HTTP_PORT", String.valueOf(port));
-            env.put("QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(database));
-            env.put("QUARKUS_DATASOURCE_REACTIVE_URL", pg.reactiveUrl(database));
-            env.put("QUARKUS_DATASOURCE_USERNAME", pg.user());
-            env.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
-            env.put("FLOTILLA_REGISTRY_TTL_MIN_SECONDS", "1");
-            env.put("FLOTILLA_REGISTRY_SWEEP_INTERVAL", "200ms");
-            env.put("FLOTILLA_REGISTRY_SWEEP_PURGE_GRACE", "1s");
-            env.put("QUARKUS_LOG_CONSOLE_JSON_ENABLED", "false");
-            REPLICAS.add(pb.start());
-            PORTS.add(port);
+            REPLICAS.add(ServiceProcess.start("registry-" + i, "registry.jar", pg, database, env));
             if (i == 0) {
-                ready(port); // the first one migrates the schema
+                REPLICAS.get(0).awaitReady(); // the first one migrates the schema
             }
         }
-        PORTS.forEach(ReplicaSweepIT::ready);
+        REPLICAS.forEach(ServiceProcess::awaitReady);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        REPLICAS.forEach(Process::destroy);
-        for (Process p : REPLICAS) {
-            p.waitFor();
+        for (ServiceProcess replica : REPLICAS) {
+            replica.close();
         }
         if (database != null) {
             pg.dropDatabase(database);
@@ -116,12 +93,6 @@ class ReplicaSweepIT {
     }
 
     private static String base(int replica) {
-        return "http://127.0.0.1:" + PORTS.get(replica);
-    }
-
-    private static void ready(int port) {
-        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() ->
-                HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+        return REPLICAS.get(replica).url();
     }
 }

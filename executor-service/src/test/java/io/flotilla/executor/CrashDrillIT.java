@@ -1,0 +1,278 @@
+package io.flotilla.executor;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.executor.fake.FakeGateway;
+import io.flotilla.executor.fake.FakeGateway.Call;
+import io.flotilla.executor.fake.FakeGateway.Reply;
+import io.flotilla.testsupport.ServiceProcess;
+import io.flotilla.testsupport.TestPostgres;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * End to end with real processes: a registry, a gateway (whose upstream is an in-test fake that
+ * speaks OpenAI's wire format and counts calls), and two executors on one database. The budget
+ * test runs through the real gateway's reservations; the crash drill kills one executor with
+ * SIGKILL in the middle of runs.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CrashDrillIT {
+
+    private static final String GATEWAY_ADMIN = "drill-gateway-admin";
+    private static final String REGISTRY_ADMIN = "drill-registry-admin";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final List<ServiceProcess> PROCESSES = new ArrayList<>();
+    private static TestPostgres pg;
+    private static String database;
+    private static FakeGateway upstream;
+    private static ServiceProcess registry;
+    private static ServiceProcess gateway;
+    private static ServiceProcess executorA;
+    private static ServiceProcess executorB;
+
+    @BeforeAll
+    static void startTheStack() throws Exception {
+        pg = TestPostgres.server();
+        database = pg.createDatabase();
+        upstream = new FakeGateway();
+        int upstreamPort = upstream.start();
+        Path routes = Files.createTempFile("drill-routes", ".yaml");
+        Files.writeString(routes, "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:" + upstreamPort + "/v1}\n"
+                + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n");
+        registry = start(ServiceProcess.start("registry", "registry.jar", pg, database, Map.of("FLOTILLA_REGISTRY_ADMIN_TOKEN", REGISTRY_ADMIN,
+                "FLOTILLA_REGISTRY_TTL_MIN_SECONDS", "1", "FLOTILLA_REGISTRY_SWEEP_INTERVAL", "500ms")));
+        gateway = start(ServiceProcess.start("gateway", "gateway.jar", pg, database, Map.of("FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString(),
+                "FLOTILLA_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN)));
+        registry.awaitReady();
+        gateway.awaitReady();
+        send("POST", gateway.url() + "/admin/v1/tenants", GATEWAY_ADMIN, "{\"id\":\"drill\"}", 201);
+        String key = JSON.readTree(send("POST", gateway.url() + "/admin/v1/tenants/drill/keys", GATEWAY_ADMIN,
+                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"]}", 201)).get("key").asText();
+        Map<String, String> env = new HashMap<>();
+        env.put("FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url());
+        env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
+        env.put("FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN);
+        env.put("FLOTILLA_EXECUTOR_GATEWAY_TENANT", "drill");
+        env.put("FLOTILLA_EXECUTOR_REGISTRY_URL", registry.url());
+        env.put("FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3");
+        env.put("FLOTILLA_EXECUTOR_LEASE", "3s");
+        env.put("FLOTILLA_EXECUTOR_POLL", "250ms");
+        env.put("FLOTILLA_EXECUTOR_CONCURRENCY", "4");
+        executorA = start(ServiceProcess.start("executor-a", "executor.jar", pg, database, env)).awaitReady();
+        executorB = start(ServiceProcess.start("executor-b", "executor.jar", pg, database, env)).awaitReady();
+    }
+
+    private static ServiceProcess start(ServiceProcess p) {
+        PROCESSES.add(p);
+        return p;
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (ServiceProcess p : PROCESSES) {
+            p.close();
+        }
+        if (upstream != null) {
+            upstream.stop();
+        }
+        if (database != null) {
+            pg.dropDatabase(database);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aRunStopsWhenItsBudgetInTheGatewayIsSpentAndKeepsItsFinishedSteps() throws Exception {
+        FakeGateway.script("tight:", c -> Reply.ok("paragraph"));
+        publish("drill", "tight", """
+                defaults: {model: drill}
+                steps:
+                  - {id: s1, agent: {prompt: "tight: s1"}}
+                  - {id: s2, needs: [s1], agent: {prompt: "tight: s2"}}
+                  - {id: s3, needs: [s2], agent: {prompt: "tight: s3"}}
+                  - {id: s4, needs: [s3], agent: {prompt: "tight: s4"}}
+                  - {id: s5, needs: [s4], agent: {prompt: "tight: s5"}}
+                """);
+        String id = JSON.readTree(send("POST", executorB.url() + "/api/v1/runs", null,
+                "{\"workflow\":\"drill/tight\",\"input\":{},\"budget\":{\"maxTokens\":120}}", 202)).get("id").asText();
+        JsonNode run = awaitEnd(id);
+
+        assertEquals("failed", run.get("status").asText(), run.toPrettyString());
+        assertTrue(run.get("reason").asText().startsWith("budget exhausted at step s"), run.get("reason").asText());
+        assertTrue(run.get("reason").asText().contains("run:" + id), "the reason names the spent scope: " + run.get("reason").asText());
+        long kept = 0;
+        for (JsonNode step : run.get("steps")) {
+            if (step.get("status").asText().equals("succeeded")) {
+                kept++;
+                assertEquals("paragraph", step.get("output").asText(), "finished steps keep their output");
+            }
+        }
+        assertTrue(kept >= 1 && kept < 5, "some steps finished before the budget ran out: " + kept);
+        JsonNode scope = JSON.readTree(send("GET", gateway.url() + "/admin/v1/scopes/run:" + id, GATEWAY_ADMIN, null, 200));
+        assertTrue(scope.get("usedTokens").asLong() <= 120, "the gateway never let the run spend past its budget: " + scope);
+        assertEquals(scope.get("usedTokens").asLong(), run.get("tokens").asLong(), "the run's tokens are what the gateway settled");
+        assertEquals(kept, FakeGateway.calls("tight:").size(), "a refused call never reached the provider");
+        System.out.printf("budget drill: budget 120 tokens, %d steps finished, %d tokens used, run failed: %s%n", kept,
+                scope.get("usedTokens").asLong(), run.get("reason").asText());
+    }
+
+    @Test
+    @Order(2)
+    void killingAnExecutorMidRunLosesNoRunAndRunsNoFinishedStepTwice() throws Exception {
+        FakeGateway.script("drill:", c -> Reply.ok("done").after(400));
+        publish("drill", "chain", """
+                defaults: {model: drill}
+                steps:
+                  - {id: s1, agent: {prompt: "drill: {{input.n}} s1"}}
+                  - {id: s2, needs: [s1], agent: {prompt: "drill: {{input.n}} s2"}}
+                  - {id: s3, needs: [s2], agent: {prompt: "drill: {{input.n}} s3"}}
+                """);
+        Set<String> executors = activeExecutors();
+        assertEquals(2, executors.size(), "both executors registered");
+        int runs = 24;
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < runs; i++) {
+            ids.add(JSON.readTree(send("POST", executorB.url() + "/api/v1/runs", null,
+                    "{\"workflow\":\"drill/chain\",\"input\":{\"n\":" + i + "}}", 202)).get("id").asText());
+        }
+        String ownerA = ownerOf(executorA);
+        await().atMost(Duration.ofSeconds(60)).until(() -> count("s.status = 'succeeded'") >= 10 && count("s.status = 'running' AND s.lease_owner = '" + ownerA + "'") > 0);
+        Set<String> finishedBeforeKill = steps("s.status = 'succeeded'");
+        Set<String> heldByTheDead = steps("s.status = 'running' AND s.lease_owner = '" + ownerA + "'");
+        long killedAt = System.nanoTime();
+        executorA.kill();
+
+        await().atMost(Duration.ofSeconds(90)).until(() -> count("true") == 3L * runs && count("s.status = 'succeeded'") == 3L * runs);
+        for (String id : ids) {
+            assertEquals("succeeded", JSON.readTree(send("GET", executorB.url() + "/api/v1/runs/" + id, null, null, 200)).get("status").asText());
+        }
+        Map<String, Integer> calls = FakeGateway.calls("drill:").stream()
+                .collect(Collectors.groupingBy(CrashDrillIT::stepOf, Collectors.summingInt(c -> 1)));
+        for (String step : finishedBeforeKill) {
+            assertEquals(1, calls.get(step), "step " + step + " finished before the kill and was called once");
+        }
+        Map<String, Integer> attempts = attempts();
+        assertEquals(attempts, calls, "each execution of each step made exactly one call (calls per step = attempts)");
+        List<Long> reclaimMillis = new ArrayList<>();
+        for (String step : heldByTheDead) {
+            assertTrue(attempts.get(step) >= 2, "step " + step + " was reclaimed from the dead executor");
+            List<Call> forStep = FakeGateway.calls("drill:").stream().filter(c -> stepOf(c).equals(step)).toList();
+            reclaimMillis.add((forStep.get(forStep.size() - 1).atNanos() - killedAt) / 1_000_000);
+        }
+        assertFalse(heldByTheDead.isEmpty());
+        reclaimMillis.sort(null);
+        System.out.printf("crash drill: %d runs, %d steps finished before kill -9, %d in flight on the killed executor; "
+                + "all runs succeeded; kill-to-reclaim (lease 3 s) min %d ms, max %d ms%n", runs, finishedBeforeKill.size(),
+                heldByTheDead.size(), reclaimMillis.get(0), reclaimMillis.get(reclaimMillis.size() - 1));
+
+        executorB.close();
+        await().atMost(Duration.ofSeconds(30)).until(() -> activeExecutors().isEmpty());
+    }
+
+    private static String stepOf(Call c) {
+        String[] words = c.prompt().substring(c.prompt().indexOf("drill:") + 6).trim().split("\\s+");
+        return words[0] + "/" + words[1];
+    }
+
+    private static String ownerOf(ServiceProcess executor) throws Exception {
+        // the executor's registration: same pod name (the host), its process id in the name
+        for (JsonNode a : JSON.readTree(send("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN, null, 200))) {
+            if (a.get("name").asText().endsWith("-" + executor.pid())) {
+                return a.get("id").asText();
+            }
+        }
+        throw new AssertionError("executor " + executor.pid() + " is not registered");
+    }
+
+    private static Set<String> activeExecutors() throws Exception {
+        Set<String> ids = new HashSet<>();
+        JSON.readTree(send("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN, null, 200))
+                .forEach(a -> ids.add(a.get("id").asText()));
+        return ids;
+    }
+
+    private static Connection db() throws Exception {
+        return DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
+    }
+
+    private static long count(String where) throws Exception {
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM executor.steps s "
+                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain' AND " + where)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static Set<String> steps(String where) throws Exception {
+        Set<String> steps = new HashSet<>();
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT r.input->>'n', s.step_id FROM executor.steps s "
+                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain' AND " + where)) {
+            while (rs.next()) {
+                steps.add(rs.getString(1) + "/" + rs.getString(2));
+            }
+        }
+        return steps;
+    }
+
+    private static Map<String, Integer> attempts() throws Exception {
+        Map<String, Integer> attempts = new HashMap<>();
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT r.input->>'n', s.step_id, s.attempt FROM executor.steps s "
+                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain'")) {
+            while (rs.next()) {
+                attempts.put(rs.getString(1) + "/" + rs.getString(2), rs.getInt(3));
+            }
+        }
+        return attempts;
+    }
+
+    private static void publish(String namespace, String name, String yaml) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(executorA.url() + "/api/v1/workflows/" + namespace + "/" + name))
+                .header("Content-Type", "application/yaml").PUT(HttpRequest.BodyPublishers.ofString(yaml)).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(r.statusCode() == 201 || r.statusCode() == 200, r.body());
+    }
+
+    private static JsonNode awaitEnd(String id) throws Exception {
+        await().atMost(Duration.ofSeconds(60)).until(() -> !JSON.readTree(send("GET", executorB.url() + "/api/v1/runs/" + id, null, null, 200))
+                .get("status").asText().equals("running"));
+        return JSON.readTree(send("GET", executorB.url() + "/api/v1/runs/" + id, null, null, 200));
+    }
+
+    private static String send(String method, String url, String bearer, String body, int expected) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (bearer != null) {
+            b.header("Authorization", "Bearer " + bearer);
+        }
+        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(expected, r.statusCode(), method + " " + url + ": " + r.body());
+        return r.body();
+    }
+}
