@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import javax.sql.DataSource;
+import org.jboss.logging.Logger;
 
 /**
  * The engine's durable state transitions: claiming ready (or abandoned) steps, renewing leases, and
@@ -30,6 +31,8 @@ import javax.sql.DataSource;
  */
 @ApplicationScoped
 public class Checkpoints {
+
+    private static final Logger LOG = Logger.getLogger(Checkpoints.class);
 
     /** How a failed execution ends. */
     public enum FailureKind { RETRYABLE, FATAL, BUDGET }
@@ -47,6 +50,13 @@ public class Checkpoints {
         this.ds = ds;
         this.config = config;
         this.meters = meters;
+    }
+
+    private void ended(RunTx tx) {
+        if (tx.ended != null) {
+            count(tx.ended);
+            LOG.infof("run %s %s%s", tx.runId, tx.ended, tx.reason == null ? "" : ": " + tx.reason);
+        }
     }
 
     /** Counts a run transition of this pod ({@code flotilla_executor_runs_total{status}}). */
@@ -90,9 +100,7 @@ public class Checkpoints {
                 tx.notifyListeners();
                 c.commit();
                 count("started");
-                if (tx.ended != null) {
-                    count(tx.ended);
-                }
+                ended(tx);
                 return new Started(id, tx.ended == null ? "running" : tx.ended, requestHash, false);
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
@@ -407,9 +415,7 @@ public class Checkpoints {
                 T result = work.apply(tx, run);
                 tx.notifyListeners();
                 c.commit();
-                if (tx.ended != null) {
-                    count(tx.ended);
-                }
+                ended(tx);
                 return result;
             } catch (IOException e) {
                 c.rollback();

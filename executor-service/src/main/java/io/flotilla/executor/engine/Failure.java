@@ -23,6 +23,7 @@ final class Failure {
         tx.update("UPDATE executor.steps SET status = 'cancelling' WHERE run_id = ? AND status = 'running'", tx.runId);
         tx.update("UPDATE executor.runs SET status = ?, reason = ?, finished_at = now() WHERE id = ?", status, reason, tx.runId);
         tx.ended = status;
+        tx.reason = reason;
         tx.event("run." + status, null, null, JsonNodeFactory.instance.objectNode().put("reason", reason));
     }
 }

@@ -23,6 +23,8 @@ final class RunTx {
     boolean madeReady;
     /** The status the run ended with in this transaction, if it ended. */
     String ended;
+    /** Why it ended, when it did not succeed. */
+    String reason;
 
     RunTx(Connection conn, UUID runId) {
         this.conn = conn;
