@@ -59,41 +59,52 @@ start() { # name port
 say "services"
 start registry-service 8082
 start gateway-service 8080
-start executor-service 8081
-
-say "demo: an agent registers, heartbeats, is verified, and deregisters"
-R=http://127.0.0.1:8082/api/v1
-reg=$(curl -fsS -XPOST "$R/agents" -H 'Content-Type: application/json' \
-  -d '{"name":"demo-agent","kind":"agent","namespace":"default","podName":"demo-pod","ttlSeconds":30}')
-id=$(sed -E 's/.*"id":"([^"]+)".*/\1/' <<<"$reg")
-token=$(sed -E 's/.*"token":"([^"]+)".*/\1/' <<<"$reg")
-echo "registered $id (token shown once, not printed here)"
-echo "heartbeat -> $(curl -fsS -XPUT "$R/agents/$id/heartbeat" -H "Authorization: Bearer $token")"
-echo "verify    -> $(curl -fsS -XPOST "$R/tokens/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$token\"}" | head -c 120)..."
-curl -fsS -XDELETE "$R/agents/$id" -H "Authorization: Bearer $token"
-echo "verify after deregistration -> $(curl -fsS -XPOST "$R/tokens/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$token\"}")"
-
-say "demo: a tenant gets a virtual key and calls the gateway like any OpenAI client"
 G=http://127.0.0.1:8080
-tenant="demo-$RANDOM"
-curl -fsS -XPOST "$G/admin/v1/tenants" -H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" \
-  -H 'Content-Type: application/json' -d "{\"id\":\"$tenant\"}" >/dev/null
-key=$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" -H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" \
-  -H 'Content-Type: application/json' -d '{"name":"demo","allowedModels":["*"]}' | sed -E 's/.*"key":"([^"]+)".*/\1/')
-echo "models    -> $(curl -fsS "$G/v1/models" -H "Authorization: Bearer $key" | head -c 200)..."
-curl -fsS -D "$STATE/headers" -o "$STATE/answer.json" "$G/v1/chat/completions" -H "Authorization: Bearer $key" \
-  -H 'Content-Type: application/json' -d '{"model":"auto","messages":[{"role":"user","content":"Name one benefit of durable workflows."}]}'
-echo "routed    -> $(grep -i '^x-flotilla-\(route\|provider\|model\|attempts\)' "$STATE/headers" | tr -d '\r' | tr '\n' ' ')"
-echo "answer    -> $(cat "$STATE/answer.json")"
-echo "streaming -> $(curl -fsS -N "$G/v1/chat/completions" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-  -d '{"model":"fast","stream":true,"messages":[{"role":"user","content":"Stream three words."}]}' | grep -c '^data:') SSE events"
+admin=(-H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" -H 'Content-Type: application/json')
+tenant="local-$RANDOM"
+curl -fsS -XPOST "$G/admin/v1/tenants" "${admin[@]}" -d "{\"id\":\"$tenant\"}" >/dev/null
+key=$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@]}" -d '{"name":"executor","allowedModels":["*"]}' \
+  | sed -E 's/.*"key":"([^"]+)".*/\1/')
+echo "gateway: tenant $tenant with a virtual key for the executor (not printed)"
+export FLOTILLA_EXECUTOR_GATEWAY_URL=$G FLOTILLA_EXECUTOR_GATEWAY_API_KEY=$key FLOTILLA_EXECUTOR_GATEWAY_TENANT=$tenant
+export FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN=$FLOTILLA_GATEWAY_ADMIN_TOKEN FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082
+start executor-service 8081
+E=http://127.0.0.1:8081/api/v1
 
-say "demo: the executor validates and stores examples/research-brief.yaml as an immutable revision"
-echo "published -> $(curl -fsS -XPUT http://127.0.0.1:8081/api/v1/workflows/default/research-brief \
-  -H 'Content-Type: application/yaml' --data-binary @examples/research-brief.yaml | head -c 160)..."
-echo "a broken spec -> $(curl -sS -XPUT http://127.0.0.1:8081/api/v1/workflows/default/broken -H 'Content-Type: application/yaml' \
-  --data-binary $'defaults: {model: fast}\nsteps: [{id: a, needs: [b], agent: {prompt: x}}, {id: b, needs: [a], agent: {prompt: y}}]')"
-echo "(running a workflow end to end arrives with the executor's engine)"
+say "the main job: examples/research-brief.yaml, end to end"
+published=$(curl -fsS -XPUT "$E/workflows/default/research-brief" -H 'Content-Type: application/yaml' \
+  --data-binary @examples/research-brief.yaml)
+echo "published revision $(sed -E 's/.*"revision":"([^"]+)".*/\1/' <<<"$published") of default/research-brief"
+topic="${FLOTILLA_TOPIC:-tide pools}"
+run=$(curl -fsS -XPOST "$E/runs" -H 'Content-Type: application/json' \
+  -d "{\"workflow\":\"default/research-brief\",\"input\":{\"topic\":\"$topic\"}}")
+id=$(sed -E 's/.*"id":"([^"]+)".*/\1/' <<<"$run")
+echo "run $id started (topic: $topic); progress:"
+field() { sed -nE "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/p" <<<"$2"; }
+curl -fsS -N "$E/runs/$id/events" | while IFS= read -r line; do
+  case "$line" in
+    data:*)
+      d=${line#data:}
+      step=$(field step "$d"); item=$(field item "$d"); type=$(field type "$d")
+      printf '  %-15s %-18s' "$type" "${step}${item:+[$item]}"
+      case "$type" in
+        step.succeeded)
+          if [ -n "$(field tokens "$d")" ]; then printf 'tokens %-6s cost $%.6f' "$(field tokens "$d")" "$(field costUsd "$d")"
+          else printf 'joined %s items' "$(field items "$d")"; fi ;;
+        step.iteration) printf 'iteration %s done, looping' "$(field iteration "$d")" ;;
+        step.fanout) printf '%s items, %s at a time' "$(field items "$d")" "$(field maxParallel "$d")" ;;
+        step.retrying|step.failed|run.failed) printf '%s' "$(field error "$d")$(field reason "$d")" ;;
+      esac
+      echo ;;
+  esac
+done
+result=$(curl -fsS "$E/runs/$id")
+first() { grep -oE "\"$1\":(\"([^\"\\\\]|\\\\.)*\"|[-0-9.eE]+)" <<<"$result" | head -1 | sed -E "s/^\"$1\"://; s/^\"(.*)\"$/\\1/"; }
+status=$(first status)
+printf 'status: %s, tokens: %s, cost: $%.6f\n' "$status" "$(first tokens)" "$(first costUsd)"
+printf 'result:\n%b\n' "$(first output | sed 's/\\"/"/g')$(first reason)"
+[ "$status" = succeeded ] || echo "the run did not succeed; see $LOGS/executor-service.log"
 
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
+echo "try: curl -s $E/runs/$id | head -c 600; curl -s http://127.0.0.1:8081/q/metrics | grep flotilla_executor"
 wait
