@@ -37,6 +37,8 @@ final class Advance {
     private final JsonNode input;
     private final Map<String, Row> top = new LinkedHashMap<>();
     private final Map<String, List<Row>> items = new HashMap<>();
+    private final List<String> readySteps = new ArrayList<>();
+    private final List<Integer> readyItems = new ArrayList<>();
 
     private Advance(RunTx tx, WorkflowSpec spec, JsonNode input) {
         this.tx = tx;
@@ -90,6 +92,7 @@ final class Advance {
                 }
             }
         }
+        flushReady();
         if (top.values().stream().allMatch(r -> ENDED.contains(r.status()))) {
             succeed();
         }
@@ -110,7 +113,7 @@ final class Advance {
                 return fanOut(s, Expressions.evaluate(s.foreach(), scope));
             }
         } catch (Expressions.EvaluationException e) {
-            Failure.failRun(tx, s.id(), -1, "steps." + s.id() + (s.when() != null ? ".when" : ".foreach") + ": " + e.getMessage());
+            Failure.failStep(tx, s.id(), -1, "steps." + s.id() + (s.when() != null ? ".when" : ".foreach") + ": " + e.getMessage());
             return false;
         }
         set(s.id(), "ready", null);
@@ -120,7 +123,7 @@ final class Advance {
 
     private boolean fanOut(Step s, JsonNode list) throws SQLException {
         if (!list.isArray()) {
-            Failure.failRun(tx, s.id(), -1, "steps." + s.id() + ".foreach: '" + s.foreach() + "' must give a list, but gave " + abbreviate(list));
+            Failure.failStep(tx, s.id(), -1, "steps." + s.id() + ".foreach: '" + s.foreach() + "' must give a list, but gave " + abbreviate(list));
             return false;
         }
         if (list.isEmpty()) {
@@ -181,9 +184,23 @@ final class Advance {
         }
     }
 
-    private void ready(String stepId, int item) throws SQLException {
-        tx.update("UPDATE executor.steps SET status = 'ready', ready_at = clock_timestamp() WHERE run_id = ? AND step_id = ? AND item = ?",
-                tx.runId, stepId, item);
+    private void ready(String stepId, int item) {
+        readySteps.add(stepId);
+        readyItems.add(item);
+    }
+
+    /** All steps this advance made ready, in one statement. */
+    private void flushReady() throws SQLException {
+        if (readySteps.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = tx.conn.prepareStatement("UPDATE executor.steps s SET status = 'ready', ready_at = clock_timestamp() "
+                + "FROM unnest(?::text[], ?::int[]) AS r(step_id, item) WHERE s.run_id = ? AND s.step_id = r.step_id AND s.item = r.item")) {
+            ps.setArray(1, tx.conn.createArrayOf("text", readySteps.toArray()));
+            ps.setArray(2, tx.conn.createArrayOf("int4", readyItems.toArray()));
+            ps.setObject(3, tx.runId);
+            ps.executeUpdate();
+        }
         tx.madeReady = true;
     }
 

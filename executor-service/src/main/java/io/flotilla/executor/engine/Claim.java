@@ -5,11 +5,9 @@ import java.util.UUID;
 
 /**
  * A step this pod holds under a lease. {@code epoch} fences it: only the holder of the current
- * epoch can commit it. {@code reclaimedAfterMillis} is how long a dead holder's lease had been
- * expired when this pod took it over (-1 when the step was simply ready).
+ * epoch can commit it. {@code failures} counts the failed attempts of its current iteration.
  */
-public record Claim(UUID runId, String stepId, int item, int attempt, long epoch, int iteration, JsonNode itemValue,
-        long reclaimedAfterMillis) {
+public record Claim(UUID runId, String stepId, int item, int attempt, long epoch, int iteration, int failures, JsonNode itemValue) {
 
     /** The step's name in keys and messages: {@code id} or {@code id[item]}. */
     public String name() {

@@ -46,12 +46,14 @@ public class Engine {
 
     private final ExecutorConfig config;
     private final Checkpoints checkpoints;
+    private final Leases leases;
     private final AgentCaller agents;
     private final Wakeups wakeups;
     private final Tracer tracer;
     private final Timer.Builder stepTimer;
     private final MeterRegistry meters;
     private final Counter reclaims;
+    private final Timer overhead;
     private final AtomicLong readyDepth = new AtomicLong();
     private final Semaphore wake = new Semaphore(0);
     private final Set<String> owners = ConcurrentHashMap.newKeySet();
@@ -60,18 +62,24 @@ public class Engine {
     private Semaphore slots;
     private ExecutorService workers;
     private ScheduledExecutorService housekeeping;
+    private ScheduledExecutorService reclaimer;
     private Thread dispatcher;
     private AgentRegistration registration;
 
-    Engine(ExecutorConfig config, Checkpoints checkpoints, AgentCaller agents, Wakeups wakeups, Tracer tracer, MeterRegistry meters) {
+    Engine(ExecutorConfig config, Checkpoints checkpoints, Leases leases, AgentCaller agents, Wakeups wakeups, Tracer tracer,
+            MeterRegistry meters) {
         this.config = config;
         this.checkpoints = checkpoints;
+        this.leases = leases;
         this.agents = agents;
         this.wakeups = wakeups;
         this.tracer = tracer;
         this.meters = meters;
         this.stepTimer = Timer.builder("flotilla.executor.step.duration").description("Time from claim to commit of a step execution")
                 .publishPercentileHistogram();
+        this.overhead = Timer.builder("flotilla.executor.step.overhead")
+                .description("Engine time of a step execution besides its LLM calls: reading its context and the checkpoint commit")
+                .publishPercentiles(0.5, 0.99).register(meters);
         this.reclaims = Counter.builder("flotilla.executor.lease.reclaims").description("Steps taken over after their lease expired")
                 .register(meters);
         meters.gauge("flotilla.executor.ready.depth", readyDepth);
@@ -93,7 +101,9 @@ public class Engine {
         workers = Executors.newFixedThreadPool(config.concurrency(), named("flotilla-step"));
         housekeeping = Executors.newSingleThreadScheduledExecutor(named("flotilla-leases"));
         long renewEvery = Math.max(100, config.lease().toMillis() / 3);
-        housekeeping.scheduleWithFixedDelay(this::housekeep, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        reclaimer = Executors.newSingleThreadScheduledExecutor(named("flotilla-reclaim"));
+        reclaimer.scheduleWithFixedDelay(this::reclaim, config.poll().toMillis(), config.poll().toMillis(), TimeUnit.MILLISECONDS);
         wakeups.onReady(wake::release);
         dispatcher = new Thread(this::dispatch, "flotilla-dispatch");
         dispatcher.start();
@@ -127,6 +137,7 @@ public class Engine {
             Thread.currentThread().interrupt();
         }
         housekeeping.shutdownNow();
+        reclaimer.shutdownNow();
         if (registration != null) {
             registration.close();
         }
@@ -136,7 +147,7 @@ public class Engine {
         while (running) {
             try {
                 int free = slots.availablePermits();
-                List<Claim> claims = free == 0 ? List.of() : checkpoints.claim(owner, free);
+                List<Claim> claims = free == 0 ? List.of() : leases.claim(owner, free);
                 for (Claim claim : claims) {
                     slots.acquireUninterruptibly();
                     workers.execute(() -> {
@@ -164,10 +175,7 @@ public class Engine {
     private void execute(Claim claim) {
         long started = System.nanoTime();
         String outcome = "failed";
-        if (claim.reclaimedAfterMillis() >= 0) {
-            reclaims.increment();
-            LOG.infof("reclaimed step %s of run %s (lease expired %d ms ago)", claim.name(), claim.runId(), claim.reclaimedAfterMillis());
-        }
+        long[] callNanos = {0};
         Checkpoints.Context ctx = null;
         Span span = null;
         try {
@@ -176,7 +184,7 @@ public class Engine {
                     .setAttribute("flotilla.run.id", claim.runId().toString()).setAttribute("flotilla.step.id", claim.name())
                     .setAttribute("flotilla.step.attempt", claim.attempt()).startSpan();
             try (Scope ignored = span.makeCurrent()) {
-                outcome = run(claim, ctx);
+                outcome = run(claim, ctx, callNanos);
             }
         } catch (SQLException | RuntimeException e) {
             // the lease lapses and the step is reclaimed: nothing was committed
@@ -189,31 +197,36 @@ public class Engine {
                 span.setAttribute("flotilla.step.outcome", outcome);
                 span.end();
             }
-            stepTimer.tag("outcome", outcome).register(meters).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            long total = System.nanoTime() - started;
+            stepTimer.tag("outcome", outcome).register(meters).record(total, TimeUnit.NANOSECONDS);
+            overhead.record(total - callNanos[0], TimeUnit.NANOSECONDS);
         }
     }
 
-    private String run(Claim claim, Checkpoints.Context ctx) throws SQLException {
+    private String run(Claim claim, Checkpoints.Context ctx, long[] callNanos) throws SQLException {
         if (!ctx.status().equals("running")) {
-            return checkpoints.fail(claim, FailureKind.FATAL, "the run has ended", 0, 0) ? "cancelled" : "fenced";
+            return checkpoints.fail(claim, ctx, FailureKind.FATAL, "the run has ended", 0, 0) ? "cancelled" : "fenced";
         }
         if (ctx.step().kind() != WorkflowSpec.Kind.AGENT) {
-            return committed(checkpoints.fail(claim, FailureKind.FATAL, "steps of kind " + ctx.step().kind().name().toLowerCase()
+            return committed(checkpoints.fail(claim, ctx, FailureKind.FATAL, "steps of kind " + ctx.step().kind().name().toLowerCase()
                     + " are not run by this executor yet", 0, 0), "failed");
         }
         AgentCaller.Result result;
+        long callStart = System.nanoTime();
         try {
             result = agents.call(claim, ctx.spec(), ctx.step(), new Expressions.Scope(ctx.input(), ctx.outputs(), claim.itemValue()),
                     ctx.budgetScope());
         } catch (AgentCaller.CallFailed f) {
+            callNanos[0] = System.nanoTime() - callStart;
             Span.current().setStatus(StatusCode.ERROR, f.kind.name());
-            return committed(checkpoints.fail(claim, f.kind, f.getMessage(), f.tokens, f.cost), "failed");
+            return committed(checkpoints.fail(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost), "failed");
         }
+        callNanos[0] = System.nanoTime() - callStart;
         Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
         try {
-            return committed(checkpoints.succeed(claim, result.output(), result.tokens(), result.cost()), "succeeded");
+            return committed(checkpoints.succeed(claim, ctx, result.output(), result.tokens(), result.cost()), "succeeded");
         } catch (Expressions.EvaluationException e) {
-            return committed(checkpoints.fail(claim, FailureKind.FATAL, "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
+            return committed(checkpoints.fail(claim, ctx, FailureKind.FATAL, "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
                     result.tokens(), result.cost()), "failed");
         }
     }
@@ -222,13 +235,26 @@ public class Engine {
         return committed ? outcome : "fenced";
     }
 
-    private void housekeep() {
+    private void renew() {
         try {
-            checkpoints.renew(owners);
-            checkpoints.expireAbandonedCancellations();
-            readyDepth.set(checkpoints.readyDepth());
+            leases.renew(owners);
+            readyDepth.set(leases.readyDepth());
         } catch (SQLException | RuntimeException e) {
             LOG.warnf("renewing leases failed (%s); retrying in a third of the lease", e.getMessage());
+        }
+    }
+
+    /** Hands back the steps of dead executors; any pod may do it, the rows' locks keep it to one. */
+    private void reclaim() {
+        try {
+            for (Leases.Reclaimed r : leases.reclaim()) {
+                reclaims.increment();
+                LOG.infof("step %s%s of run %s taken back from %s, whose lease expired %d ms ago", r.stepId(), r.item() < 0 ? "" : "[" + r.item() + "]",
+                        r.runId(), r.deadOwner(), r.expiredMillis());
+                wake.release();
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("reclaiming expired leases failed (%s); trying again", e.getMessage());
         }
     }
 

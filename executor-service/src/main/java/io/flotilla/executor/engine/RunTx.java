@@ -1,22 +1,25 @@
 package io.flotilla.executor.engine;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.common.workflow.WorkflowSpec;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.UUID;
 
 /**
- * One transaction on one run, holding the run row's lock: every change to a run's steps happens in
- * such a transaction, so the DAG advances one transition at a time per run, on any pod. Events it
- * writes and the wake-ups it sends are committed with it.
+ * One transaction on one run. Whatever decides the run's next steps does so holding the run row's
+ * lock ({@link #lockRun}), taken as late as possible, so the DAG advances one transition at a time
+ * per run, on any pod, and parallel steps of a run wait for each other only briefly. Events are
+ * committed with the transaction; the wake-ups it calls for go out after the commit ({@link Wakeups}).
  */
 final class RunTx {
 
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String CHANNEL_READY = "flotilla_ready";
-    static final String CHANNEL_RUN = "flotilla_run";
 
     final Connection conn;
     final UUID runId;
@@ -31,6 +34,37 @@ final class RunTx {
         this.runId = runId;
     }
 
+    /** The run as locked by a transaction; its input is parsed only when something needs it. */
+    record LockedRun(String status, String inputText, WorkflowSpec spec) {
+        boolean running() {
+            return status.equals("running");
+        }
+
+        JsonNode input() {
+            try {
+                return JSON.readTree(inputText);
+            } catch (JsonProcessingException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** Locks the run row, adding what a step spent to the run in the same statement; null when the run is gone. */
+    LockedRun lockRun(long tokens, double cost) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("UPDATE executor.runs SET tokens = tokens + ?, cost_usd = cost_usd + ? WHERE id = ? "
+                + "RETURNING status, input::text, namespace, workflow, revision")) {
+            ps.setLong(1, tokens);
+            ps.setDouble(2, cost);
+            ps.setObject(3, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                return new LockedRun(rs.getString(1), rs.getString(2), Specs.of(conn, rs.getString(3), rs.getString(4), rs.getString(5)));
+            }
+        }
+    }
+
     void event(String type, String stepId, Integer item, JsonNode data) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                 "INSERT INTO executor.events (run_id, type, step_id, item, data) VALUES (?, ?, ?, ?, ?::jsonb)")) {
@@ -40,18 +74,6 @@ final class RunTx {
             ps.setObject(4, item);
             ps.setString(5, data == null ? null : data.toString());
             ps.executeUpdate();
-        }
-    }
-
-    /** Sends the wake-ups; Postgres delivers them when the transaction commits. */
-    void notifyListeners() throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement("SELECT pg_notify(?, ?)" + (madeReady ? ", pg_notify(?, '')" : ""))) {
-            ps.setString(1, CHANNEL_RUN);
-            ps.setString(2, runId.toString());
-            if (madeReady) {
-                ps.setString(3, CHANNEL_READY);
-            }
-            ps.execute();
         }
     }
 

@@ -7,8 +7,17 @@ import jakarta.enterprise.event.Observes;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.PreparedStatement;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -19,15 +28,27 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
 /**
- * One dedicated Postgres connection that LISTENs: "steps are ready" wakes the engine, "run changed"
- * wakes the run's event streams. Reconnects when the connection drops (the safety poll covers the gap).
+ * Wake-ups between pods, over Postgres LISTEN/NOTIFY: "steps are ready" wakes the engines, "run
+ * changed" wakes the run's event streams. A commit announces its wake-ups after the fact: this pod
+ * is woken at once, and the NOTIFYs for the other pods go out in one statement every few
+ * milliseconds from a separate connection — a NOTIFY inside the checkpoint transaction would take
+ * Postgres' global notification lock through the commit and serialise every checkpoint. One
+ * dedicated connection LISTENs, and reconnects when it drops (the engine's safety poll covers the gap).
  */
 @ApplicationScoped
 public class Wakeups {
 
     private static final Logger LOG = Logger.getLogger(Wakeups.class);
 
+    static final String CHANNEL_READY = "flotilla_ready";
+    static final String CHANNEL_RUN = "flotilla_run";
+    private static final long SEND_EVERY_MILLIS = 10;
+
     private final List<Runnable> readyListeners = new CopyOnWriteArrayList<>();
+    private final Set<UUID> changedRuns = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean readyPending = new AtomicBoolean();
+    private final DataSource ds;
+    private ScheduledExecutorService sender;
     private final List<Consumer<UUID>> runListeners = new CopyOnWriteArrayList<>();
     private final String url;
     private final String user;
@@ -35,9 +56,10 @@ public class Wakeups {
     private volatile boolean running;
     private Thread thread;
 
-    Wakeups(@ConfigProperty(name = "quarkus.datasource.jdbc.url") String url,
+    Wakeups(DataSource ds, @ConfigProperty(name = "quarkus.datasource.jdbc.url") String url,
             @ConfigProperty(name = "quarkus.datasource.username") Optional<String> user,
             @ConfigProperty(name = "quarkus.datasource.password") Optional<String> password) {
+        this.ds = ds;
         this.url = url;
         this.user = user.orElse(null);
         this.password = password.orElse(null);
@@ -56,8 +78,44 @@ public class Wakeups {
         readyListeners.forEach(Runnable::run);
     }
 
+    /** After a commit: wakes this pod now, and the other pods with the next batch of NOTIFYs. */
+    public void announce(UUID run, boolean ready) {
+        if (ready) {
+            readyNow();
+            readyPending.set(true);
+        }
+        runListeners.forEach(l -> l.accept(run));
+        changedRuns.add(run);
+    }
+
+    private void send() {
+        boolean ready = readyPending.getAndSet(false);
+        List<String> runs = new ArrayList<>();
+        for (var it = changedRuns.iterator(); it.hasNext(); ) {
+            runs.add(it.next().toString());
+            it.remove();
+        }
+        if (!ready && runs.isEmpty()) {
+            return;
+        }
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_notify('" + CHANNEL_RUN + "', r) FROM unnest(?::text[]) r"
+                        + (ready ? " UNION ALL SELECT pg_notify('" + CHANNEL_READY + "', '')" : ""))) {
+            ps.setArray(1, c.createArrayOf("text", runs.toArray()));
+            ps.execute();
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("sending wake-ups failed (%s); other pods find the work at their next poll", e.getMessage());
+        }
+    }
+
     void start(@Observes StartupEvent ignored) {
         running = true;
+        sender = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "flotilla-notify");
+            t.setDaemon(true);
+            return t;
+        });
+        sender.scheduleWithFixedDelay(this::send, SEND_EVERY_MILLIS, SEND_EVERY_MILLIS, TimeUnit.MILLISECONDS);
         thread = new Thread(this::listen, "flotilla-listen");
         thread.setDaemon(true);
         thread.start();
@@ -65,6 +123,10 @@ public class Wakeups {
 
     void stop(@Observes ShutdownEvent ignored) {
         running = false;
+        if (sender != null) {
+            sender.shutdown();
+            send();
+        }
         if (thread != null) {
             thread.interrupt();
         }
@@ -74,7 +136,7 @@ public class Wakeups {
         while (running) {
             try (Connection c = DriverManager.getConnection(url, user, password)) {
                 try (Statement s = c.createStatement()) {
-                    s.execute("LISTEN " + RunTx.CHANNEL_READY + "; LISTEN " + RunTx.CHANNEL_RUN);
+                    s.execute("LISTEN " + CHANNEL_READY + "; LISTEN " + CHANNEL_RUN);
                 }
                 PGConnection pg = c.unwrap(PGConnection.class);
                 readyNow(); // anything that became ready while not listening
@@ -85,7 +147,7 @@ public class Wakeups {
                     }
                     boolean ready = false;
                     for (PGNotification n : batch) {
-                        if (n.getName().equals(RunTx.CHANNEL_READY)) {
+                        if (n.getName().equals(CHANNEL_READY)) {
                             ready = true;
                         } else {
                             UUID run = UUID.fromString(n.getParameter());

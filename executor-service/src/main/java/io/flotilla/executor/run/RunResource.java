@@ -2,7 +2,7 @@ package io.flotilla.executor.run;
 
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
-import io.flotilla.executor.engine.Checkpoints;
+import io.flotilla.executor.engine.Runs;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import jakarta.ws.rs.Consumes;
@@ -52,7 +52,7 @@ public class RunResource {
         if (request == null) {
             throw ProblemException.invalid(List.of(new FieldError("body", "send {workflow, input, budget?, idempotencyKey?}")));
         }
-        Checkpoints.Started started = runs.start(request);
+        Runs.Started started = runs.start(request);
         return RestResponse.ResponseBuilder.accepted(new Accepted(started.id(), started.status()))
                 .location(URI.create("/api/v1/runs/" + started.id())).header("Idempotent-Replayed", String.valueOf(started.replayed())).build();
     }

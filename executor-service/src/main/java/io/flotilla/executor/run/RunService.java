@@ -10,7 +10,7 @@ import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpecs;
 import io.flotilla.executor.agent.OutputSchemas;
-import io.flotilla.executor.engine.Checkpoints;
+import io.flotilla.executor.engine.Runs;
 import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.workflow.WorkflowStore;
 import io.opentelemetry.api.trace.Span;
@@ -37,18 +37,18 @@ public class RunService {
     }
 
     private final WorkflowStore workflows;
-    private final Checkpoints checkpoints;
+    private final Runs runs;
     private final GatewayBudgets budgets;
     private final Tracer tracer;
 
-    RunService(WorkflowStore workflows, Checkpoints checkpoints, GatewayBudgets budgets, Tracer tracer) {
+    RunService(WorkflowStore workflows, Runs runs, GatewayBudgets budgets, Tracer tracer) {
         this.workflows = workflows;
-        this.checkpoints = checkpoints;
+        this.runs = runs;
         this.budgets = budgets;
         this.tracer = tracer;
     }
 
-    public Checkpoints.Started start(StartRequest r) throws SQLException {
+    public Runs.Started start(StartRequest r) throws SQLException {
         List<FieldError> errors = new ArrayList<>();
         var m = r.workflow() == null ? null : WORKFLOW.matcher(r.workflow());
         if (m == null || !m.matches()) {
@@ -72,7 +72,7 @@ public class RunService {
         canonical.set("budget", JSON.valueToTree(r.budget()));
         String hash = HexFormat.of().formatHex(Secrets.sha256(canonical.toString()));
         if (r.idempotencyKey() != null) {
-            Checkpoints.Started earlier = checkpoints.byKey(r.idempotencyKey());
+            Runs.Started earlier = runs.byKey(r.idempotencyKey());
             if (earlier != null) {
                 return replay(earlier, hash);
             }
@@ -98,7 +98,7 @@ public class RunService {
             if (budget != null) {
                 budgets.open(id, JSON.valueToTree(budget));
             }
-            Checkpoints.Started started = checkpoints.start(id, namespace, name, published.revision(), spec, input,
+            Runs.Started started = runs.start(id, namespace, name, published.revision(), spec, input,
                     budget == null ? null : JSON.valueToTree(budget), r.idempotencyKey(), hash, RunTraces.current());
             return started.replayed() ? replay(started, hash) : started;
         } finally {
@@ -106,7 +106,7 @@ public class RunService {
         }
     }
 
-    private static Checkpoints.Started replay(Checkpoints.Started earlier, String hash) {
+    private static Runs.Started replay(Runs.Started earlier, String hash) {
         if (!hash.equals(earlier.requestHash())) {
             throw new ProblemException(409, "Idempotency key reused", "this idempotencyKey already started run " + earlier.id()
                     + " with a different workflow, input or budget; use a new key for a different run");
@@ -115,7 +115,7 @@ public class RunService {
     }
 
     public String cancel(UUID id) throws SQLException {
-        String status = checkpoints.cancel(id);
+        String status = runs.cancel(id);
         if (status == null) {
             throw RunQueries.notFound(id);
         }
