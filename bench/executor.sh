@@ -39,25 +39,24 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 LUA
 echo "warm-up..."
-wrk -t2 -c"$CONC" -d5s -s "$WORK/chat.lua" "http://127.0.0.1:$GW/v1/chat/completions" >/dev/null
-BASE=$(wrk -t2 -c"$CONC" -d10s -s "$WORK/chat.lua" "http://127.0.0.1:$GW/v1/chat/completions" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+wrk -t"$(( CONC < 2 ? 1 : 2 ))" -c"$CONC" -d5s -s "$WORK/chat.lua" "http://127.0.0.1:$GW/v1/chat/completions" >/dev/null
+BASE=$(wrk -t"$(( CONC < 2 ? 1 : 2 ))" -c"$CONC" -d10s -s "$WORK/chat.lua" "http://127.0.0.1:$GW/v1/chat/completions" | awk '/Requests\/sec/ {printf "%.0f", $2}')
 echo "baseline: gateway alone, $CONC connections: $BASE chat completions/s"
 
 { echo "defaults: {model: fast}"; echo "steps:"
   for i in $(seq 1 "$STEPS"); do echo "  - {id: s$i, agent: {prompt: \"bench {{input.n}} step s$i\"}}"; done; } >"$WORK/wide.yaml"
 curl -fsS -XPUT "http://127.0.0.1:$EX/api/v1/workflows/bench/wide" -H 'Content-Type: application/yaml' --data-binary @"$WORK/wide.yaml" >/dev/null
-run_batch() { # n-runs tag
-  seq 1 "$1" | xargs -P 16 -I{} curl -fsS -o /dev/null -XPOST "http://127.0.0.1:$EX/api/v1/runs" -H 'Content-Type: application/json' \
-    -d "{\"workflow\":\"bench/wide\",\"input\":{\"n\":{}},\"idempotencyKey\":\"$2-{}\"}"
-  for _ in $(seq 1 600); do
-    [ "$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM executor.runs WHERE status = 'running'")" = 0 ] && return; sleep 0.5
+run_batch() { # n-runs
+  java bench/StartRuns.java "http://127.0.0.1:$EX" bench/wide "$1" 16
+  for _ in $(seq 1 1200); do
+    [ "$("${PSQL[@]}" -d $DB -c "SELECT count(*) FROM executor.runs WHERE status = 'running'")" = 0 ] && return; sleep 0.25
   done
   echo "runs did not finish"; exit 1
 }
 echo "warm-up runs..."
-run_batch 50 warm
+run_batch 100
 "${PSQL[@]}" -d $DB -c "DELETE FROM executor.runs"
-run_batch "$RUNS" bench
+run_batch "$RUNS"
 read -r DONE SECS FAILED < <("${PSQL[@]}" -F' ' -d $DB -c "SELECT count(*) FILTER (WHERE r.status = 'succeeded'),
   extract(epoch FROM max(r.finished_at) - min(r.created_at)), count(*) FILTER (WHERE r.status <> 'succeeded') FROM executor.runs r")
 TOTAL=$((DONE * STEPS))

@@ -23,10 +23,12 @@ class WorkflowValidatorTest {
     }
 
     @Test
-    void theExampleWorkflowIsValid() throws Exception {
-        WorkflowSpec spec = WorkflowSpecs.read(Files.readString(Path.of("../examples/research-brief.yaml")));
-        assertEquals(4, spec.steps().size());
-        assertEquals(WorkflowSpec.Kind.APPROVAL, spec.steps().get(3).kind());
+    void theExampleWorkflowsAreValid() throws Exception {
+        WorkflowSpec brief = WorkflowSpecs.read(Files.readString(Path.of("../examples/research-brief.yaml")));
+        assertEquals(4, brief.steps().size());
+        assertTrue(brief.steps().stream().allMatch(s -> s.kind() == WorkflowSpec.Kind.AGENT));
+        WorkflowSpec design = WorkflowSpecs.read(Files.readString(Path.of("src/test/resources/design-example.yaml")));
+        assertEquals(WorkflowSpec.Kind.APPROVAL, design.steps().get(3).kind());
     }
 
     @Test

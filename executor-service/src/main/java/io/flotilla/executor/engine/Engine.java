@@ -23,6 +23,7 @@ import java.net.URI;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,7 +51,7 @@ public class Engine {
     private final AgentCaller agents;
     private final Wakeups wakeups;
     private final Tracer tracer;
-    private final Timer.Builder stepTimer;
+    private final Map<String, Timer> stepTimers = new ConcurrentHashMap<>();
     private final MeterRegistry meters;
     private final Counter reclaims;
     private final Timer overhead;
@@ -75,8 +76,6 @@ public class Engine {
         this.wakeups = wakeups;
         this.tracer = tracer;
         this.meters = meters;
-        this.stepTimer = Timer.builder("flotilla.executor.step.duration").description("Time from claim to commit of a step execution")
-                .publishPercentileHistogram();
         this.overhead = Timer.builder("flotilla.executor.step.overhead")
                 .description("Engine time of a step execution besides its LLM calls: reading its context and the checkpoint commit")
                 .publishPercentiles(0.5, 0.99).register(meters);
@@ -198,7 +197,9 @@ public class Engine {
                 span.end();
             }
             long total = System.nanoTime() - started;
-            stepTimer.tag("outcome", outcome).register(meters).record(total, TimeUnit.NANOSECONDS);
+            stepTimers.computeIfAbsent(outcome, o -> Timer.builder("flotilla.executor.step.duration")
+                    .description("Time from claim to commit of a step execution").tag("outcome", o).publishPercentileHistogram()
+                    .register(meters)).record(total, TimeUnit.NANOSECONDS);
             overhead.record(total - callNanos[0], TimeUnit.NANOSECONDS);
         }
     }

@@ -8,9 +8,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /** Parsed workflow revisions; a revision never changes, so each pod parses it once. */
-final class Specs {
+public final class Specs {
 
     private static final int MAX = 1_000;
     private static final Map<String, WorkflowSpec> CACHE = new ConcurrentHashMap<>();
@@ -18,11 +19,24 @@ final class Specs {
     private Specs() {
     }
 
-    static WorkflowSpec of(Connection conn, String namespace, String workflow, String revision) throws SQLException {
+    /** The revision's spec, parsed from {@code json} the first time it is asked for. */
+    public static WorkflowSpec of(String namespace, String workflow, String revision, Supplier<String> json) {
         String key = namespace + "/" + workflow + "@" + revision;
         WorkflowSpec spec = CACHE.get(key);
-        if (spec != null) {
-            return spec;
+        if (spec == null) {
+            spec = WorkflowSpecs.parse(json.get());
+            if (CACHE.size() >= MAX) {
+                CACHE.clear();
+            }
+            CACHE.put(key, spec);
+        }
+        return spec;
+    }
+
+    static WorkflowSpec of(Connection conn, String namespace, String workflow, String revision) throws SQLException {
+        WorkflowSpec cached = CACHE.get(namespace + "/" + workflow + "@" + revision);
+        if (cached != null) {
+            return cached;
         }
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT spec::text FROM executor.workflow_revisions WHERE namespace = ? AND name = ? AND revision = ?")) {
@@ -31,15 +45,11 @@ final class Specs {
             ps.setString(3, revision);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw new IllegalStateException("revision " + key + " is missing");
+                    throw new IllegalStateException("revision " + namespace + "/" + workflow + "@" + revision + " is missing");
                 }
-                spec = WorkflowSpecs.parse(rs.getString(1));
+                String json = rs.getString(1);
+                return of(namespace, workflow, revision, () -> json);
             }
         }
-        if (CACHE.size() >= MAX) {
-            CACHE.clear();
-        }
-        CACHE.put(key, spec);
-        return spec;
     }
 }

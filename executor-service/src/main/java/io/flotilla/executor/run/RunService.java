@@ -8,9 +8,9 @@ import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
-import io.flotilla.common.workflow.WorkflowSpecs;
 import io.flotilla.executor.agent.OutputSchemas;
 import io.flotilla.executor.engine.Runs;
+import io.flotilla.executor.engine.Specs;
 import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.workflow.WorkflowStore;
 import io.opentelemetry.api.trace.Span;
@@ -82,7 +82,7 @@ public class RunService {
             throw new ProblemException(404, "Unknown workflow", "no workflow " + namespace + "/" + name
                     + "; publish it first with PUT /api/v1/workflows/" + namespace + "/" + name);
         }
-        WorkflowSpec spec = WorkflowSpecs.parse(published.spec().encode());
+        WorkflowSpec spec = Specs.of(namespace, name, published.revision(), () -> published.spec().encode());
         if (spec.input() != null && spec.input().schema() != null) {
             List<FieldError> problems = OutputSchemas.problems(spec.input().schema(), input).stream()
                     .map(p -> new FieldError("input", p.replaceFirst("^\\$", "input"))).toList();
