@@ -1,0 +1,114 @@
+package io.flotilla.operator.gc;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.flotilla.operator.OperatorConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+
+/**
+ * Garbage collection of agent registrations: every {@code gc-interval}, the registry's active
+ * registrations are checked against the pods of their namespaces (one list per namespace); those
+ * whose pod or namespace is gone are deregistered, each with a Kubernetes event and a count in
+ * {@code flotilla_operator_registrations_reaped_total}.
+ */
+@ApplicationScoped
+public class OrphanReaper {
+
+    private static final Logger LOG = Logger.getLogger(OrphanReaper.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final KubernetesClient kubernetes;
+    private final OperatorConfig config;
+    private final Counter reaped;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    OrphanReaper(KubernetesClient kubernetes, OperatorConfig config, MeterRegistry meters) {
+        this.kubernetes = kubernetes;
+        this.config = config;
+        this.reaped = Counter.builder("flotilla.operator.registrations.reaped")
+                .description("Registrations deregistered because their pod or namespace no longer exists").register(meters);
+    }
+
+    @Scheduled(every = "${flotilla.operator.gc-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void reap() {
+        if (config.registryAdminToken().isEmpty()) {
+            return;
+        }
+        try {
+            JsonNode agents = JSON.readTree(call("GET", "/api/v1/agents?status=active", 200));
+            Map<String, Set<String>> podsByNamespace = new HashMap<>();
+            for (JsonNode agent : agents) {
+                String namespace = agent.path("namespace").asText();
+                String pod = agent.path("podName").asText();
+                Set<String> pods = podsByNamespace.computeIfAbsent(namespace, this::pods);
+                if (pods == null || !pods.contains(pod)) {
+                    reap(agent, namespace, pod, pods == null);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("reaping orphaned registrations failed (%s); next round in %s", e.getMessage(), config.gcInterval());
+        }
+    }
+
+    /** The pod names of a namespace, or null when the namespace does not exist. */
+    private Set<String> pods(String namespace) {
+        if (kubernetes.namespaces().withName(namespace).get() == null) {
+            return null;
+        }
+        return kubernetes.pods().inNamespace(namespace).list().getItems().stream().map(Pod::getMetadata).map(m -> m.getName())
+                .collect(Collectors.toSet());
+    }
+
+    private void reap(JsonNode agent, String namespace, String pod, boolean namespaceGone) throws IOException {
+        String id = agent.path("id").asText();
+        call("DELETE", "/api/v1/agents/" + id, 204);
+        reaped.increment();
+        String why = namespaceGone ? "its namespace " + namespace + " no longer exists" : "its pod " + namespace + "/" + pod + " no longer exists";
+        String message = "registration " + id + " (" + agent.path("kind").asText() + " " + agent.path("name").asText() + ") deregistered: " + why;
+        LOG.info(message);
+        String eventNamespace = namespaceGone ? System.getenv().getOrDefault("POD_NAMESPACE", "default") : namespace;
+        String now = Instant.now().toString();
+        kubernetes.v1().events().inNamespace(eventNamespace).resource(new EventBuilder()
+                .withNewMetadata().withName("flotilla-reaped-" + UUID.randomUUID()).withNamespace(eventNamespace).endMetadata()
+                .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withNamespace(namespace).withName(pod).withApiVersion("v1").build())
+                .withReason("OrphanedRegistrationReaped").withMessage(message).withType("Normal")
+                .withNewSource().withComponent("flotilla-operator").endSource()
+                .withFirstTimestamp(now).withLastTimestamp(now).withCount(1).build()).create();
+    }
+
+    private String call(String method, String path, int expected) throws IOException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(config.registryUrl().replaceAll("/+$", "") + path)).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + config.registryAdminToken().orElseThrow())
+                .method(method, HttpRequest.BodyPublishers.noBody()).build();
+        try {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != expected && !(method.equals("DELETE") && response.statusCode() == 404)) {
+                throw new IOException("the registry answered " + response.statusCode() + " to " + method + " " + path);
+            }
+            return response.body();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+}
