@@ -37,7 +37,7 @@ public class ExecutorClient {
     private final String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    ExecutorClient(OperatorConfig config) {
+    public ExecutorClient(OperatorConfig config) {
         this.base = config.executorUrl().replaceAll("/+$", "");
     }
 
