@@ -36,6 +36,11 @@ class WorkflowReconcilerTest {
     KubernetesClient client;
 
     private Workflow apply(String namespace, String name, String yaml) {
+        return apply(client, namespace, name, yaml);
+    }
+
+    /** Creates or replaces a Workflow resource with this spec. */
+    static Workflow apply(KubernetesClient client, String namespace, String name, String yaml) {
         Workflow wf = new Workflow();
         wf.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
         wf.setSpec(WorkflowSpecs.parse(yaml));

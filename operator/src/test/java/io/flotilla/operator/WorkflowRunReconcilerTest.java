@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.flotilla.common.workflow.WorkflowSpecs;
 import io.flotilla.operator.crd.v1alpha1.Conditions;
 import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRun;
@@ -34,10 +33,7 @@ class WorkflowRunReconcilerTest {
     KubernetesClient client;
 
     private void workflow(String namespace, String name, String yaml) {
-        Workflow wf = new Workflow();
-        wf.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
-        wf.setSpec(WorkflowSpecs.parse(yaml));
-        client.resource(wf).createOr(op -> op.update());
+        WorkflowReconcilerTest.apply(client, namespace, name, yaml);
         await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.isTrue(
                 client.resources(Workflow.class).inNamespace(namespace).withName(name).get().getStatus(), "Ready"));
     }

@@ -115,6 +115,39 @@ public class Checkpoints {
         }
         Transition t = again ? new Transition("ready", output, null, true, 0, 0, "step.iteration", data)
                 : new Transition("succeeded", output, null, false, claim.failures(), 0, "step.succeeded", data);
+        return commit(claim, t, tokens, cost, (tx, run) -> Advance.run(tx, run.spec(), run.input()));
+    }
+
+    /** Commits a failed execution: a retry after a backoff, or the end of the run. False when fenced off. */
+    public boolean fail(Claim claim, Context ctx, FailureKind kind, String error, long tokens, double cost) throws SQLException {
+        int failures = claim.failures() + 1;
+        boolean retry = kind == FailureKind.RETRYABLE && ctx != null && failures <= retries(ctx.spec(), ctx.step());
+        ObjectNode data = JsonNodeFactory.instance.objectNode().put("attempt", claim.attempt()).put("error", error);
+        long delay = retry ? backoff(failures) : 0;
+        Transition t = retry ? new Transition("ready", null, error, false, failures, delay, "step.retrying", data.put("retryInMs", delay))
+                : new Transition("failed", null, error, false, failures, 0, "step.failed", data);
+        String reason = kind == FailureKind.BUDGET ? "budget exhausted at step " + claim.name() + ": " + error
+                : "step " + claim.name() + " failed" + (kind == FailureKind.RETRYABLE ? " after " + failures + " attempts" : "") + ": " + error;
+        return commit(claim, t, tokens, cost, (tx, run) -> {
+            if (claim.item() >= 0) {
+                tx.update("UPDATE executor.steps SET status = 'failed', error = ?, finished_at = now() "
+                        + "WHERE run_id = ? AND step_id = ? AND item = -1", error, claim.runId(), claim.stepId());
+            }
+            Failure.end(tx, "failed", reason);
+        });
+    }
+
+    /** What a commit does next when its step finished for good and its run is still running. */
+    private interface Then {
+        void apply(RunTx tx, RunTx.LockedRun run) throws SQLException;
+    }
+
+    /**
+     * The commit of an execution: the fenced transition, then under the run lock the run's totals,
+     * and — unless the run ended meanwhile (the step ends cancelled) or the step goes round again
+     * (a retry or the next loop iteration) — {@code then}. False when fenced off.
+     */
+    private boolean commit(Claim claim, Transition t, long tokens, double cost, Then then) throws SQLException {
         return Boolean.TRUE.equals(inRun(claim.runId(), tx -> {
             String status = fenced(tx, claim, t, tokens, cost);
             if (status == null) {
@@ -129,41 +162,7 @@ public class Checkpoints {
             } else if (status.equals("ready")) {
                 tx.madeReady = true;
             } else {
-                Advance.run(tx, run.spec(), run.input());
-            }
-            return true;
-        }));
-    }
-
-    /** Commits a failed execution: a retry after a backoff, or the end of the run. False when fenced off. */
-    public boolean fail(Claim claim, Context ctx, FailureKind kind, String error, long tokens, double cost) throws SQLException {
-        int failures = claim.failures() + 1;
-        boolean retry = kind == FailureKind.RETRYABLE && ctx != null && failures <= retries(ctx.spec(), ctx.step());
-        ObjectNode data = JsonNodeFactory.instance.objectNode().put("attempt", claim.attempt()).put("error", error);
-        long delay = retry ? backoff(failures) : 0;
-        Transition t = retry ? new Transition("ready", null, error, false, failures, delay, "step.retrying", data.put("retryInMs", delay))
-                : new Transition("failed", null, error, false, failures, 0, "step.failed", data);
-        String reason = kind == FailureKind.BUDGET ? "budget exhausted at step " + claim.name() + ": " + error
-                : "step " + claim.name() + " failed" + (kind == FailureKind.RETRYABLE ? " after " + failures + " attempts" : "") + ": " + error;
-        return Boolean.TRUE.equals(inRun(claim.runId(), tx -> {
-            String status = fenced(tx, claim, t, tokens, cost);
-            if (status == null) {
-                return false;
-            }
-            RunTx.LockedRun run = tx.lockRun(tokens, cost);
-            if (status.equals("cancelled")) {
-                return true;
-            }
-            if (!run.running()) {
-                cancelled(tx, claim);
-            } else if (retry) {
-                tx.madeReady = true;
-            } else {
-                if (claim.item() >= 0) {
-                    tx.update("UPDATE executor.steps SET status = 'failed', error = ?, finished_at = now() "
-                            + "WHERE run_id = ? AND step_id = ? AND item = -1", error, claim.runId(), claim.stepId());
-                }
-                Failure.end(tx, "failed", reason);
+                then.apply(tx, run);
             }
             return true;
         }));
