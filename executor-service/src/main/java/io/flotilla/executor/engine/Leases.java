@@ -74,15 +74,16 @@ public class Leases {
     }
 
     /**
-     * Makes steps whose lease expired ready again (their next claim bumps the epoch, fencing the
-     * presumed-dead holder off), and ends in-flight steps of ended runs whose holder died.
+     * Makes steps whose lease expired ready again, keeping their place at the head of the queue
+     * (their next claim bumps the epoch, fencing the presumed-dead holder off), and ends in-flight
+     * steps of ended runs whose holder died.
      */
     public List<Reclaimed> reclaim() throws SQLException {
         List<Reclaimed> reclaimed = new ArrayList<>();
         try (Connection c = ds.getConnection()) {
             try (PreparedStatement ps = c.prepareStatement("""
                     WITH r AS (
-                      UPDATE executor.steps s SET status = 'ready', ready_at = clock_timestamp(), lease_owner = NULL
+                      UPDATE executor.steps s SET status = 'ready', lease_owner = NULL
                         FROM (SELECT run_id, step_id, item, lease_owner AS dead, lease_expires_at AS expired FROM executor.steps
                                WHERE status = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED) c
                        WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item
