@@ -2,6 +2,7 @@ package io.flotilla.executor;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.executor.fake.ExecutorTestResource;
 import io.flotilla.executor.fake.FakeGateway;
@@ -79,7 +80,13 @@ class ConcurrentRunsTest {
         assertEquals(RUNS, query("SELECT count(*) FROM executor.runs WHERE workflow = 'small' AND status = 'succeeded'"));
         assertEquals(0, query("SELECT count(*) FROM executor.steps s JOIN executor.runs r ON r.id = s.run_id "
                 + "WHERE r.workflow = 'small' AND (s.attempt <> 1 OR s.status <> 'succeeded')"), "every step ran exactly once");
-        assertEquals(2 * RUNS, FakeGateway.calls("load1:").size(), "one LLM call per step");
+        var calls = FakeGateway.calls("load1:");
+        assertEquals(2 * RUNS, calls.size(), "one LLM call per step");
+        for (var call : calls) {
+            String step = call.prompt().contains("load1: draft") ? "draft" : "polish";
+            assertTrue(call.idempotencyKey().endsWith("/" + step + "/1"), "each call carries its own step's key: " + call.idempotencyKey());
+        }
+        assertEquals(2 * RUNS, calls.stream().map(c -> c.idempotencyKey()).distinct().count(), "no two calls share a key");
         assertEquals(0, query("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"), "no deadlock in Postgres");
         assertEquals(0, steps("failed") - failedBefore, "no step execution failed");
         assertEquals(0, steps("fenced") - fencedBefore, "no commit was refused");

@@ -193,8 +193,31 @@ class CrashDrillIT {
                 + "all runs succeeded; kill-to-reclaim (lease 3 s) min %d ms, max %d ms%n", runs, finishedBeforeKill.size(),
                 heldByTheDead.size(), reclaimMillis.get(0), reclaimMillis.get(reclaimMillis.size() - 1));
 
-        executorB.close();
+    }
+
+    @Test
+    @Order(3)
+    void aGracefulShutdownHandsBackTheStepsStillInFlight() throws Exception {
+        FakeGateway.script("linger:", c -> Reply.ok("late").after(20_000));
+        publish("drill", "lingering", "defaults: {model: drill}\nsteps:\n  - {id: only, agent: {prompt: \"linger: {{input.n}}\"}}\n");
+        for (int i = 0; i < 2; i++) {
+            send("POST", executorB.url() + "/api/v1/runs", null, "{\"workflow\":\"drill/lingering\",\"input\":{\"n\":" + i + "}}", 202);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> FakeGateway.calls("linger:").size() == 2);
+
+        executorB.close(); // SIGTERM: in-flight steps get 10 s, then go back to the queue
+        assertEquals(2, lingering("s.status = 'ready' AND s.lease_owner IS NULL AND s.attempt = 1"), "handed back, not left to expire");
+        assertEquals(0, lingering("EXISTS (SELECT 1 FROM executor.events e WHERE e.run_id = s.run_id AND e.type = 'step.reclaimed')"),
+                "no lease had to expire");
         await().atMost(Duration.ofSeconds(30)).until(() -> activeExecutors().isEmpty());
+    }
+
+    private static long lingering(String where) throws Exception {
+        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM executor.steps s "
+                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'lingering' AND " + where)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     private static String stepOf(Call c) {
@@ -254,7 +277,7 @@ class CrashDrillIT {
     }
 
     private static void publish(String namespace, String name, String yaml) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(executorA.url() + "/api/v1/workflows/" + namespace + "/" + name))
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(executorB.url() + "/api/v1/workflows/" + namespace + "/" + name))
                 .header("Content-Type", "application/yaml").PUT(HttpRequest.BodyPublishers.ofString(yaml)).build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(r.statusCode() == 201 || r.statusCode() == 200, r.body());
     }

@@ -128,12 +128,17 @@ public class Engine {
         }
         running = false;
         wake.release();
-        workers.shutdown();
         try {
-            // steps in flight finish and commit; what does not finish in time is reclaimed after its lease
-            workers.awaitTermination(10, TimeUnit.SECONDS);
+            dispatcher.join(5_000); // no new claims from here on
+            workers.shutdown();
+            // steps in flight get a moment to finish and commit; the rest are handed back at once rather than at lease expiry
+            if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.infof("handing back %d steps still in flight", leases.release(owners));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("handing back steps failed (%s); they are reclaimed when their leases expire", e.getMessage());
         }
         housekeeping.shutdownNow();
         reclaimer.shutdownNow();

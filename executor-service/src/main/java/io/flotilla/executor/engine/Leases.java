@@ -105,6 +105,18 @@ public class Leases {
         return reclaimed;
     }
 
+    /**
+     * Hands the steps these owners still run back to the queue (on shutdown). A worker that
+     * finishes one later is fenced off: its row is no longer {@code running} under its epoch.
+     */
+    public int release(Collection<String> owners) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE executor.steps SET status = 'ready', lease_owner = NULL WHERE lease_owner = ANY (?) AND status = 'running'")) {
+            ps.setArray(1, c.createArrayOf("text", owners.toArray()));
+            return ps.executeUpdate();
+        }
+    }
+
     /** Ready steps not yet claimed (a gauge). */
     public long readyDepth() throws SQLException {
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
