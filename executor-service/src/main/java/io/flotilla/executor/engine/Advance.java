@@ -1,22 +1,21 @@
 package io.flotilla.executor.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpec.Step;
-import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Moves a run's DAG forward inside a {@link RunTx}: joins finished foreach fan-outs, releases
@@ -28,26 +27,30 @@ final class Advance {
     static final Set<String> DONE = Set.of("succeeded", "skipped");
     static final Set<String> ENDED = Set.of("succeeded", "skipped", "failed", "cancelled");
 
-    /** A step row as the DAG sees it. */
-    record Row(String stepId, int item, String status, JsonNode output) {
+    /** A step row as the DAG sees it (outputs are read only when an expression needs them). */
+    record Row(String stepId, int item, String status) {
     }
 
     private final RunTx tx;
     private final WorkflowSpec spec;
-    private final JsonNode input;
+    private final Supplier<JsonNode> input;
+    private Map<String, JsonNode> outputs;
     private final Map<String, Row> top = new LinkedHashMap<>();
     private final Map<String, List<Row>> items = new HashMap<>();
     private final List<String> readySteps = new ArrayList<>();
     private final List<Integer> readyItems = new ArrayList<>();
 
-    private Advance(RunTx tx, WorkflowSpec spec, JsonNode input) {
+    private Advance(RunTx tx, WorkflowSpec spec, Supplier<JsonNode> input) {
         this.tx = tx;
         this.spec = spec;
         this.input = input;
     }
 
-    /** Advances the run; the caller holds the run row's lock and has checked that the run is running. */
-    static void run(RunTx tx, WorkflowSpec spec, JsonNode input) throws SQLException {
+    /**
+     * Advances the run; the caller holds the run row's lock and has checked that the run is
+     * running. The input is parsed, and outputs read, only if a {@code when} or {@code foreach} needs them.
+     */
+    static void run(RunTx tx, WorkflowSpec spec, Supplier<JsonNode> input) throws SQLException {
         Advance a = new Advance(tx, spec, input);
         a.load();
         a.advance();
@@ -55,20 +58,17 @@ final class Advance {
 
     private void load() throws SQLException {
         try (PreparedStatement ps = tx.conn.prepareStatement(
-                "SELECT step_id, item, status, output::text FROM executor.steps WHERE run_id = ? ORDER BY step_id, item")) {
+                "SELECT step_id, item, status FROM executor.steps WHERE run_id = ? ORDER BY step_id, item")) {
             ps.setObject(1, tx.runId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    String out = rs.getString(4);
-                    Row row = new Row(rs.getString(1), rs.getInt(2), rs.getString(3), out == null ? null : RunTx.JSON.readTree(out));
+                    Row row = new Row(rs.getString(1), rs.getInt(2), rs.getString(3));
                     if (row.item() < 0) {
                         top.put(row.stepId(), row);
                     } else {
                         items.computeIfAbsent(row.stepId(), k -> new ArrayList<>()).add(row);
                     }
                 }
-            } catch (IOException e) {
-                throw new SQLException("unreadable step output", e);
             }
         }
     }
@@ -100,23 +100,22 @@ final class Advance {
 
     /** Starts a step whose needs are met; false when evaluating it failed the run. */
     private boolean start(Step s) throws SQLException {
-        Expressions.Scope scope = scope();
         try {
-            if (s.when() != null && !Expressions.test(s.when(), scope)) {
-                set(s.id(), "skipped", null);
+            if (s.when() != null && !Expressions.test(s.when(), scope())) {
+                set(s.id(), "skipped");
                 tx.update("UPDATE executor.steps SET status = 'skipped', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
                         tx.runId, s.id());
                 tx.event("step.skipped", s.id(), null, JsonNodeFactory.instance.objectNode().put("when", s.when()));
                 return true;
             }
             if (s.foreach() != null) {
-                return fanOut(s, Expressions.evaluate(s.foreach(), scope));
+                return fanOut(s, Expressions.evaluate(s.foreach(), scope()));
             }
         } catch (Expressions.EvaluationException e) {
             Failure.failStep(tx, s.id(), -1, "steps." + s.id() + (s.when() != null ? ".when" : ".foreach") + ": " + e.getMessage());
             return false;
         }
-        set(s.id(), "ready", null);
+        set(s.id(), "ready");
         ready(s.id(), -1);
         return true;
     }
@@ -127,7 +126,7 @@ final class Advance {
             return false;
         }
         if (list.isEmpty()) {
-            set(s.id(), "succeeded", JsonNodeFactory.instance.arrayNode());
+            set(s.id(), "succeeded");
             tx.update("UPDATE executor.steps SET status = 'succeeded', output = '[]'::jsonb, finished_at = now() "
                     + "WHERE run_id = ? AND step_id = ? AND item = -1", tx.runId, s.id());
             tx.event("step.succeeded", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", 0));
@@ -149,7 +148,7 @@ final class Advance {
             ps.executeBatch();
         }
         tx.madeReady = true;
-        set(s.id(), "fanout", null);
+        set(s.id(), "fanout");
         tx.update("UPDATE executor.steps SET status = 'fanout', started_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
                 tx.runId, s.id());
         tx.event("step.fanout", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", list.size()).put("maxParallel", parallel));
@@ -160,14 +159,11 @@ final class Advance {
     private void join(Step s) throws SQLException {
         List<Row> rows = items.getOrDefault(s.id(), List.of());
         if (rows.stream().allMatch(r -> r.status().equals("succeeded"))) {
-            ArrayNode outputs = JsonNodeFactory.instance.arrayNode();
-            rows.forEach(r -> outputs.add(r.output()));
-            set(s.id(), "succeeded", outputs);
-            tx.update("""
-                    UPDATE executor.steps p SET status = 'succeeded', output = ?::jsonb, finished_at = now(),
-                           tokens = (SELECT sum(tokens) FROM executor.steps c WHERE c.run_id = p.run_id AND c.step_id = p.step_id AND c.item >= 0),
-                           cost_usd = (SELECT sum(cost_usd) FROM executor.steps c WHERE c.run_id = p.run_id AND c.step_id = p.step_id AND c.item >= 0)
-                     WHERE run_id = ? AND step_id = ? AND item = -1""", outputs.toString(), tx.runId, s.id());
+            set(s.id(), "succeeded");
+            tx.update("UPDATE executor.steps p SET status = 'succeeded', finished_at = now(), output = j.output, tokens = j.tokens, cost_usd = j.cost "
+                    + "FROM (SELECT jsonb_agg(coalesce(output, 'null'::jsonb) ORDER BY item) AS output, sum(tokens) AS tokens, sum(cost_usd) AS cost "
+                    + "FROM executor.steps WHERE run_id = ? AND step_id = ? AND item >= 0) j WHERE p.run_id = ? AND p.step_id = ? AND p.item = -1",
+                    tx.runId, s.id(), tx.runId, s.id());
             tx.event("step.succeeded", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", rows.size()));
             return;
         }
@@ -206,32 +202,35 @@ final class Advance {
 
     /** Every step ended: the run's output is its last step's output, or an object of the outputs of its last steps. */
     private void succeed() throws SQLException {
-        Set<String> needed = new java.util.HashSet<>();
+        Set<String> needed = new HashSet<>();
         spec.steps().forEach(s -> needed.addAll(s.needs()));
-        List<Step> sinks = spec.steps().stream().filter(s -> !needed.contains(s.id())).toList();
-        JsonNode output;
-        if (sinks.size() == 1) {
-            output = top.get(sinks.get(0).id()).output();
-        } else {
-            ObjectNode all = JsonNodeFactory.instance.objectNode();
-            sinks.forEach(s -> all.set(s.id(), top.get(s.id()).output()));
-            output = all;
+        Object[] sinks = spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toArray();
+        try (PreparedStatement ps = tx.conn.prepareStatement("UPDATE executor.runs SET status = 'succeeded', finished_at = now(), output = "
+                + "(SELECT CASE WHEN count(*) = 1 THEN min(coalesce(output, 'null'::jsonb)::text)::jsonb "
+                + "ELSE jsonb_object_agg(step_id, coalesce(output, 'null'::jsonb)) END "
+                + "FROM executor.steps WHERE run_id = ? AND item = -1 AND step_id = ANY (?)) WHERE id = ?")) {
+            ps.setObject(1, tx.runId);
+            ps.setArray(2, tx.conn.createArrayOf("text", sinks));
+            ps.setObject(3, tx.runId);
+            ps.executeUpdate();
         }
-        tx.update("UPDATE executor.runs SET status = 'succeeded', output = ?::jsonb, finished_at = now() WHERE id = ?",
-                output == null ? "null" : output.toString(), tx.runId);
         tx.ended = "succeeded";
         tx.event("run.succeeded", null, null, null);
     }
 
-    private Expressions.Scope scope() {
-        Map<String, JsonNode> outputs = new HashMap<>();
-        top.values().stream().filter(r -> DONE.contains(r.status()))
-                .forEach(r -> outputs.put(r.stepId(), r.output() == null ? JsonNodeFactory.instance.nullNode() : r.output()));
-        return new Expressions.Scope(input, outputs, null);
+    /** What a condition sees: the input and the outputs of finished steps, read once per advance (again after it changed them). */
+    private Expressions.Scope scope() throws SQLException {
+        if (outputs == null) {
+            outputs = RunTx.finishedOutputs(tx.conn, tx.runId);
+        }
+        return new Expressions.Scope(input.get(), outputs, null);
     }
 
-    private void set(String stepId, String status, JsonNode output) {
-        top.put(stepId, new Row(stepId, -1, status, output));
+    private void set(String stepId, String status) {
+        top.put(stepId, new Row(stepId, -1, status));
+        if (DONE.contains(status)) {
+            outputs = null;
+        }
     }
 
     static String abbreviate(JsonNode value) {

@@ -69,29 +69,24 @@ public class Checkpoints {
         }
     }
 
-    /** Reads what the step needs to run (no lock: finished outputs never change). */
+    /** What the step needs to run: the claim brought the run; finished outputs are read only if the step has needs (they never change). */
     public Context context(Claim claim) throws SQLException {
-        try (Connection c = ds.getConnection()) {
-            String status;
-            JsonNode input;
-            WorkflowSpec spec;
-            boolean scope;
-            String trace;
-            try (PreparedStatement ps = c.prepareStatement("SELECT status, namespace, workflow, revision, input::text, budget IS NOT NULL, "
-                    + "trace_parent FROM executor.runs WHERE id = ?")) {
-                ps.setObject(1, claim.runId());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    status = rs.getString(1);
-                    spec = Specs.of(c, rs.getString(2), rs.getString(3), rs.getString(4));
-                    input = RunTx.JSON.readTree(rs.getString(5));
-                    scope = rs.getBoolean(6);
-                    trace = rs.getString(7);
+        Claim.Run run = claim.run();
+        WorkflowSpec spec = Specs.cached(run.namespace(), run.workflow(), run.revision());
+        Map<String, JsonNode> outputs = Map.of();
+        if (spec == null || !step(spec, claim.stepId()).needs().isEmpty()) {
+            try (Connection c = ds.getConnection()) {
+                if (spec == null) {
+                    spec = Specs.of(c, run.namespace(), run.workflow(), run.revision());
+                }
+                if (!step(spec, claim.stepId()).needs().isEmpty()) {
+                    outputs = RunTx.finishedOutputs(c, claim.runId());
                 }
             }
-            WorkflowSpec.Step step = step(spec, claim.stepId());
-            Map<String, JsonNode> outputs = step.needs().isEmpty() ? Map.of() : outputs(c, claim.runId());
-            return new Context(status, input, spec, step, outputs, scope, trace);
+        }
+        try {
+            return new Context(run.status(), RunTx.JSON.readTree(run.input()), spec, step(spec, claim.stepId()), outputs, run.budgetScope(),
+                    run.traceParent());
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
@@ -115,7 +110,7 @@ public class Checkpoints {
         }
         Transition t = again ? new Transition("ready", output, null, true, 0, 0, "step.iteration", data)
                 : new Transition("succeeded", output, null, false, claim.failures(), 0, "step.succeeded", data);
-        return commit(claim, t, tokens, cost, (tx, run) -> Advance.run(tx, run.spec(), run.input()));
+        return commit(claim, t, tokens, cost, (tx, run) -> Advance.run(tx, run.spec(), run::input));
     }
 
     /** Commits a failed execution: a retry after a backoff, or the end of the run. False when fenced off. */
@@ -232,21 +227,6 @@ public class Checkpoints {
         tx.update("UPDATE executor.steps SET status = 'cancelled', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = ?",
                 claim.runId(), claim.stepId(), claim.item());
         tx.event("step.cancelled", claim.stepId(), claim.item() < 0 ? null : claim.item(), null);
-    }
-
-    private static Map<String, JsonNode> outputs(Connection c, UUID runId) throws SQLException, JsonProcessingException {
-        Map<String, JsonNode> outputs = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT step_id, output::text FROM executor.steps "
-                + "WHERE run_id = ? AND item = -1 AND status IN ('succeeded', 'skipped')")) {
-            ps.setObject(1, runId);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String out = rs.getString(2);
-                    outputs.put(rs.getString(1), out == null ? JsonNodeFactory.instance.nullNode() : RunTx.JSON.readTree(out));
-                }
-            }
-        }
-        return outputs;
     }
 
     private static WorkflowSpec.Step step(WorkflowSpec spec, String id) {

@@ -41,9 +41,10 @@ public class Leases {
                        lease_expires_at = now() + make_interval(secs => ?), started_at = coalesce(s.started_at, now()), not_before = NULL
                   FROM (SELECT run_id, step_id, item FROM executor.steps
                          WHERE status = 'ready' AND (not_before IS NULL OR not_before <= now())
-                         ORDER BY ready_at LIMIT ? FOR UPDATE SKIP LOCKED) c
-                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item
-             RETURNING s.run_id, s.step_id, s.item, s.attempt, s.epoch, s.iteration, s.failures, s.item_value::text""")) {
+                         ORDER BY ready_at LIMIT ? FOR UPDATE SKIP LOCKED) c, executor.runs r
+                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item AND r.id = s.run_id
+             RETURNING s.run_id, s.step_id, s.item, s.attempt, s.epoch, s.iteration, s.failures, s.item_value::text,
+                       r.status, r.namespace, r.workflow, r.revision, r.input::text, r.budget IS NOT NULL, r.trace_parent""")) {
             ps.setString(1, owner);
             ps.setDouble(2, config.lease().toMillis() / 1000.0);
             ps.setInt(3, limit);
@@ -51,7 +52,8 @@ public class Leases {
                 while (rs.next()) {
                     String item = rs.getString(8);
                     claims.add(new Claim((UUID) rs.getObject(1), rs.getString(2), rs.getInt(3), rs.getInt(4), rs.getLong(5), rs.getInt(6),
-                            rs.getInt(7), item == null ? null : RunTx.JSON.readTree(item)));
+                            rs.getInt(7), item == null ? null : RunTx.JSON.readTree(item), new Claim.Run(rs.getString(9), rs.getString(10),
+                            rs.getString(11), rs.getString(12), rs.getString(13), rs.getBoolean(14), rs.getString(15))));
                 }
             } catch (JsonProcessingException e) {
                 throw new UncheckedIOException(e);

@@ -3,12 +3,15 @@ package io.flotilla.executor.engine;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flotilla.common.workflow.WorkflowSpec;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -84,6 +87,24 @@ final class RunTx {
             }
             return ps.executeUpdate();
         }
+    }
+
+    /** The outputs of a run's finished steps (a skipped step's is null): what templates and conditions see. */
+    static Map<String, JsonNode> finishedOutputs(Connection conn, UUID runId) throws SQLException {
+        Map<String, JsonNode> outputs = new HashMap<>();
+        try (PreparedStatement ps = conn.prepareStatement("SELECT step_id, output::text FROM executor.steps "
+                + "WHERE run_id = ? AND item = -1 AND status IN ('succeeded', 'skipped')")) {
+            ps.setObject(1, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String out = rs.getString(2);
+                    outputs.put(rs.getString(1), out == null ? JsonNodeFactory.instance.nullNode() : JSON.readTree(out));
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+        return outputs;
     }
 
     static String json(JsonNode node) {

@@ -55,7 +55,7 @@ public class Runs {
                 }
                 tx.event("run.started", null, null, JsonNodeFactory.instance.objectNode().put("workflow", namespace + "/" + workflow)
                         .put("revision", revision));
-                Advance.run(tx, spec, input);
+                Advance.run(tx, spec, () -> input);
                 c.commit();
                 checkpoints.count("started");
                 checkpoints.ended(tx);

@@ -33,8 +33,13 @@ public final class Specs {
         return spec;
     }
 
+    /** The revision's spec if this pod has parsed it, else null. */
+    static WorkflowSpec cached(String namespace, String workflow, String revision) {
+        return CACHE.get(namespace + "/" + workflow + "@" + revision);
+    }
+
     static WorkflowSpec of(Connection conn, String namespace, String workflow, String revision) throws SQLException {
-        WorkflowSpec cached = CACHE.get(namespace + "/" + workflow + "@" + revision);
+        WorkflowSpec cached = cached(namespace, workflow, revision);
         if (cached != null) {
             return cached;
         }
