@@ -20,6 +20,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# the first value of a key in a JSON text (the run's own fields come before its steps'): json KEY TEXT
+json() { grep -oE "\"$1\":(\"([^\"\\\\]|\\\\.)*\"|[-0-9.eE]+|true|false)" <<<"$2" | head -1 | sed -E "s/^\"$1\"://; s/^\"(.*)\"$/\\1/"; }
 
 say "building (mvn package, tests skipped; run the tests with: mvn -B verify)"
 mvn -B -q package -DskipTests
@@ -63,8 +65,7 @@ G=http://127.0.0.1:8080
 admin=(-H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" -H 'Content-Type: application/json')
 tenant="local-$RANDOM"
 curl -fsS -XPOST "$G/admin/v1/tenants" "${admin[@]}" -d "{\"id\":\"$tenant\"}" >/dev/null
-key=$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@]}" -d '{"name":"executor","allowedModels":["*"]}' \
-  | sed -E 's/.*"key":"([^"]+)".*/\1/')
+key=$(json key "$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@]}" -d '{"name":"executor","allowedModels":["*"]}')")
 echo "gateway: tenant $tenant with a virtual key for the executor (not printed)"
 export FLOTILLA_EXECUTOR_GATEWAY_URL=$G FLOTILLA_EXECUTOR_GATEWAY_API_KEY=$key FLOTILLA_EXECUTOR_GATEWAY_TENANT=$tenant
 export FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN=$FLOTILLA_GATEWAY_ADMIN_TOKEN FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082
@@ -74,35 +75,33 @@ E=http://127.0.0.1:8081/api/v1
 say "the main job: examples/research-brief.yaml, end to end"
 published=$(curl -fsS -XPUT "$E/workflows/default/research-brief" -H 'Content-Type: application/yaml' \
   --data-binary @examples/research-brief.yaml)
-echo "published revision $(sed -E 's/.*"revision":"([^"]+)".*/\1/' <<<"$published") of default/research-brief"
+echo "published revision $(json revision "$published") of default/research-brief"
 topic="${FLOTILLA_TOPIC:-tide pools}"
 run=$(curl -fsS -XPOST "$E/runs" -H 'Content-Type: application/json' \
   -d "{\"workflow\":\"default/research-brief\",\"input\":{\"topic\":\"$topic\"}}")
-id=$(sed -E 's/.*"id":"([^"]+)".*/\1/' <<<"$run")
+id=$(json id "$run")
 echo "run $id started (topic: $topic); progress:"
-field() { sed -nE "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/p" <<<"$2"; }
 curl -fsS -N "$E/runs/$id/events" | while IFS= read -r line; do
   case "$line" in
     data:*)
       d=${line#data:}
-      step=$(field step "$d"); item=$(field item "$d"); type=$(field type "$d")
+      step=$(json step "$d"); item=$(json item "$d"); type=$(json type "$d")
       printf '  %-15s %-18s' "$type" "${step}${item:+[$item]}"
       case "$type" in
         step.succeeded)
-          if [ -n "$(field tokens "$d")" ]; then printf 'tokens %-6s cost $%.6f' "$(field tokens "$d")" "$(field costUsd "$d")"
-          else printf 'joined %s items' "$(field items "$d")"; fi ;;
-        step.iteration) printf 'iteration %s done, looping' "$(field iteration "$d")" ;;
-        step.fanout) printf '%s items, %s at a time' "$(field items "$d")" "$(field maxParallel "$d")" ;;
-        step.retrying|step.failed|run.failed) printf '%s' "$(field error "$d")$(field reason "$d")" ;;
+          if [ -n "$(json tokens "$d")" ]; then printf 'tokens %-6s cost $%.6f' "$(json tokens "$d")" "$(json costUsd "$d")"
+          else printf 'joined %s items' "$(json items "$d")"; fi ;;
+        step.iteration) printf '%s iterations done, looping' "$(json iterations "$d")" ;;
+        step.fanout) printf '%s items, %s at a time' "$(json items "$d")" "$(json maxParallel "$d")" ;;
+        step.retrying|step.failed|run.failed) printf '%s' "$(json error "$d")$(json reason "$d")" ;;
       esac
       echo ;;
   esac
 done
 result=$(curl -fsS "$E/runs/$id")
-first() { grep -oE "\"$1\":(\"([^\"\\\\]|\\\\.)*\"|[-0-9.eE]+)" <<<"$result" | head -1 | sed -E "s/^\"$1\"://; s/^\"(.*)\"$/\\1/"; }
-status=$(first status)
-printf 'status: %s, tokens: %s, cost: $%.6f\n' "$status" "$(first tokens)" "$(first costUsd)"
-printf 'result:\n%b\n' "$(first output | sed 's/\\"/"/g')$(first reason)"
+status=$(json status "$result")
+printf 'status: %s, tokens: %s, cost: $%.6f\n' "$status" "$(json tokens "$result")" "$(json costUsd "$result")"
+printf 'result:\n%b\n' "$(json output "$result" | sed 's/\\"/"/g')$(json reason "$result")"
 [ "$status" = succeeded ] || echo "the run did not succeed; see $LOGS/executor-service.log"
 
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."

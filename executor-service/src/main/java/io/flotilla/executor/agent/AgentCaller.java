@@ -19,6 +19,7 @@ import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.engine.Checkpoints.FailureKind;
 import io.flotilla.executor.engine.Claim;
+import io.flotilla.executor.workflow.JsonSchemas;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -174,7 +175,7 @@ public class AgentCaller {
             problems.add("the answer is not JSON");
             return null;
         }
-        problems.addAll(OutputSchemas.problems(schema, value));
+        problems.addAll(JsonSchemas.problems(schema, value));
         return problems.isEmpty() ? value : null;
     }
 

@@ -63,7 +63,6 @@ public class Engine {
     private Semaphore slots;
     private ExecutorService workers;
     private ScheduledExecutorService housekeeping;
-    private ScheduledExecutorService reclaimer;
     private Thread dispatcher;
     private AgentRegistration registration;
 
@@ -101,8 +100,7 @@ public class Engine {
         housekeeping = Executors.newSingleThreadScheduledExecutor(named("flotilla-leases"));
         long renewEvery = Math.max(100, config.lease().toMillis() / 3);
         housekeeping.scheduleWithFixedDelay(this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-        reclaimer = Executors.newSingleThreadScheduledExecutor(named("flotilla-reclaim"));
-        reclaimer.scheduleWithFixedDelay(this::reclaim, config.poll().toMillis(), config.poll().toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(this::reclaim, config.poll().toMillis(), config.poll().toMillis(), TimeUnit.MILLISECONDS);
         wakeups.onReady(wake::release);
         dispatcher = new Thread(this::dispatch, "flotilla-dispatch");
         dispatcher.start();
@@ -141,7 +139,6 @@ public class Engine {
             LOG.warnf("handing back steps failed (%s); they are reclaimed when their leases expire", e.getMessage());
         }
         housekeeping.shutdownNow();
-        reclaimer.shutdownNow();
         if (registration != null) {
             registration.close();
         }

@@ -32,7 +32,8 @@ import org.postgresql.PGNotification;
  * changed" wakes the run's event streams. A commit announces its wake-ups after the fact: this pod
  * is woken at once, and the NOTIFYs for the other pods go out in one statement every few
  * milliseconds from a separate connection — a NOTIFY inside the checkpoint transaction would take
- * Postgres' global notification lock through the commit and serialise every checkpoint. One
+ * Postgres' global notification lock through the commit and serialise every checkpoint. Payloads
+ * name the sending pod, which ignores its own. One
  * dedicated connection LISTENs, and reconnects when it drops (the engine's safety poll covers the gap).
  */
 @ApplicationScoped
@@ -44,6 +45,8 @@ public class Wakeups {
     static final String CHANNEL_RUN = "flotilla_run";
     private static final long SEND_EVERY_MILLIS = 10;
 
+    /** Marks this pod's NOTIFYs, so it does not wake itself twice for its own commits. */
+    private final String self = UUID.randomUUID().toString();
     private final List<Runnable> readyListeners = new CopyOnWriteArrayList<>();
     private final Set<UUID> changedRuns = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean readyPending = new AtomicBoolean();
@@ -73,8 +76,7 @@ public class Wakeups {
         runListeners.add(listener);
     }
 
-    /** Wakes this pod's engine without a round trip (its own commits made steps ready). */
-    public void readyNow() {
+    private void readyNow() {
         readyListeners.forEach(Runnable::run);
     }
 
@@ -99,9 +101,13 @@ public class Wakeups {
             return;
         }
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT pg_notify('" + CHANNEL_RUN + "', r) FROM unnest(?::text[]) r"
-                        + (ready ? " UNION ALL SELECT pg_notify('" + CHANNEL_READY + "', '')" : ""))) {
-            ps.setArray(1, c.createArrayOf("text", runs.toArray()));
+                "SELECT pg_notify('" + CHANNEL_RUN + "', ? || ' ' || r) FROM unnest(?::text[]) r"
+                        + (ready ? " UNION ALL SELECT pg_notify('" + CHANNEL_READY + "', ?)" : ""))) {
+            ps.setString(1, self);
+            ps.setArray(2, c.createArrayOf("text", runs.toArray()));
+            if (ready) {
+                ps.setString(3, self);
+            }
             ps.execute();
         } catch (SQLException | RuntimeException e) {
             LOG.warnf("sending wake-ups failed (%s); other pods find the work at their next poll", e.getMessage());
@@ -147,10 +153,13 @@ public class Wakeups {
                     }
                     boolean ready = false;
                     for (PGNotification n : batch) {
+                        if (n.getParameter().startsWith(self)) {
+                            continue; // announce() already woke this pod
+                        }
                         if (n.getName().equals(CHANNEL_READY)) {
                             ready = true;
                         } else {
-                            UUID run = UUID.fromString(n.getParameter());
+                            UUID run = UUID.fromString(n.getParameter().substring(n.getParameter().indexOf(' ') + 1));
                             runListeners.forEach(l -> l.accept(run));
                         }
                     }

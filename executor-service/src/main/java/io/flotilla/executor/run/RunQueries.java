@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.executor.workflow.WorkflowRef;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -72,14 +73,13 @@ public class RunQueries {
     }
 
     /** Runs newest first, filtered by workflow ({@code namespace/name}) and status. */
-    public List<RunView> list(String workflow, String status, int limit) throws SQLException {
+    public List<RunView> list(WorkflowRef workflow, String status, int limit) throws SQLException {
         List<String> where = new ArrayList<>();
         List<Object> params = new ArrayList<>();
         if (workflow != null) {
-            String[] parts = workflow.contains("/") ? workflow.split("/", 2) : new String[] {"default", workflow};
             where.add("namespace = ? AND workflow = ?");
-            params.add(parts[0]);
-            params.add(parts[1]);
+            params.add(workflow.namespace());
+            params.add(workflow.name());
         }
         if (status != null) {
             where.add("status = ?");

@@ -3,6 +3,7 @@ package io.flotilla.executor.run;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.executor.engine.Runs;
+import io.flotilla.executor.workflow.WorkflowRef;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import jakarta.ws.rs.Consumes;
@@ -72,7 +73,11 @@ public class RunResource {
         if (limit < 1 || limit > 500) {
             throw ProblemException.invalid(List.of(new FieldError("limit", "must be 1 to 500")));
         }
-        return queries.list(workflow, status, limit);
+        WorkflowRef ref = WorkflowRef.parse(workflow);
+        if (workflow != null && ref == null) {
+            throw ProblemException.invalid(List.of(new FieldError("workflow", "give it as namespace/name: " + WorkflowRef.RULE)));
+        }
+        return queries.list(ref, status, limit);
     }
 
     @POST

@@ -8,10 +8,11 @@ import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
-import io.flotilla.executor.agent.OutputSchemas;
+import io.flotilla.executor.workflow.JsonSchemas;
 import io.flotilla.executor.engine.Runs;
 import io.flotilla.executor.engine.Specs;
 import io.flotilla.executor.engine.RunTraces;
+import io.flotilla.executor.workflow.WorkflowRef;
 import io.flotilla.executor.workflow.WorkflowStore;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
@@ -23,14 +24,12 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /** Starting and cancelling runs: the request is checked whole before anything is stored or any budget opened. */
 @ApplicationScoped
 public class RunService {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern WORKFLOW = Pattern.compile("(?:([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/)?([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)");
 
     /** {@code POST /api/v1/runs}: the workflow as {@code namespace/name} (namespace default when omitted). */
     public record StartRequest(String workflow, JsonNode input, WorkflowSpec.Budget budget, String idempotencyKey) {
@@ -50,9 +49,9 @@ public class RunService {
 
     public Runs.Started start(StartRequest r) throws SQLException {
         List<FieldError> errors = new ArrayList<>();
-        var m = r.workflow() == null ? null : WORKFLOW.matcher(r.workflow());
-        if (m == null || !m.matches()) {
-            errors.add(new FieldError("workflow", "give the workflow as namespace/name (or name, for namespace default)"));
+        WorkflowRef ref = WorkflowRef.parse(r.workflow());
+        if (ref == null) {
+            errors.add(new FieldError("workflow", "give the workflow as namespace/name (or name, for namespace default): " + WorkflowRef.RULE));
         }
         JsonNode input = r.input() == null || r.input().isNull() ? JsonNodeFactory.instance.objectNode() : r.input();
         if (r.budget() != null && (r.budget().maxTokens() == null && r.budget().maxCostUsd() == null
@@ -65,8 +64,8 @@ public class RunService {
         if (!errors.isEmpty()) {
             throw ProblemException.invalid(errors);
         }
-        String namespace = m.group(1) == null ? "default" : m.group(1);
-        String name = m.group(3);
+        String namespace = ref.namespace();
+        String name = ref.name();
         ObjectNode canonical = JSON.createObjectNode().put("workflow", namespace + "/" + name);
         canonical.set("input", input);
         canonical.set("budget", JSON.valueToTree(r.budget()));
@@ -84,7 +83,7 @@ public class RunService {
         }
         WorkflowSpec spec = Specs.of(namespace, name, published.revision(), () -> published.spec().encode());
         if (spec.input() != null && spec.input().schema() != null) {
-            List<FieldError> problems = OutputSchemas.problems(spec.input().schema(), input).stream()
+            List<FieldError> problems = JsonSchemas.problems(spec.input().schema(), input).stream()
                     .map(p -> new FieldError("input", p.replaceFirst("^\\$", "input"))).toList();
             if (!problems.isEmpty()) {
                 throw ProblemException.invalid(problems);

@@ -14,7 +14,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import java.util.List;
-import java.util.regex.Pattern;
 import org.jboss.resteasy.reactive.RestResponse;
 
 /**
@@ -24,9 +23,6 @@ import org.jboss.resteasy.reactive.RestResponse;
 @Path("/api/v1/workflows/{namespace}/{name}")
 @Produces(MediaType.APPLICATION_JSON)
 public class WorkflowResource {
-
-    private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-    private static final Pattern SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
 
     private final WorkflowStore store;
 
@@ -84,9 +80,8 @@ public class WorkflowResource {
     }
 
     private static void names(String namespace, String name) {
-        if (!LABEL.matcher(namespace).matches() || !SUBDOMAIN.matcher(name).matches()) {
-            throw ProblemException.invalid(List.of(new Problem.FieldError("path",
-                    "namespace must be a DNS label and name a DNS subdomain (lower-case letters, digits, '-', '.')")));
+        if (!new WorkflowRef(namespace, name).valid()) {
+            throw ProblemException.invalid(List.of(new Problem.FieldError("path", WorkflowRef.RULE)));
         }
     }
 }

@@ -1,4 +1,4 @@
-package io.flotilla.executor.agent;
+package io.flotilla.executor.workflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.JsonSchema;
@@ -9,13 +9,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** JSON Schema (2020-12) checks of run inputs and step outputs; each problem as "path: message". */
-public final class OutputSchemas {
+/** JSON Schema (2020-12) checks of run inputs (against the workflow's input schema) and step outputs; each problem as "path: message". */
+public final class JsonSchemas {
 
     private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     private static final Map<String, JsonSchema> CACHE = new ConcurrentHashMap<>();
 
-    private OutputSchemas() {
+    private JsonSchemas() {
     }
 
     /** The problems of {@code value} against {@code schema}; empty when it conforms. */
