@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.executor.fake.FakeGateway;
 import io.flotilla.executor.fake.FakeGateway.Call;
 import io.flotilla.executor.fake.FakeGateway.Reply;
+import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.ServiceProcess;
 import io.flotilla.testsupport.TestPostgres;
 import java.net.URI;
@@ -47,7 +47,6 @@ class CrashDrillIT {
 
     private static final String GATEWAY_ADMIN = "drill-gateway-admin";
     private static final String REGISTRY_ADMIN = "drill-registry-admin";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final List<ServiceProcess> PROCESSES = new ArrayList<>();
     private static TestPostgres pg;
@@ -73,9 +72,9 @@ class CrashDrillIT {
                 "FLOTILLA_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN)));
         registry.awaitReady();
         gateway.awaitReady();
-        send("POST", gateway.url() + "/admin/v1/tenants", GATEWAY_ADMIN, "{\"id\":\"drill\"}", 201);
-        String key = JSON.readTree(send("POST", gateway.url() + "/admin/v1/tenants/drill/keys", GATEWAY_ADMIN,
-                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"]}", 201)).get("key").asText();
+        HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants", GATEWAY_ADMIN, "{\"id\":\"drill\"}").expect(201);
+        String key = HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants/drill/keys", GATEWAY_ADMIN,
+                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"]}").expect(201).json().get("key").asText();
         Map<String, String> env = new HashMap<>();
         env.put("FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url());
         env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
@@ -121,8 +120,8 @@ class CrashDrillIT {
                   - {id: s4, needs: [s3], agent: {prompt: "tight: s4"}}
                   - {id: s5, needs: [s4], agent: {prompt: "tight: s5"}}
                 """);
-        String id = JSON.readTree(send("POST", executorB.url() + "/api/v1/runs", null,
-                "{\"workflow\":\"drill/tight\",\"input\":{},\"budget\":{\"maxTokens\":120}}", 202)).get("id").asText();
+        String id = HttpCalls.call("POST", executorB.url() + "/api/v1/runs", null,
+                "{\"workflow\":\"drill/tight\",\"input\":{},\"budget\":{\"maxTokens\":120}}").expect(202).json().get("id").asText();
         JsonNode run = awaitEnd(id);
 
         assertEquals("failed", run.get("status").asText(), run.toPrettyString());
@@ -136,7 +135,7 @@ class CrashDrillIT {
             }
         }
         assertTrue(kept >= 1 && kept < 5, "some steps finished before the budget ran out: " + kept);
-        JsonNode scope = JSON.readTree(send("GET", gateway.url() + "/admin/v1/scopes/run:" + id, GATEWAY_ADMIN, null, 200));
+        JsonNode scope = HttpCalls.call("GET", gateway.url() + "/admin/v1/scopes/run:" + id, GATEWAY_ADMIN, null).expect(200).json();
         assertTrue(scope.get("usedTokens").asLong() <= 120, "the gateway never let the run spend past its budget: " + scope);
         assertEquals(scope.get("usedTokens").asLong(), run.get("tokens").asLong(), "the run's tokens are what the gateway settled");
         assertEquals(kept, FakeGateway.calls("tight:").size(), "a refused call never reached the provider");
@@ -160,8 +159,8 @@ class CrashDrillIT {
         int runs = 24;
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            ids.add(JSON.readTree(send("POST", executorB.url() + "/api/v1/runs", null,
-                    "{\"workflow\":\"drill/chain\",\"input\":{\"n\":" + i + "}}", 202)).get("id").asText());
+            ids.add(HttpCalls.call("POST", executorB.url() + "/api/v1/runs", null,
+                    "{\"workflow\":\"drill/chain\",\"input\":{\"n\":" + i + "}}").expect(202).json().get("id").asText());
         }
         String ownerA = ownerOf(executorA);
         await().atMost(Duration.ofSeconds(60)).until(() -> count("s.status = 'succeeded'") >= 10 && count("s.status = 'running' AND s.lease_owner = '" + ownerA + "'") > 0);
@@ -172,7 +171,8 @@ class CrashDrillIT {
 
         await().atMost(Duration.ofSeconds(90)).until(() -> count("true") == 3L * runs && count("s.status = 'succeeded'") == 3L * runs);
         for (String id : ids) {
-            assertEquals("succeeded", JSON.readTree(send("GET", executorB.url() + "/api/v1/runs/" + id, null, null, 200)).get("status").asText());
+            assertEquals("succeeded", HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null,
+                    null).expect(200).json().get("status").asText());
         }
         Map<String, Integer> calls = FakeGateway.calls("drill:").stream()
                 .collect(Collectors.groupingBy(CrashDrillIT::stepOf, Collectors.summingInt(c -> 1)));
@@ -201,7 +201,8 @@ class CrashDrillIT {
         FakeGateway.script("linger:", c -> Reply.ok("late").after(20_000));
         publish("drill", "lingering", "defaults: {model: drill}\nsteps:\n  - {id: only, agent: {prompt: \"linger: {{input.n}}\"}}\n");
         for (int i = 0; i < 2; i++) {
-            send("POST", executorB.url() + "/api/v1/runs", null, "{\"workflow\":\"drill/lingering\",\"input\":{\"n\":" + i + "}}", 202);
+            HttpCalls.call("POST", executorB.url() + "/api/v1/runs", null,
+                    "{\"workflow\":\"drill/lingering\",\"input\":{\"n\":" + i + "}}").expect(202);
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> FakeGateway.calls("linger:").size() == 2);
 
@@ -227,7 +228,8 @@ class CrashDrillIT {
 
     private static String ownerOf(ServiceProcess executor) throws Exception {
         // the executor's registration: same pod name (the host), its process id in the name
-        for (JsonNode a : JSON.readTree(send("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN, null, 200))) {
+        for (JsonNode a : HttpCalls.call("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN,
+                null).expect(200).json()) {
             if (a.get("name").asText().endsWith("-" + executor.pid())) {
                 return a.get("id").asText();
             }
@@ -237,7 +239,7 @@ class CrashDrillIT {
 
     private static Set<String> activeExecutors() throws Exception {
         Set<String> ids = new HashSet<>();
-        JSON.readTree(send("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN, null, 200))
+        HttpCalls.call("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN, null).expect(200).json()
                 .forEach(a -> ids.add(a.get("id").asText()));
         return ids;
     }
@@ -283,19 +285,9 @@ class CrashDrillIT {
     }
 
     private static JsonNode awaitEnd(String id) throws Exception {
-        await().atMost(Duration.ofSeconds(60)).until(() -> !JSON.readTree(send("GET", executorB.url() + "/api/v1/runs/" + id, null, null, 200))
+        await().atMost(Duration.ofSeconds(60)).until(() -> !HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null,
+                null).expect(200).json()
                 .get("status").asText().equals("running"));
-        return JSON.readTree(send("GET", executorB.url() + "/api/v1/runs/" + id, null, null, 200));
-    }
-
-    private static String send(String method, String url, String bearer, String body, int expected) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (bearer != null) {
-            b.header("Authorization", "Bearer " + bearer);
-        }
-        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(expected, r.statusCode(), method + " " + url + ": " + r.body());
-        return r.body();
+        return HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null, null).expect(200).json();
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.gateway.fake.FakeUpstream;
+import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.ServiceProcess;
 import io.flotilla.testsupport.TestPostgres;
 import java.net.URI;
@@ -78,10 +79,10 @@ class OvershootDrillIT {
     @Test
     void concurrentStreamsAcrossThreeReplicasNeverOverspendTheBudget() throws Exception {
         String base = GATEWAYS.get(0).url();
-        post(base + "/admin/v1/tenants", "Bearer " + ADMIN, "{\"id\":\"drill\"}", 201);
-        String key = post(base + "/admin/v1/tenants/drill/keys", "Bearer " + ADMIN,
-                "{\"name\":\"drill\",\"allowedModels\":[\"drill\"]}", 201).replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
-        put(base + "/admin/v1/scopes/tenant:drill", "{\"tenant\":\"drill\",\"maxTokens\":" + BUDGET + "}");
+        HttpCalls.call("POST", base + "/admin/v1/tenants", ADMIN, "{\"id\":\"drill\"}").expect(201);
+        String key = HttpCalls.call("POST", base + "/admin/v1/tenants/drill/keys", ADMIN,
+                "{\"name\":\"drill\",\"allowedModels\":[\"drill\"]}").expect(201).body().replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+        HttpCalls.call("PUT", base + "/admin/v1/scopes/tenant:drill", ADMIN, "{\"tenant\":\"drill\",\"maxTokens\":" + BUDGET + "}").expect(200);
 
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
@@ -137,20 +138,5 @@ class OvershootDrillIT {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    private static String post(String url, String auth, String body, int expected) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", auth)
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(expected, r.statusCode(), r.body());
-        return r.body();
-    }
-
-    private static void put(String url, String body) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + ADMIN)
-                .header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode(), r.body());
     }
 }

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.flotilla.testsupport.HttpCalls;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
@@ -30,15 +31,15 @@ class OrphanReaperTest {
     KubernetesClient client;
 
     private static String register(String namespace, String pod) throws Exception {
-        Http.Answer a = Http.call("POST", StackResource.registryUrl + "/api/v1/agents", null, "{\"name\":\"agent-" + pod + "\",\"kind\":\"agent\","
+        HttpCalls.Answer a = HttpCalls.call("POST", StackResource.registryUrl + "/api/v1/agents", null, "{\"name\":\"agent-" + pod + "\",\"kind\":\"agent\","
                 + "\"namespace\":\"" + namespace + "\",\"podName\":\"" + pod + "\",\"ttlSeconds\":60}");
-        assertEquals(201, a.status(), a.body().toString());
-        return a.body().get("id").asText();
+        assertEquals(201, a.status(), a.body());
+        return a.json().get("id").asText();
     }
 
     private static Set<String> active() throws Exception {
         Set<String> ids = new HashSet<>();
-        JsonNode list = Http.call("GET", StackResource.registryUrl + "/api/v1/agents?status=active", StackResource.REGISTRY_ADMIN, null).body();
+        JsonNode list = HttpCalls.call("GET", StackResource.registryUrl + "/api/v1/agents?status=active", StackResource.REGISTRY_ADMIN, null).json();
         list.forEach(a -> ids.add(a.get("id").asText()));
         return ids;
     }

@@ -1,12 +1,9 @@
 package io.flotilla.operator;
 
+import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.ServiceProcess;
 import io.flotilla.testsupport.TestPostgres;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,10 +44,9 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
             ServiceProcess gateway = add(ServiceProcess.start("op-gateway", "gateway.jar", pg, database,
                     Map.of("FLOTILLA_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN, "FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString())));
             gateway.awaitReady();
-            HttpClient http = HttpClient.newHttpClient();
-            post(http, gateway.url() + "/admin/v1/tenants", "{\"id\":\"ops\"}");
-            String key = post(http, gateway.url() + "/admin/v1/tenants/ops/keys", "{\"name\":\"executor\",\"allowedModels\":[\"*\"]}")
-                    .replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+            HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants", GATEWAY_ADMIN, "{\"id\":\"ops\"}").expect(201);
+            String key = HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants/ops/keys", GATEWAY_ADMIN,
+                    "{\"name\":\"executor\",\"allowedModels\":[\"*\"]}").expect(201).json().get("key").asText();
             ServiceProcess executor = add(ServiceProcess.start("op-executor", "executor.jar", pg, database, Map.of(
                     "FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url(), "FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key,
                     "FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN, "FLOTILLA_EXECUTOR_GATEWAY_TENANT", "ops")));
@@ -69,16 +65,6 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
     private ServiceProcess add(ServiceProcess p) {
         processes.add(p);
         return p;
-    }
-
-    private static String post(HttpClient http, String url, String body) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + GATEWAY_ADMIN)
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 201) {
-            throw new IllegalStateException(url + " answered " + r.statusCode() + ": " + r.body());
-        }
-        return r.body();
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.flotilla.common.workflow.WorkflowSpecs;
 import io.flotilla.operator.crd.v1alpha1.Conditions;
 import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.crd.v1alpha1.WorkflowStatus;
+import io.flotilla.testsupport.HttpCalls;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
@@ -65,10 +66,10 @@ class WorkflowReconcilerTest {
         assertTrue(Conditions.isTrue(status, "Accepted"));
         assertEquals(2, status.getSteps());
         assertEquals("Published", condition(status, "Ready").getReason());
-        Http.Answer published = Http.call("GET", StackResource.executorUrl + "/api/v1/workflows/team-a/brief", null, null);
+        HttpCalls.Answer published = HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/workflows/team-a/brief", null, null);
         assertEquals(200, published.status());
-        assertEquals(status.getRevision(), published.body().get("revision").asText(), "status shows the executor's revision");
-        assertEquals("Write {{steps.outline.output}}", published.body().at("/spec/steps/1/agent/prompt").asText());
+        assertEquals(status.getRevision(), published.json().get("revision").asText(), "status shows the executor's revision");
+        assertEquals("Write {{steps.outline.output}}", published.json().at("/spec/steps/1/agent/prompt").asText());
     }
 
     @Test
@@ -132,6 +133,6 @@ class WorkflowReconcilerTest {
 
         client.resources(Workflow.class).inNamespace("team-c").withName("doomed").delete();
         await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(Workflow.class).inNamespace("team-c").withName("doomed").get() == null);
-        assertEquals(404, Http.call("GET", StackResource.executorUrl + "/api/v1/workflows/team-c/doomed", null, null).status());
+        assertEquals(404, HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/workflows/team-c/doomed", null, null).status());
     }
 }

@@ -14,6 +14,7 @@ import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRun;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRunSpec;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRunStatus;
+import io.flotilla.testsupport.HttpCalls;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
@@ -79,7 +80,7 @@ class WorkflowRunReconcilerTest {
                 && "Succeeded".equals(status("runs", "brief-1").getPhase()));
         assertEquals(done.getRunId(), status("runs", "brief-1").getRunId(), "the same run, not a second one");
 
-        JsonNode runs = Http.call("GET", StackResource.executorUrl + "/api/v1/runs?workflow=runs/brief", null, null).body();
+        JsonNode runs = HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/runs?workflow=runs/brief", null, null).json();
         assertEquals(1, runs.size(), "started exactly once: " + runs);
         assertEquals(done.getRunId(), runs.get(0).get("id").asText());
     }
@@ -112,7 +113,7 @@ class WorkflowRunReconcilerTest {
 
         client.resources(WorkflowRun.class).inNamespace("runs").withName("long-1").delete();
         await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(WorkflowRun.class).inNamespace("runs").withName("long-1").get() == null);
-        JsonNode run = Http.call("GET", StackResource.executorUrl + "/api/v1/runs/" + runId, null, null).body();
+        JsonNode run = HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/runs/" + runId, null, null).json();
         assertEquals("cancelled", run.get("status").asText(), run.toString());
     }
 }
