@@ -57,7 +57,7 @@ public class Engine {
     private final Timer overhead;
     private final AtomicLong readyDepth = new AtomicLong();
     private final Semaphore wake = new Semaphore(0);
-    private final Set<String> owners = ConcurrentHashMap.newKeySet();
+    private final Set<Claim> inFlight = ConcurrentHashMap.newKeySet();
     private volatile String owner = "local-" + UUID.randomUUID();
     private volatile boolean running;
     private Semaphore slots;
@@ -93,7 +93,6 @@ public class Engine {
             return;
         }
         config.registry().url().ifPresent(this::register);
-        owners.add(owner);
         running = true;
         slots = new Semaphore(config.concurrency());
         workers = Executors.newFixedThreadPool(config.concurrency(), named("flotilla-step"));
@@ -114,10 +113,7 @@ public class Engine {
         registration = AgentRegistration.start(client, new RegistryClient.Spec("executor-" + pod + "-" + ProcessHandle.current().pid(),
                 "executor", namespace, pod, null, config.registry().ttlSeconds(), List.of("agent-steps"), null));
         owner = registration.identity().id().toString();
-        registration.onNewIdentity(id -> {
-            owners.add(id.id().toString());
-            owner = id.id().toString();
-        });
+        registration.onNewIdentity(id -> owner = id.id().toString());
     }
 
     void stop(@Observes ShutdownEvent ignored) {
@@ -131,7 +127,7 @@ public class Engine {
             workers.shutdown();
             // steps in flight get a moment to finish and commit; the rest are handed back at once rather than at lease expiry
             if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
-                LOG.infof("handing back %d steps still in flight", leases.release(owners));
+                LOG.infof("handing back %d steps still in flight", leases.release(inFlight));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -151,10 +147,12 @@ public class Engine {
                 List<Claim> claims = free == 0 ? List.of() : leases.claim(owner, free);
                 for (Claim claim : claims) {
                     slots.acquireUninterruptibly();
+                    inFlight.add(claim);
                     workers.execute(() -> {
                         try {
                             execute(claim);
                         } finally {
+                            inFlight.remove(claim);
                             slots.release();
                             wake.release();
                         }
@@ -177,10 +175,9 @@ public class Engine {
         long started = System.nanoTime();
         String outcome = "failed";
         long[] callNanos = {0};
-        Checkpoints.Context ctx = null;
         Span span = null;
         try {
-            ctx = checkpoints.context(claim);
+            Checkpoints.Context ctx = checkpoints.context(claim);
             span = tracer.spanBuilder("step " + claim.stepId()).setSpanKind(SpanKind.INTERNAL).setParent(RunTraces.parent(ctx.traceParent()))
                     .setAttribute("flotilla.run.id", claim.runId().toString()).setAttribute("flotilla.step.id", claim.name())
                     .setAttribute("flotilla.step.attempt", claim.attempt()).startSpan();
@@ -188,7 +185,7 @@ public class Engine {
                 outcome = run(claim, ctx, callNanos);
             }
         } catch (SQLException | RuntimeException e) {
-            // the lease lapses and the step is reclaimed: nothing was committed
+            // nothing was committed; no longer in flight, its lease is not renewed, lapses, and another pod takes the step
             LOG.warnf("step %s of run %s could not be committed: %s", claim.name(), claim.runId(), e.getMessage());
             if (span != null) {
                 span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
@@ -240,7 +237,7 @@ public class Engine {
 
     private void renew() {
         try {
-            leases.renew(owners);
+            leases.renew(inFlight);
             readyDepth.set(leases.readyDepth());
         } catch (SQLException | RuntimeException e) {
             LOG.warnf("renewing leases failed (%s); retrying in a third of the lease", e.getMessage());

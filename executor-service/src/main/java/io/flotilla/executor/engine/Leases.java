@@ -62,15 +62,22 @@ public class Leases {
         return claims;
     }
 
-    /** Extends the leases of the steps these owners run (rows being committed right now are skipped: they are done). */
-    public int renew(Collection<String> owners) throws SQLException {
+    /**
+     * Extends the leases of the steps this pod is running right now (a step whose commit failed is
+     * no longer among them, so its lease lapses and another pod takes it). Rows being committed at
+     * this moment are skipped: they are done.
+     */
+    public int renew(Collection<Claim> inFlight) throws SQLException {
+        if (inFlight.isEmpty()) {
+            return 0;
+        }
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
                 UPDATE executor.steps s SET lease_expires_at = now() + make_interval(secs => ?)
-                  FROM (SELECT run_id, step_id, item FROM executor.steps WHERE lease_owner = ANY (?) AND status IN ('running', 'cancelling')
-                           FOR UPDATE SKIP LOCKED) c
-                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item""")) {
+                  FROM (SELECT x.run_id, x.step_id, x.item FROM executor.steps x JOIN HELD USING (run_id, step_id, item, epoch)
+                         WHERE x.status IN ('running', 'cancelling') FOR UPDATE OF x SKIP LOCKED) c
+                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item""".replace("HELD", HELD))) {
             ps.setDouble(1, config.lease().toMillis() / 1000.0);
-            ps.setArray(2, c.createArrayOf("text", owners.toArray()));
+            held(c, ps, 2, inFlight);
             return ps.executeUpdate();
         }
     }
@@ -108,15 +115,29 @@ public class Leases {
     }
 
     /**
-     * Hands the steps these owners still run back to the queue (on shutdown). A worker that
-     * finishes one later is fenced off: its row is no longer {@code running} under its epoch.
+     * Hands steps this pod still runs back to the queue (on shutdown). A worker that finishes one
+     * later is fenced off: its row is no longer {@code running}.
      */
-    public int release(Collection<String> owners) throws SQLException {
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE executor.steps SET status = 'ready', lease_owner = NULL WHERE lease_owner = ANY (?) AND status = 'running'")) {
-            ps.setArray(1, c.createArrayOf("text", owners.toArray()));
+    public int release(Collection<Claim> inFlight) throws SQLException {
+        if (inFlight.isEmpty()) {
+            return 0;
+        }
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE executor.steps s SET status = 'ready', "
+                + "lease_owner = NULL FROM " + HELD + " WHERE s.run_id = h.run_id AND s.step_id = h.step_id AND s.item = h.item "
+                + "AND s.epoch = h.epoch AND s.status = 'running'")) {
+            held(c, ps, 1, inFlight);
             return ps.executeUpdate();
         }
+    }
+
+    /** The claims a pod holds, as a table {@code h(run_id, step_id, item, epoch)} of four array parameters. */
+    private static final String HELD = "unnest(?::uuid[], ?::text[], ?::int[], ?::bigint[]) AS h(run_id, step_id, item, epoch)";
+
+    private static void held(Connection c, PreparedStatement ps, int first, Collection<Claim> claims) throws SQLException {
+        ps.setArray(first, c.createArrayOf("uuid", claims.stream().map(Claim::runId).toArray()));
+        ps.setArray(first + 1, c.createArrayOf("text", claims.stream().map(Claim::stepId).toArray()));
+        ps.setArray(first + 2, c.createArrayOf("int4", claims.stream().map(Claim::item).toArray()));
+        ps.setArray(first + 3, c.createArrayOf("int8", claims.stream().map(Claim::epoch).toArray()));
     }
 
     /** Ready steps not yet claimed (a gauge). */
