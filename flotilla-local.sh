@@ -21,7 +21,7 @@ trap 'exit 130' INT TERM
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # the first value of a key in a JSON text (the run's own fields come before its steps'): json KEY TEXT
-json() { grep -oE "\"$1\":(\"([^\"\\\\]|\\\\.)*\"|[-0-9.eE]+|true|false)" <<<"$2" | head -1 | sed -E "s/^\"$1\"://; s/^\"(.*)\"$/\\1/"; }
+json() { { grep -oE "\"$1\":(\"([^\"\\\\]|\\\\.)*\"|[-0-9.eE]+|true|false)" <<<"$2" || true; } | head -1 | sed -E "s/^\"$1\"://; s/^\"(.*)\"$/\\1/"; }
 
 say "building (mvn package, tests skipped; run the tests with: mvn -B verify)"
 mvn -B -q package -DskipTests
