@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.executor.fake.ExecutorTestResource;
 import io.flotilla.executor.fake.FakeGateway;
 import io.flotilla.executor.fake.FakeGateway.Call;
@@ -273,5 +275,46 @@ class EngineTest {
         assertEquals("tests", scope.getString("tenant"));
         assertEquals("Bearer " + ExecutorTestResource.ADMIN_TOKEN, scope.getString("authorization"));
         FakeGateway.calls("budget1:").forEach(c -> assertEquals("run:" + id, c.budget(), "every call names the run's budget scope"));
+    }
+
+    @Test
+    void theContextLimitFailsWindowsOrSummarizesWhatTheTemplatesInsert() throws Exception {
+        String notes = java.util.stream.IntStream.range(0, 3000).mapToObj(i -> "fact" + i).collect(java.util.stream.Collectors.joining(" "));
+        String input = "{\"title\":\"tides\",\"notes\":\"" + notes + "\"}";
+        FakeGateway.script("Summarize the text the user sends", c -> Reply.ok("SUMMARY-OF-NOTES"));
+        for (String strategy : List.of("fail", "window", "summarize")) {
+            Api.publish("engine", "ctx-" + strategy, """
+                    defaults: {model: fast}
+                    context: {maxTokens: 400, strategy: %s}
+                    steps:
+                      - {id: brief, agent: {system: "You brief editors.", prompt: "ctx-%s: Brief on {{input.title}}: {{input.notes}} End."}}
+                    """.formatted(strategy, strategy));
+        }
+
+        JsonPath failed = Api.ended(Api.start("engine/ctx-fail", input));
+        assertEquals("failed", failed.getString("status"));
+        assertTrue(failed.getString("reason").contains("over context.maxTokens 400 (context.strategy fail)"), failed.getString("reason"));
+        assertTrue(FakeGateway.calls("ctx-fail:").isEmpty(), "an overlong prompt is never sent");
+        assertEquals(1, ((Number) Api.step(failed, "brief", null).get("attempts")).intValue(), "and not retried");
+
+        JsonPath windowed = Api.ended(Api.start("engine/ctx-window", input));
+        assertEquals("succeeded", windowed.getString("status"), windowed.prettify());
+        Call call = FakeGateway.calls("ctx-window:").get(0);
+        int tokens = TokenEstimator.promptTokens(new ObjectMapper().readTree(call.body().encode()));
+        assertTrue(tokens <= 400, "the prompt sent fits the limit: " + tokens);
+        assertTrue(call.prompt().contains("ctx-window: Brief on tides: fact0 fact1 "), "the author's text and the head of the notes");
+        assertTrue(call.prompt().matches("(?s).* …\\[\\d+ tokens cut] End\\."), "the cut is marked");
+
+        String id = Api.start("engine/ctx-summarize", input);
+        JsonPath summarized = Api.ended(id);
+        assertEquals("succeeded", summarized.getString("status"), summarized.prettify());
+        Call summary = FakeGateway.calls("fact2999").stream().filter(c -> c.idempotencyKey().startsWith(id)).findFirst().orElseThrow();
+        assertEquals(id + "/brief/1/summary/0", summary.idempotencyKey(), "the summary call has its own key");
+        assertTrue(summary.prompt().contains("fact0 fact1") && summary.prompt().contains("fact2999"), "the whole value is summarized");
+        int share = summary.body().getInteger("max_tokens");
+        assertTrue(share > 100 && share < 400, "the summary is asked to fit the value's share: " + share);
+        assertTrue(FakeGateway.calls("ctx-summarize:").get(0).prompt().contains("ctx-summarize: Brief on tides: SUMMARY-OF-NOTES End."));
+        assertEquals(2L * (FakeGateway.PROMPT_TOKENS + FakeGateway.COMPLETION_TOKENS), summarized.getLong("tokens"),
+                "the summary's tokens count for the step");
     }
 }

@@ -3,6 +3,7 @@ package io.flotilla.common.tokens;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingResult;
 import com.knuddels.jtokkit.api.EncodingType;
 
 /**
@@ -29,6 +30,12 @@ public final class TokenEstimator {
     /** Estimated prompt tokens of a chat completion request body ({@code messages}, {@code tools}). */
     public static int promptTokens(JsonNode request) {
         return estimate(request, TokenEstimator::count);
+    }
+
+    /** The longest beginning of a text that is at most {@code maxTokens} tokens (whole characters only). */
+    public static String head(String text, int maxTokens) {
+        EncodingResult result = ENCODING.encodeOrdinary(text, Math.max(0, maxTokens));
+        return result.isTruncated() ? text.substring(0, result.getLastProcessedCharacterIndex() + 1) : text;
     }
 
     /**

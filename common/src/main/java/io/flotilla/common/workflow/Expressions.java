@@ -80,17 +80,43 @@ public final class Expressions {
 
     /** Renders the {@code {{...}}} placeholders of a template. */
     public static String render(String template, Scope scope) {
-        if (template == null) {
-            return null;
+        return template == null ? null : parts(template, scope).text();
+    }
+
+    /**
+     * A rendered template kept in pieces: its own text around the inserted values
+     * ({@code literals} has one more entry than {@code values}), so a caller can shorten what
+     * was inserted without touching what the author wrote.
+     */
+    public record Rendered(List<String> literals, List<String> values) {
+
+        public String text() {
+            StringBuilder out = new StringBuilder(literals.get(0));
+            for (int i = 0; i < values.size(); i++) {
+                out.append(values.get(i)).append(literals.get(i + 1));
+            }
+            return out.toString();
         }
+
+        public Rendered withValues(List<String> replaced) {
+            return new Rendered(literals, List.copyOf(replaced));
+        }
+    }
+
+    /** Renders a template into its literal text and inserted values. */
+    public static Rendered parts(String template, Scope scope) {
         Matcher m = TEMPLATE.matcher(template);
-        StringBuilder out = new StringBuilder();
+        List<String> literals = new ArrayList<>();
+        List<String> values = new ArrayList<>();
+        int at = 0;
         while (m.find()) {
+            literals.add(template.substring(at, m.start()));
             JsonNode value = evaluate(m.group(1), scope);
-            m.appendReplacement(out, Matcher.quoteReplacement(value.isTextual() ? value.textValue() : value.toString()));
+            values.add(value.isTextual() ? value.textValue() : value.toString());
+            at = m.end();
         }
-        m.appendTail(out);
-        return out.toString();
+        literals.add(template.substring(at));
+        return new Rendered(literals, values);
     }
 
     /**

@@ -328,7 +328,9 @@ public final class WorkflowValidator {
             if (spec.context().strategy() != null && !Set.of("summarize", "window", "fail").contains(spec.context().strategy())) {
                 error("context.strategy", "use summarize, window or fail");
             }
-            if (spec.context().maxTokens() != null && spec.context().maxTokens() < 256) {
+            if (spec.context().maxTokens() == null) {
+                error("context.maxTokens", "set the most tokens an agent step's messages may hold, e.g. 8000");
+            } else if (spec.context().maxTokens() < 256) {
                 error("context.maxTokens", "must be at least 256");
             }
         }

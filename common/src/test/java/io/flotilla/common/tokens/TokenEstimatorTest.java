@@ -31,4 +31,17 @@ class TokenEstimatorTest {
         assertTrue(TokenEstimator.promptTokensUpperBound(larger) >= TokenEstimator.promptTokens(larger));
         assertTrue(TokenEstimator.promptTokensUpperBound(small) >= s);
     }
+
+    @Test
+    void headKeepsTheLongestBeginningWithinTheTokens() {
+        String text = "Tides rise and fall twice a day. Über-große Wellen 🌊 kommen selten.";
+        for (int n = 0; n <= TokenEstimator.count(text); n++) {
+            String head = TokenEstimator.head(text, n);
+            assertTrue(text.startsWith(head), head);
+            assertTrue(TokenEstimator.count(head) <= n, n + ": " + head);
+        }
+        assertEquals(text, TokenEstimator.head(text, 1000));
+        String two = TokenEstimator.head(text, 2);
+        assertEquals(2, TokenEstimator.count(two), "as long as the tokens allow: " + two);
+    }
 }

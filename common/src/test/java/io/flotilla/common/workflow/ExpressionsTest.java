@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,10 @@ class ExpressionsTest {
         assertEquals("[\"a\",\"b\"] / plain text", Expressions.render("{{steps.outline.output.sections}} / {{steps.draft.output}}", scope()));
         assertEquals("2 sections", Expressions.render("{{size(steps.outline.output.sections)}} sections", scope()));
         assertEquals("no placeholders", Expressions.render("no placeholders", scope()));
+        Expressions.Rendered parts = Expressions.parts("Outline {{input.topic}}: {{item.title}}.", scope());
+        assertEquals(List.of("Outline ", ": ", "."), parts.literals(), "the author's text around the placeholders");
+        assertEquals(List.of("tides", "Intro"), parts.values());
+        assertEquals("Outline TIDES: Intro.", parts.withValues(List.of("TIDES", "Intro")).text());
     }
 
     @Test

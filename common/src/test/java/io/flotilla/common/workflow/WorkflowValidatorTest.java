@@ -121,13 +121,14 @@ class WorkflowValidatorTest {
                 """);
         assertError(e, "budget.maxTokens", "positive");
         assertError(e, "context.strategy", "summarize, window or fail");
+        assertError(e, "context.maxTokens", "set the most tokens");
         assertError(e, "steps.a.timeout", "is not a duration");
         assertError(e, "steps.a.maxParallel", "only applies with foreach");
         assertError(e, "steps.a.agent.prompt", "is required");
         assertError(e, "steps.a.agent.model", "defaults.model");
         assertError(e, "steps.b.tool.name", "unknown tool 'search'");
         assertError(e, "steps.c", "give exactly one of agent, tool, approval or workflow");
-        assertTrue(e.size() >= 9, e.toString());
+        assertTrue(e.size() >= 10, e.toString());
     }
 
     @Test

@@ -55,6 +55,8 @@ public class AgentCaller {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SUMMARIZE = "Summarize the text the user sends in at most %d tokens. Keep names, numbers, "
+            + "decisions and open questions. Answer with the summary only.";
 
     private final ExecutorConfig config;
     private final Map<Duration, ChatModel> models = new ConcurrentHashMap<>();
@@ -65,69 +67,101 @@ public class AgentCaller {
 
     public Result call(Claim claim, WorkflowSpec spec, WorkflowSpec.Step step, Expressions.Scope scope, boolean budgetScope) {
         WorkflowSpec.Agent agent = step.agent();
-        List<ChatMessage> messages = new ArrayList<>();
-        try {
-            String system = Expressions.render(agent.system(), scope);
-            if (system != null && !system.isBlank()) {
-                messages.add(SystemMessage.from(system));
-            }
-            messages.add(UserMessage.from(Expressions.render(agent.prompt(), scope)));
-        } catch (Expressions.EvaluationException e) {
-            throw new CallFailed(FailureKind.FATAL, "steps." + step.id() + ".agent: " + e.getMessage(), 0, 0);
-        }
         String model = agent.model() != null ? agent.model() : spec.defaults().model();
         JsonNode schema = agent.output() == null ? null : agent.output().schema();
-        Duration timeout = timeout(spec, step);
+        Call call = new Call(timeout(spec, step), model, claim.runId() + "", budgetScope);
         String key = claim.idempotencyKey();
-        long tokens = 0;
-        double cost = 0;
         try {
-            ChatResponse first = send(timeout, model, schema, messages, claim.runId() + "", key, budgetScope);
-            tokens += usage(first);
-            cost += GatewayCall.takeCost(key);
+            List<ChatMessage> messages = messages(spec, step, scope, call, key);
+            ChatResponse first = call.send(schema, messages, key, config.gateway().maxTokens());
             String text = first.aiMessage().text();
             if (schema == null) {
-                return new Result(TextNode.valueOf(text == null ? "" : text), tokens, cost);
+                return new Result(TextNode.valueOf(text == null ? "" : text), call.tokens, call.cost);
             }
             List<String> problems = new ArrayList<>();
             JsonNode parsed = parse(text, schema, problems);
             if (parsed != null) {
-                return new Result(parsed, tokens, cost);
+                return new Result(parsed, call.tokens, call.cost);
             }
             messages.add(AiMessage.from(text == null ? "" : text));
             messages.add(UserMessage.from("Your answer does not match the required JSON schema: " + String.join("; ", problems)
                     + ". Answer again with only the corrected JSON."));
-            String repairKey = key + "/repair";
-            ChatResponse second = send(timeout, model, schema, messages, claim.runId() + "", repairKey, budgetScope);
-            tokens += usage(second);
-            cost += GatewayCall.takeCost(repairKey);
+            ChatResponse second = call.send(schema, messages, key + "/repair", config.gateway().maxTokens());
             problems.clear();
             parsed = parse(second.aiMessage().text(), schema, problems);
             if (parsed != null) {
-                return new Result(parsed, tokens, cost);
+                return new Result(parsed, call.tokens, call.cost);
             }
             throw new CallFailed(FailureKind.RETRYABLE, "the answer does not match the output schema: " + String.join("; ", problems),
-                    tokens, cost);
+                    call.tokens, call.cost);
         } catch (CallFailed e) {
             throw e;
+        } catch (Expressions.EvaluationException e) {
+            throw new CallFailed(FailureKind.FATAL, "steps." + step.id() + ".agent: " + e.getMessage(), 0, 0);
         } catch (RuntimeException e) {
-            throw classify(e, tokens, cost);
-        } finally {
-            GatewayCall.clear(key);
-            GatewayCall.clear(key + "/repair");
+            throw classify(e, call.tokens, call.cost);
         }
     }
 
-    private ChatResponse send(Duration timeout, String model, JsonNode schema, List<ChatMessage> messages, String runId, String key,
-            boolean budgetScope) {
-        GatewayCall.headers(budgetScope ? Map.of(GatewayCall.IDEMPOTENCY_KEY, key, GatewayCall.BUDGET, "run:" + runId)
-                : Map.of(GatewayCall.IDEMPOTENCY_KEY, key));
-        var parameters = OpenAiChatRequestParameters.builder().modelName(model).maxOutputTokens(config.gateway().maxTokens());
-        if (schema != null) {
-            parameters.customParameters(Map.of("response_format", Map.of("type", "json_schema",
-                    "json_schema", Map.of("name", "output", "schema", JSON.convertValue(schema, Map.class)))));
+    /** The step's system message and prompt, rendered and held within the workflow's context limit. */
+    private List<ChatMessage> messages(WorkflowSpec spec, WorkflowSpec.Step step, Expressions.Scope scope, Call call, String key) {
+        WorkflowSpec.Agent agent = step.agent();
+        List<Expressions.Rendered> rendered = new ArrayList<>();
+        Expressions.Rendered system = agent.system() == null ? null : Expressions.parts(agent.system(), scope);
+        if (system != null && !system.text().isBlank()) {
+            rendered.add(system);
         }
-        return model(timeout).chat(ChatRequest.builder().messages(messages).parameters(parameters.build()).build());
+        rendered.add(Expressions.parts(agent.prompt(), scope));
+        WorkflowSpec.Context context = spec.context();
+        if (context != null && context.maxTokens() != null) {
+            int[] summaries = {0};
+            rendered = ContextLimit.fit(step.id(), context.maxTokens(), context.strategy(), rendered, (text, max) -> {
+                String summary = call.send(null, List.of(SystemMessage.from(SUMMARIZE.formatted(max)), UserMessage.from(text)),
+                        key + "/summary/" + summaries[0]++, max).aiMessage().text();
+                return summary == null ? "" : summary;
+            });
+        }
+        List<ChatMessage> messages = new ArrayList<>();
+        if (rendered.size() == 2) {
+            messages.add(SystemMessage.from(rendered.get(0).text()));
+        }
+        messages.add(UserMessage.from(rendered.get(rendered.size() - 1).text()));
+        return messages;
+    }
+
+    /** The gateway calls of one step execution, adding up their tokens and cost. */
+    private final class Call {
+        final Duration timeout;
+        final String model;
+        final String runId;
+        final boolean budgetScope;
+        long tokens;
+        double cost;
+
+        Call(Duration timeout, String model, String runId, boolean budgetScope) {
+            this.timeout = timeout;
+            this.model = model;
+            this.runId = runId;
+            this.budgetScope = budgetScope;
+        }
+
+        ChatResponse send(JsonNode schema, List<ChatMessage> messages, String key, int maxOutputTokens) {
+            GatewayCall.headers(budgetScope ? Map.of(GatewayCall.IDEMPOTENCY_KEY, key, GatewayCall.BUDGET, "run:" + runId)
+                    : Map.of(GatewayCall.IDEMPOTENCY_KEY, key));
+            var parameters = OpenAiChatRequestParameters.builder().modelName(model).maxOutputTokens(maxOutputTokens);
+            if (schema != null) {
+                parameters.customParameters(Map.of("response_format", Map.of("type", "json_schema",
+                        "json_schema", Map.of("name", "output", "schema", JSON.convertValue(schema, Map.class)))));
+            }
+            try {
+                ChatResponse response = model(timeout).chat(ChatRequest.builder().messages(messages).parameters(parameters.build()).build());
+                tokens += usage(response);
+                cost += GatewayCall.takeCost(key);
+                return response;
+            } finally {
+                GatewayCall.clear(key);
+            }
+        }
     }
 
     private ChatModel model(Duration timeout) {
