@@ -35,4 +35,16 @@ public interface OperatorConfig {
     /** Whether to install the CRDs at start (tests; in clusters they come with the chart or k8s/crds). */
     @WithDefault("false")
     boolean installCrds();
+
+    /**
+     * Elect a leader over a Lease in the operator's namespace: of several replicas one reconciles and
+     * reaps, the others keep warm caches and take over when its lease lapses (a leader that loses
+     * its lease exits, so its pod restarts as a standby).
+     */
+    @WithDefault("true")
+    boolean leaderElection();
+
+    /** The name of that Lease. */
+    @WithDefault("flotilla-operator")
+    String leaseName();
 }

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.flotilla.operator.OperatorConfig;
+import io.flotilla.operator.OperatorLifecycle;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.scheduler.Scheduled;
@@ -29,7 +30,7 @@ import org.jboss.logging.Logger;
  * Garbage collection of agent registrations: every {@code gc-interval}, the registry's active
  * registrations are checked against the pods of their namespaces (one list per namespace); those
  * whose pod or namespace is gone are deregistered, each with a Kubernetes event and a count in
- * {@code flotilla_operator_registrations_reaped_total}.
+ * {@code flotilla_operator_registrations_reaped_total}. Only the leading replica reaps.
  */
 @ApplicationScoped
 public class OrphanReaper {
@@ -39,19 +40,21 @@ public class OrphanReaper {
 
     private final KubernetesClient kubernetes;
     private final OperatorConfig config;
+    private final OperatorLifecycle lifecycle;
     private final Counter reaped;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    OrphanReaper(KubernetesClient kubernetes, OperatorConfig config, MeterRegistry meters) {
+    OrphanReaper(KubernetesClient kubernetes, OperatorConfig config, OperatorLifecycle lifecycle, MeterRegistry meters) {
         this.kubernetes = kubernetes;
         this.config = config;
+        this.lifecycle = lifecycle;
         this.reaped = Counter.builder("flotilla.operator.registrations.reaped")
                 .description("Registrations deregistered because their pod or namespace no longer exists").register(meters);
     }
 
     @Scheduled(every = "${flotilla.operator.gc-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void reap() {
-        if (config.registryAdminToken().isEmpty()) {
+        if (config.registryAdminToken().isEmpty() || !lifecycle.leading()) {
             return;
         }
         try {

@@ -47,6 +47,14 @@ class ExecutorUnavailableTest {
             public boolean installCrds() {
                 return false;
             }
+
+            public boolean leaderElection() {
+                return false;
+            }
+
+            public String leaseName() {
+                return "flotilla-operator";
+            }
         };
     }
 
