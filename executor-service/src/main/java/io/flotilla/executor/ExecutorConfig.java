@@ -29,6 +29,13 @@ public interface ExecutorConfig {
     @WithDefault("60s")
     Duration stepTimeout();
 
+    /**
+     * How long ended runs are kept, with their steps and events; older ones are deleted by any pod,
+     * a batch every ten seconds. Their idempotency keys are free again after that.
+     */
+    @WithDefault("30d")
+    Duration retention();
+
     /** Whether this pod runs steps; false leaves it serving the API only. */
     @WithDefault("true")
     boolean engineEnabled();

@@ -44,16 +44,19 @@ import org.jboss.logging.Logger;
 public class Engine {
 
     private static final Logger LOG = Logger.getLogger(Engine.class);
+    private static final int PURGE_BATCH = 500;
 
     private final ExecutorConfig config;
     private final Checkpoints checkpoints;
     private final Leases leases;
+    private final Runs runs;
     private final AgentCaller agents;
     private final Wakeups wakeups;
     private final Tracer tracer;
     private final Map<String, Timer> stepTimers = new ConcurrentHashMap<>();
     private final MeterRegistry meters;
     private final Counter reclaims;
+    private final Counter purged;
     private final Timer overhead;
     private final AtomicLong readyDepth = new AtomicLong();
     private final Semaphore wake = new Semaphore(0);
@@ -66,9 +69,10 @@ public class Engine {
     private Thread dispatcher;
     private AgentRegistration registration;
 
-    Engine(ExecutorConfig config, Checkpoints checkpoints, Leases leases, AgentCaller agents, Wakeups wakeups, Tracer tracer,
+    Engine(ExecutorConfig config, Checkpoints checkpoints, Leases leases, Runs runs, AgentCaller agents, Wakeups wakeups, Tracer tracer,
             MeterRegistry meters) {
         this.config = config;
+        this.runs = runs;
         this.checkpoints = checkpoints;
         this.leases = leases;
         this.agents = agents;
@@ -79,6 +83,8 @@ public class Engine {
                 .description("Engine time of a step execution besides its LLM calls: reading its context and the checkpoint commit")
                 .publishPercentiles(0.5, 0.99).register(meters);
         this.reclaims = Counter.builder("flotilla.executor.lease.reclaims").description("Steps taken over after their lease expired")
+                .register(meters);
+        this.purged = Counter.builder("flotilla.executor.runs.purged").description("Ended runs deleted after the retention")
                 .register(meters);
         meters.gauge("flotilla.executor.ready.depth", readyDepth);
     }
@@ -100,6 +106,7 @@ public class Engine {
         long renewEvery = Math.max(100, config.lease().toMillis() / 3);
         housekeeping.scheduleWithFixedDelay(this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
         housekeeping.scheduleWithFixedDelay(this::reclaim, config.poll().toMillis(), config.poll().toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(this::purge, 10, 10, TimeUnit.SECONDS);
         wakeups.onReady(wake::release);
         dispatcher = new Thread(this::dispatch, "flotilla-dispatch");
         dispatcher.start();
@@ -255,6 +262,19 @@ public class Engine {
             }
         } catch (SQLException | RuntimeException e) {
             LOG.warnf("reclaiming expired leases failed (%s); trying again", e.getMessage());
+        }
+    }
+
+    /** Deletes a batch of runs past the retention; any pod may do it, skipped rows keep it to one. */
+    private void purge() {
+        try {
+            int n = runs.purgeEnded(config.retention(), PURGE_BATCH);
+            if (n > 0) {
+                purged.increment(n);
+                LOG.infof("deleted %d runs that ended more than %s ago", n, config.retention());
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf("deleting runs past the retention failed (%s); trying again", e.getMessage());
         }
     }
 

@@ -8,10 +8,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.UUID;
 import javax.sql.DataSource;
 
-/** Starting runs (idempotently) and cancelling them. */
+/** Starting runs (idempotently), cancelling them, and deleting them after the retention. */
 @ApplicationScoped
 public class Runs {
 
@@ -97,5 +98,20 @@ public class Runs {
             }
             return run.status();
         });
+    }
+
+    /**
+     * Deletes up to {@code batch} runs that ended more than {@code retention} ago, oldest first,
+     * with their steps and events; rows another pod is deleting are skipped. Returns how many.
+     */
+    public int purgeEnded(Duration retention, int batch) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                DELETE FROM executor.runs WHERE id IN (
+                  SELECT id FROM executor.runs WHERE status <> 'running' AND finished_at < now() - make_interval(secs => ?)
+                   ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED)""")) {
+            ps.setDouble(1, retention.toMillis() / 1000.0);
+            ps.setInt(2, batch);
+            return ps.executeUpdate();
+        }
     }
 }
