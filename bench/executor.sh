@@ -4,7 +4,7 @@
 # completions sent straight to the gateway at the executor's concurrency — and then the executor
 # running RUNS runs of a workflow of STEPS independent agent steps (each step: claim, context
 # read, gateway call, checkpoint commit, DAG advance).
-# Usage: bench/executor.sh [runs=300] [steps-per-run=10] [concurrency=32]
+# Usage: [FANOUT=items] bench/executor.sh [runs=300] [steps-per-run=10] [concurrency=32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-300}; STEPS=${2:-10}; CONC=${3:-32}
@@ -65,3 +65,16 @@ Q() { curl -fsS "http://127.0.0.1:$EX/q/metrics" | awk -v q="$1" '$0 ~ "^flotill
 echo "executor: $DONE runs x $STEPS steps = $TOTAL steps in ${SECS}s: $SPS steps/s ($FAILED runs not succeeded)"
 echo "checkpoint overhead per step (context read + commit + DAG advance, besides the LLM call): p50 $(Q 0.5) ms, p99 $(Q 0.99) ms"
 echo "ratio: executor steps/s / gateway-alone calls/s = $(awk -v a="$SPS" -v b="$BASE" 'BEGIN {printf "%.2f", a / b}')"
+
+# optional: one run fanning out over FANOUT items (maxParallel 32): a single run's commits all take its row lock
+if [ "${FANOUT:-0}" -gt 0 ]; then
+  printf 'defaults: {model: fast}\nsteps:\n  - {id: fan, foreach: input.items, maxParallel: 32, agent: {prompt: "bench {{item}}"}}\n' >"$WORK/fan.yaml"
+  curl -fsS -XPUT "http://127.0.0.1:$EX/api/v1/workflows/bench/fan" -H 'Content-Type: application/yaml' --data-binary @"$WORK/fan.yaml" >/dev/null
+  ID=$(curl -fsS -XPOST "http://127.0.0.1:$EX/api/v1/runs" -H 'Content-Type: application/json' \
+    -d "{\"workflow\":\"bench/fan\",\"input\":{\"items\":[$(seq -s, 1 "$FANOUT")]}}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  for _ in $(seq 1 2400); do
+    [ "$("${PSQL[@]}" -d $DB -c "SELECT status FROM executor.runs WHERE id = '$ID'")" != running ] && break; sleep 0.25
+  done
+  "${PSQL[@]}" -F' ' -d $DB -c "SELECT 'fan-out: $FANOUT items', status, 'in', round(extract(epoch FROM finished_at - created_at)::numeric, 1),
+    's:', round($FANOUT / extract(epoch FROM finished_at - created_at)) AS rate, 'items/s' FROM executor.runs WHERE id = '$ID'"
+fi
