@@ -4,7 +4,6 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
@@ -21,6 +20,8 @@ import java.util.UUID;
  * its own ({@link #createDatabase()}), so test runs never see each other's rows.
  */
 public final class TestPostgres {
+
+    private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
 
     private static final String DEFAULT_URL = "jdbc:postgresql://127.0.0.1:5432/test";
     private static TestPostgres instance;
@@ -57,14 +58,16 @@ public final class TestPostgres {
         String configured = System.getenv("FLOTILLA_TEST_PG_URL");
         if (!mode.equals("embedded")) {
             String url = configured != null && !configured.isBlank() ? configured : DEFAULT_URL;
-            if (answers(url, user, password)) {
+            String silence = silence(url, user, password);
+            if (silence == null) {
                 HostPort hp = HostPort.of(url);
                 return new TestPostgres(hp.host(), hp.port(), user, password, url, "server at " + hp.host() + ":" + hp.port());
             }
             if (configured != null && !configured.isBlank()) {
                 throw new IllegalStateException("FLOTILLA_TEST_PG_URL=" + configured
-                        + " does not answer; start that server or unset the variable to use the local or embedded one");
+                        + " does not answer (" + silence + "); start that server or unset the variable to use the local or embedded one");
             }
+            System.out.println("[flotilla-tests] " + url + " does not answer (" + silence + ")");
         }
         return startEmbedded();
     }
@@ -87,13 +90,23 @@ public final class TestPostgres {
         }
     }
 
-    private static boolean answers(String url, String user, String password) {
-        DriverManager.setLoginTimeout(3);
-        try (Connection ignored = DriverManager.getConnection(url, props(user, password))) {
-            return true;
+    /** Null when the server answers, else why not. */
+    private static String silence(String url, String user, String password) {
+        Properties props = props(user, password);
+        props.setProperty("loginTimeout", "3");
+        try (Connection ignored = connect(url, props)) {
+            return null;
         } catch (SQLException e) {
-            return false;
+            return e.getMessage();
         }
+    }
+
+    /**
+     * A connection from the PostgreSQL driver itself: {@code DriverManager} only hands out drivers
+     * its caller's class loader sees, and a test JVM goes through several (one per Quarkus app).
+     */
+    private static Connection connect(String url, Properties props) throws SQLException {
+        return DRIVER.connect(url, props);
     }
 
     private static Properties props(String user, String password) {
@@ -118,7 +131,7 @@ public final class TestPostgres {
 
     /** Creates the named database unless it exists (for the local run, which keeps its data). */
     public void ensureDatabase(String name) {
-        try (Connection c = DriverManager.getConnection(adminUrl, props(user, password));
+        try (Connection c = connect(adminUrl, props(user, password));
              java.sql.PreparedStatement s = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
             s.setString(1, name);
             try (java.sql.ResultSet rs = s.executeQuery()) {
@@ -138,7 +151,7 @@ public final class TestPostgres {
     }
 
     private void execute(String sql) {
-        try (Connection c = DriverManager.getConnection(adminUrl, props(user, password));
+        try (Connection c = connect(adminUrl, props(user, password));
              Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
