@@ -13,19 +13,31 @@ public interface ExecutorConfig {
     @WithDefault("16")
     int concurrency();
 
-    /** How long a claimed step stays leased; the pod renews its leases every third of it, another pod reclaims it after. */
+    /**
+     * How long a claimed step stays leased; the pod renews its leases every third of it, another
+     * pod reclaims it after.
+     */
     @WithDefault("30s")
     Duration lease();
 
-    /** Safety poll of an idle pod for expired leases and due retries; new work wakes it at once through LISTEN/NOTIFY. */
+    /**
+     * Safety poll of an idle pod for expired leases and due retries; new work wakes it at once
+     * through LISTEN/NOTIFY.
+     */
     @WithDefault("1s")
     Duration poll();
 
-    /** Backoff before the first retry of a failed step; doubles per failure, at most 30 s, with full jitter. */
+    /**
+     * Backoff before the first retry of a failed step; doubles per failure, at most 30 s, with full
+     * jitter.
+     */
     @WithDefault("1s")
     Duration retryBackoff();
 
-    /** Timeout of an LLM call of a step that names none (neither {@code timeout} nor {@code defaults.timeout}). */
+    /**
+     * Timeout of an LLM call of a step that names none (neither {@code timeout} nor {@code
+     * defaults.timeout}).
+     */
     @WithDefault("60s")
     Duration stepTimeout();
 
@@ -51,11 +63,17 @@ public interface ExecutorConfig {
         @WithDefault("http://localhost:8080")
         String url();
 
-        /** The virtual key agent steps call with (a tenant's key created with the gateway's admin API). */
+        /**
+         * The virtual key agent steps call with (a tenant's key created with the gateway's admin
+         * API).
+         */
         @WithDefault("unset")
         String apiKey();
 
-        /** Admin token of the gateway, to open each run's budget scope; without it, runs with a budget are refused. */
+        /**
+         * Admin token of the gateway, to open each run's budget scope; without it, runs with a
+         * budget are refused.
+         */
         Optional<String> adminToken();
 
         /** The tenant that owns the run budget scopes (the tenant of {@code api-key}). */
@@ -67,10 +85,16 @@ public interface ExecutorConfig {
         int maxTokens();
     }
 
-    /** The agent registry; each executor pod registers there and uses its registration id as lease owner. */
+    /**
+     * The agent registry; each executor pod registers there and uses its registration id as lease
+     * owner.
+     */
     interface Registry {
 
-        /** Base URL of the registry; unset runs without registering (the lease owner is then a random id). */
+        /**
+         * Base URL of the registry; unset runs without registering (the lease owner is then a
+         * random id).
+         */
         Optional<String> url();
 
         /** TTL of the pod's registration, in seconds; heartbeats every third of it. */

@@ -11,17 +11,26 @@ import java.util.Set;
 /** The executor's HTTP API as the tests drive it. */
 final class Api {
 
-    private Api() {
-    }
+    private Api() {}
 
     static void publish(String namespace, String name, String yaml) {
-        given().contentType("application/yaml").body(yaml.getBytes(StandardCharsets.UTF_8)).put("/api/v1/workflows/" + namespace + "/" + name)
-                .then().statusCode(org.hamcrest.Matchers.anyOf(org.hamcrest.Matchers.is(200), org.hamcrest.Matchers.is(201)));
+        given().contentType("application/yaml")
+                .body(yaml.getBytes(StandardCharsets.UTF_8))
+                .put("/api/v1/workflows/" + namespace + "/" + name)
+                .then()
+                .statusCode(
+                        org.hamcrest.Matchers.anyOf(
+                                org.hamcrest.Matchers.is(200), org.hamcrest.Matchers.is(201)));
     }
 
     static String start(String workflow, String inputJson) {
-        return given().contentType("application/json").body("{\"workflow\":\"" + workflow + "\",\"input\":" + inputJson + "}")
-                .post("/api/v1/runs").then().statusCode(202).extract().path("id");
+        return given().contentType("application/json")
+                .body("{\"workflow\":\"" + workflow + "\",\"input\":" + inputJson + "}")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(202)
+                .extract()
+                .path("id");
     }
 
     static JsonPath run(String id) {
@@ -35,14 +44,23 @@ final class Api {
 
     static JsonPath ended(String id, Duration atMost) {
         Set<String> done = Set.of("succeeded", "failed", "cancelled");
-        await().atMost(atMost).pollInterval(Duration.ofMillis(50)).until(() -> done.contains(run(id).getString("status")));
+        await().atMost(atMost)
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> done.contains(run(id).getString("status")));
         return run(id);
     }
 
     /** The step (item null) or foreach item as the API shows it. */
     static java.util.Map<String, Object> step(JsonPath run, String id, Integer item) {
         return run.<java.util.Map<String, Object>>getList("steps").stream()
-                .filter(s -> s.get("id").equals(id) && java.util.Objects.equals(s.get("item"), item)).findFirst()
-                .orElseThrow(() -> new AssertionError("no step " + id + "[" + item + "] in " + run.prettify()));
+                .filter(
+                        s ->
+                                s.get("id").equals(id)
+                                        && java.util.Objects.equals(s.get("item"), item))
+                .findFirst()
+                .orElseThrow(
+                        () ->
+                                new AssertionError(
+                                        "no step " + id + "[" + item + "] in " + run.prettify()));
     }
 }

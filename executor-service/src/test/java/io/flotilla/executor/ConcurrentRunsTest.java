@@ -25,24 +25,25 @@ import java.util.concurrent.CompletableFuture;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
-/** 500 runs started at once: every one completes, no step runs twice, and Postgres sees no deadlock. */
+/**
+ * 500 runs started at once: every one completes, no step runs twice, and Postgres sees no deadlock.
+ */
 @QuarkusTest
 @QuarkusTestResource(ExecutorTestResource.class)
 class ConcurrentRunsTest {
 
     private static final int RUNS = 500;
 
-    @Inject
-    DataSource db;
+    @Inject DataSource db;
 
-    @Inject
-    MeterRegistry meters;
+    @Inject MeterRegistry meters;
 
     @TestHTTPResource("/")
     URL base;
 
     private long query(String sql) throws Exception {
-        try (Connection c = db.getConnection(); ResultSet rs = c.createStatement().executeQuery(sql)) {
+        try (Connection c = db.getConnection();
+                ResultSet rs = c.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
@@ -55,7 +56,10 @@ class ConcurrentRunsTest {
 
     @Test
     void fiveHundredConcurrentRunsAllCompleteWithoutLockErrors() throws Exception {
-        Api.publish("load", "small", """
+        Api.publish(
+                "load",
+                "small",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: draft, agent: {prompt: "load1: draft {{input.n}}"}}
@@ -66,28 +70,56 @@ class ConcurrentRunsTest {
         HttpClient http = HttpClient.newHttpClient();
         List<CompletableFuture<HttpResponse<String>>> posts = new ArrayList<>();
         for (int i = 0; i < RUNS; i++) {
-            posts.add(http.sendAsync(HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs")).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"workflow\":\"load/small\",\"input\":{\"n\":" + i + "}}")).build(),
-                    HttpResponse.BodyHandlers.ofString()));
+            posts.add(
+                    http.sendAsync(
+                            HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs"))
+                                    .header("Content-Type", "application/json")
+                                    .POST(
+                                            HttpRequest.BodyPublishers.ofString(
+                                                    "{\"workflow\":\"load/small\",\"input\":{\"n\":"
+                                                            + i
+                                                            + "}}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString()));
         }
         for (var post : posts) {
             assertEquals(202, post.get().statusCode(), post.get().body());
         }
 
-        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
-                .until(() -> query("SELECT count(*) FROM executor.runs WHERE workflow = 'small' AND status = 'running'") == 0);
+        await().atMost(Duration.ofMinutes(3))
+                .pollInterval(Duration.ofMillis(500))
+                .until(
+                        () ->
+                                query(
+                                                "SELECT count(*) FROM executor.runs WHERE workflow = 'small' AND status = 'running'")
+                                        == 0);
 
-        assertEquals(RUNS, query("SELECT count(*) FROM executor.runs WHERE workflow = 'small' AND status = 'succeeded'"));
-        assertEquals(0, query("SELECT count(*) FROM executor.steps s JOIN executor.runs r ON r.id = s.run_id "
-                + "WHERE r.workflow = 'small' AND (s.attempt <> 1 OR s.status <> 'succeeded')"), "every step ran exactly once");
+        assertEquals(
+                RUNS,
+                query(
+                        "SELECT count(*) FROM executor.runs WHERE workflow = 'small' AND status = 'succeeded'"));
+        assertEquals(
+                0,
+                query(
+                        "SELECT count(*) FROM executor.steps s JOIN executor.runs r ON r.id = s.run_id "
+                                + "WHERE r.workflow = 'small' AND (s.attempt <> 1 OR s.status <> 'succeeded')"),
+                "every step ran exactly once");
         var calls = FakeGateway.calls("load1:");
         assertEquals(2 * RUNS, calls.size(), "one LLM call per step");
         for (var call : calls) {
             String step = call.prompt().contains("load1: draft") ? "draft" : "polish";
-            assertTrue(call.idempotencyKey().endsWith("/" + step + "/1"), "each call carries its own step's key: " + call.idempotencyKey());
+            assertTrue(
+                    call.idempotencyKey().endsWith("/" + step + "/1"),
+                    "each call carries its own step's key: " + call.idempotencyKey());
         }
-        assertEquals(2 * RUNS, calls.stream().map(c -> c.idempotencyKey()).distinct().count(), "no two calls share a key");
-        assertEquals(0, query("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"), "no deadlock in Postgres");
+        assertEquals(
+                2 * RUNS,
+                calls.stream().map(c -> c.idempotencyKey()).distinct().count(),
+                "no two calls share a key");
+        assertEquals(
+                0,
+                query("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"),
+                "no deadlock in Postgres");
         assertEquals(0, steps("failed") - failedBefore, "no step execution failed");
         assertEquals(0, steps("fenced") - fencedBefore, "no commit was refused");
     }

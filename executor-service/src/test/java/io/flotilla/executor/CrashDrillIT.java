@@ -38,16 +38,17 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * End to end with real processes: a registry, a gateway (whose upstream is an in-test fake that
- * speaks OpenAI's wire format and counts calls), and two executors on one database. The budget
- * test runs through the real gateway's reservations; the crash drill kills one executor with
- * SIGKILL in the middle of runs.
+ * speaks OpenAI's wire format and counts calls), and two executors on one database. The budget test
+ * runs through the real gateway's reservations; the crash drill kills one executor with SIGKILL in
+ * the middle of runs.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CrashDrillIT {
 
     private static final String GATEWAY_ADMIN = "drill-gateway-admin";
     private static final String REGISTRY_ADMIN = "drill-registry-admin";
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final List<ServiceProcess> PROCESSES = new ArrayList<>();
     private static TestPostgres pg;
     private static String database;
@@ -64,17 +65,56 @@ class CrashDrillIT {
         upstream = new FakeGateway();
         int upstreamPort = upstream.start();
         Path routes = Files.createTempFile("drill-routes", ".yaml");
-        Files.writeString(routes, "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:" + upstreamPort + "/v1}\n"
-                + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n");
-        registry = start(ServiceProcess.start("registry", "registry.jar", pg, database, Map.of("FLOTILLA_REGISTRY_ADMIN_TOKEN", REGISTRY_ADMIN,
-                "FLOTILLA_REGISTRY_TTL_MIN_SECONDS", "1", "FLOTILLA_REGISTRY_SWEEP_INTERVAL", "500ms")));
-        gateway = start(ServiceProcess.start("gateway", "gateway.jar", pg, database, Map.of("FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString(),
-                "FLOTILLA_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN)));
+        Files.writeString(
+                routes,
+                "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:"
+                        + upstreamPort
+                        + "/v1}\n"
+                        + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n");
+        registry =
+                start(
+                        ServiceProcess.start(
+                                "registry",
+                                "registry.jar",
+                                pg,
+                                database,
+                                Map.of(
+                                        "FLOTILLA_REGISTRY_ADMIN_TOKEN",
+                                        REGISTRY_ADMIN,
+                                        "FLOTILLA_REGISTRY_TTL_MIN_SECONDS",
+                                        "1",
+                                        "FLOTILLA_REGISTRY_SWEEP_INTERVAL",
+                                        "500ms")));
+        gateway =
+                start(
+                        ServiceProcess.start(
+                                "gateway",
+                                "gateway.jar",
+                                pg,
+                                database,
+                                Map.of(
+                                        "FLOTILLA_GATEWAY_ROUTES_FILE",
+                                        routes.toString(),
+                                        "FLOTILLA_GATEWAY_ADMIN_TOKEN",
+                                        GATEWAY_ADMIN)));
         registry.awaitReady();
         gateway.awaitReady();
-        HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants", GATEWAY_ADMIN, "{\"id\":\"drill\"}").expect(201);
-        String key = HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants/drill/keys", GATEWAY_ADMIN,
-                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"]}").expect(201).json().get("key").asText();
+        HttpCalls.call(
+                        "POST",
+                        gateway.url() + "/admin/v1/tenants",
+                        GATEWAY_ADMIN,
+                        "{\"id\":\"drill\"}")
+                .expect(201);
+        String key =
+                HttpCalls.call(
+                                "POST",
+                                gateway.url() + "/admin/v1/tenants/drill/keys",
+                                GATEWAY_ADMIN,
+                                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"]}")
+                        .expect(201)
+                        .json()
+                        .get("key")
+                        .asText();
         Map<String, String> env = new HashMap<>();
         env.put("FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url());
         env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
@@ -85,8 +125,12 @@ class CrashDrillIT {
         env.put("FLOTILLA_EXECUTOR_LEASE", "3s");
         env.put("FLOTILLA_EXECUTOR_POLL", "250ms");
         env.put("FLOTILLA_EXECUTOR_CONCURRENCY", "4");
-        executorA = start(ServiceProcess.start("executor-a", "executor.jar", pg, database, env)).awaitReady();
-        executorB = start(ServiceProcess.start("executor-b", "executor.jar", pg, database, env)).awaitReady();
+        executorA =
+                start(ServiceProcess.start("executor-a", "executor.jar", pg, database, env))
+                        .awaitReady();
+        executorB =
+                start(ServiceProcess.start("executor-b", "executor.jar", pg, database, env))
+                        .awaitReady();
     }
 
     private static ServiceProcess start(ServiceProcess p) {
@@ -111,7 +155,10 @@ class CrashDrillIT {
     @Order(1)
     void aRunStopsWhenItsBudgetInTheGatewayIsSpentAndKeepsItsFinishedSteps() throws Exception {
         FakeGateway.script("tight:", c -> Reply.ok("paragraph"));
-        publish("drill", "tight", """
+        publish(
+                "drill",
+                "tight",
+                """
                 defaults: {model: drill}
                 steps:
                   - {id: s1, agent: {prompt: "tight: s1"}}
@@ -120,34 +167,68 @@ class CrashDrillIT {
                   - {id: s4, needs: [s3], agent: {prompt: "tight: s4"}}
                   - {id: s5, needs: [s4], agent: {prompt: "tight: s5"}}
                 """);
-        String id = HttpCalls.call("POST", executorB.url() + "/api/v1/runs", null,
-                "{\"workflow\":\"drill/tight\",\"input\":{},\"budget\":{\"maxTokens\":120}}").expect(202).json().get("id").asText();
+        String id =
+                HttpCalls.call(
+                                "POST",
+                                executorB.url() + "/api/v1/runs",
+                                null,
+                                "{\"workflow\":\"drill/tight\",\"input\":{},\"budget\":{\"maxTokens\":120}}")
+                        .expect(202)
+                        .json()
+                        .get("id")
+                        .asText();
         JsonNode run = awaitEnd(id);
 
         assertEquals("failed", run.get("status").asText(), run.toPrettyString());
-        assertTrue(run.get("reason").asText().startsWith("budget exhausted at step s"), run.get("reason").asText());
-        assertTrue(run.get("reason").asText().contains("run:" + id), "the reason names the spent scope: " + run.get("reason").asText());
+        assertTrue(
+                run.get("reason").asText().startsWith("budget exhausted at step s"),
+                run.get("reason").asText());
+        assertTrue(
+                run.get("reason").asText().contains("run:" + id),
+                "the reason names the spent scope: " + run.get("reason").asText());
         long kept = 0;
         for (JsonNode step : run.get("steps")) {
             if (step.get("status").asText().equals("succeeded")) {
                 kept++;
-                assertEquals("paragraph", step.get("output").asText(), "finished steps keep their output");
+                assertEquals(
+                        "paragraph",
+                        step.get("output").asText(),
+                        "finished steps keep their output");
             }
         }
         assertTrue(kept >= 1 && kept < 5, "some steps finished before the budget ran out: " + kept);
-        JsonNode scope = HttpCalls.call("GET", gateway.url() + "/admin/v1/scopes/run:" + id, GATEWAY_ADMIN, null).expect(200).json();
-        assertTrue(scope.get("usedTokens").asLong() <= 120, "the gateway never let the run spend past its budget: " + scope);
-        assertEquals(scope.get("usedTokens").asLong(), run.get("tokens").asLong(), "the run's tokens are what the gateway settled");
-        assertEquals(kept, FakeGateway.calls("tight:").size(), "a refused call never reached the provider");
-        System.out.printf("budget drill: budget 120 tokens, %d steps finished, %d tokens used, run failed: %s%n", kept,
-                scope.get("usedTokens").asLong(), run.get("reason").asText());
+        JsonNode scope =
+                HttpCalls.call(
+                                "GET",
+                                gateway.url() + "/admin/v1/scopes/run:" + id,
+                                GATEWAY_ADMIN,
+                                null)
+                        .expect(200)
+                        .json();
+        assertTrue(
+                scope.get("usedTokens").asLong() <= 120,
+                "the gateway never let the run spend past its budget: " + scope);
+        assertEquals(
+                scope.get("usedTokens").asLong(),
+                run.get("tokens").asLong(),
+                "the run's tokens are what the gateway settled");
+        assertEquals(
+                kept,
+                FakeGateway.calls("tight:").size(),
+                "a refused call never reached the provider");
+        System.out.printf(
+                "budget drill: budget 120 tokens, %d steps finished, %d tokens used, run failed: %s%n",
+                kept, scope.get("usedTokens").asLong(), run.get("reason").asText());
     }
 
     @Test
     @Order(2)
     void killingAnExecutorMidRunLosesNoRunAndRunsNoFinishedStepTwice() throws Exception {
         FakeGateway.script("drill:", c -> Reply.ok("done").after(400));
-        publish("drill", "chain", """
+        publish(
+                "drill",
+                "chain",
+                """
                 defaults: {model: drill}
                 steps:
                   - {id: s1, agent: {prompt: "drill: {{input.n}} s1"}}
@@ -159,28 +240,62 @@ class CrashDrillIT {
         int runs = 24;
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-            ids.add(HttpCalls.call("POST", executorB.url() + "/api/v1/runs", null,
-                    "{\"workflow\":\"drill/chain\",\"input\":{\"n\":" + i + "}}").expect(202).json().get("id").asText());
+            ids.add(
+                    HttpCalls.call(
+                                    "POST",
+                                    executorB.url() + "/api/v1/runs",
+                                    null,
+                                    "{\"workflow\":\"drill/chain\",\"input\":{\"n\":" + i + "}}")
+                            .expect(202)
+                            .json()
+                            .get("id")
+                            .asText());
         }
         String ownerA = ownerOf(executorA);
-        await().atMost(Duration.ofSeconds(60)).until(() -> count("s.status = 'succeeded'") >= 10 && count("s.status = 'running' AND s.lease_owner = '" + ownerA + "'") > 0);
+        await().atMost(Duration.ofSeconds(60))
+                .until(
+                        () ->
+                                count("s.status = 'succeeded'") >= 10
+                                        && count(
+                                                        "s.status = 'running' AND s.lease_owner = '"
+                                                                + ownerA
+                                                                + "'")
+                                                > 0);
         Set<String> finishedBeforeKill = steps("s.status = 'succeeded'");
-        Set<String> heldByTheDead = steps("s.status = 'running' AND s.lease_owner = '" + ownerA + "'");
+        Set<String> heldByTheDead =
+                steps("s.status = 'running' AND s.lease_owner = '" + ownerA + "'");
         long killedAt = System.nanoTime();
         executorA.kill();
 
-        await().atMost(Duration.ofSeconds(90)).until(() -> count("true") == 3L * runs && count("s.status = 'succeeded'") == 3L * runs);
+        await().atMost(Duration.ofSeconds(90))
+                .until(
+                        () ->
+                                count("true") == 3L * runs
+                                        && count("s.status = 'succeeded'") == 3L * runs);
         for (String id : ids) {
-            assertEquals("succeeded", HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null,
-                    null).expect(200).json().get("status").asText());
+            assertEquals(
+                    "succeeded",
+                    HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null, null)
+                            .expect(200)
+                            .json()
+                            .get("status")
+                            .asText());
         }
-        Map<String, Integer> calls = FakeGateway.calls("drill:").stream()
-                .collect(Collectors.groupingBy(CrashDrillIT::stepOf, Collectors.summingInt(c -> 1)));
+        Map<String, Integer> calls =
+                FakeGateway.calls("drill:").stream()
+                        .collect(
+                                Collectors.groupingBy(
+                                        CrashDrillIT::stepOf, Collectors.summingInt(c -> 1)));
         for (String step : finishedBeforeKill) {
-            assertEquals(1, calls.get(step), "step " + step + " finished before the kill and was called once");
+            assertEquals(
+                    1,
+                    calls.get(step),
+                    "step " + step + " finished before the kill and was called once");
         }
-        // Every execution makes one call, except that the killed executor may have died between claiming
-        // a step and its call reaching the provider: a reclaimed step may lack the dead attempt's call.
+        // Every execution makes one call, except that the killed executor may have died between
+        // claiming
+        // a step and its call reaching the provider: a reclaimed step may lack the dead attempt's
+        // call.
         Map<String, Integer> attempts = attempts();
         Map<String, Integer> reclaims = reclaims();
         assertEquals(attempts.keySet(), calls.keySet(), "every step called the provider");
@@ -189,58 +304,103 @@ class CrashDrillIT {
             int made = calls.get(step.getKey());
             neverCalled += step.getValue() - made;
             int lost = reclaims.getOrDefault(step.getKey(), 0);
-            assertTrue(made <= step.getValue() && made >= step.getValue() - lost, "step " + step.getKey() + ": " + made
-                    + " calls for " + step.getValue() + " attempts, " + lost + " of them reclaimed from the dead executor");
+            assertTrue(
+                    made <= step.getValue() && made >= step.getValue() - lost,
+                    "step "
+                            + step.getKey()
+                            + ": "
+                            + made
+                            + " calls for "
+                            + step.getValue()
+                            + " attempts, "
+                            + lost
+                            + " of them reclaimed from the dead executor");
         }
         List<Long> reclaimMillis = new ArrayList<>();
         for (String step : heldByTheDead) {
-            assertTrue(attempts.get(step) >= 2 && reclaims.getOrDefault(step, 0) >= 1, "step " + step + " was reclaimed from the dead executor");
-            List<Call> forStep = FakeGateway.calls("drill:").stream().filter(c -> stepOf(c).equals(step)).toList();
+            assertTrue(
+                    attempts.get(step) >= 2 && reclaims.getOrDefault(step, 0) >= 1,
+                    "step " + step + " was reclaimed from the dead executor");
+            List<Call> forStep =
+                    FakeGateway.calls("drill:").stream()
+                            .filter(c -> stepOf(c).equals(step))
+                            .toList();
             reclaimMillis.add((forStep.get(forStep.size() - 1).atNanos() - killedAt) / 1_000_000);
         }
         assertFalse(heldByTheDead.isEmpty());
         reclaimMillis.sort(null);
-        System.out.printf("crash drill: %d runs, %d steps finished before kill -9, %d in flight on the killed executor; "
-                + "%d of their calls had not reached the provider; all runs succeeded; kill-to-reclaim (lease 3 s) min %d ms, max %d ms%n",
-                runs, finishedBeforeKill.size(), heldByTheDead.size(), neverCalled, reclaimMillis.get(0), reclaimMillis.get(reclaimMillis.size() - 1));
-
+        System.out.printf(
+                "crash drill: %d runs, %d steps finished before kill -9, %d in flight on the killed executor; "
+                        + "%d of their calls had not reached the provider; all runs succeeded; kill-to-reclaim (lease 3 s) min %d ms, max %d ms%n",
+                runs,
+                finishedBeforeKill.size(),
+                heldByTheDead.size(),
+                neverCalled,
+                reclaimMillis.get(0),
+                reclaimMillis.get(reclaimMillis.size() - 1));
     }
 
     @Test
     @Order(3)
     void aGracefulShutdownHandsBackTheStepsStillInFlight() throws Exception {
         FakeGateway.script("linger:", c -> Reply.ok("late").after(20_000));
-        publish("drill", "lingering", "defaults: {model: drill}\nsteps:\n  - {id: only, agent: {prompt: \"linger: {{input.n}}\"}}\n");
+        publish(
+                "drill",
+                "lingering",
+                "defaults: {model: drill}\nsteps:\n  - {id: only, agent: {prompt: \"linger: {{input.n}}\"}}\n");
         for (int i = 0; i < 2; i++) {
-            HttpCalls.call("POST", executorB.url() + "/api/v1/runs", null,
-                    "{\"workflow\":\"drill/lingering\",\"input\":{\"n\":" + i + "}}").expect(202);
+            HttpCalls.call(
+                            "POST",
+                            executorB.url() + "/api/v1/runs",
+                            null,
+                            "{\"workflow\":\"drill/lingering\",\"input\":{\"n\":" + i + "}}")
+                    .expect(202);
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> FakeGateway.calls("linger:").size() == 2);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> FakeGateway.calls("linger:").size() == 2);
 
         executorB.close(); // SIGTERM: in-flight steps get 10 s, then go back to the queue
-        assertEquals(2, lingering("s.status = 'ready' AND s.lease_owner IS NULL AND s.attempt = 1"), "handed back, not left to expire");
-        assertEquals(0, lingering("EXISTS (SELECT 1 FROM executor.events e WHERE e.run_id = s.run_id AND e.type = 'step.reclaimed')"),
+        assertEquals(
+                2,
+                lingering("s.status = 'ready' AND s.lease_owner IS NULL AND s.attempt = 1"),
+                "handed back, not left to expire");
+        assertEquals(
+                0,
+                lingering(
+                        "EXISTS (SELECT 1 FROM executor.events e WHERE e.run_id = s.run_id AND e.type = 'step.reclaimed')"),
                 "no lease had to expire");
         await().atMost(Duration.ofSeconds(30)).until(() -> activeExecutors().isEmpty());
     }
 
     private static long lingering(String where) throws Exception {
-        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM executor.steps s "
-                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'lingering' AND " + where)) {
+        try (Connection c = db();
+                ResultSet rs =
+                        c.createStatement()
+                                .executeQuery(
+                                        "SELECT count(*) FROM executor.steps s "
+                                                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'lingering' AND "
+                                                + where)) {
             rs.next();
             return rs.getLong(1);
         }
     }
 
     private static String stepOf(Call c) {
-        String[] words = c.prompt().substring(c.prompt().indexOf("drill:") + 6).trim().split("\\s+");
+        String[] words =
+                c.prompt().substring(c.prompt().indexOf("drill:") + 6).trim().split("\\s+");
         return words[0] + "/" + words[1];
     }
 
     private static String ownerOf(ServiceProcess executor) throws Exception {
         // the executor's registration: same pod name (the host), its process id in the name
-        for (JsonNode a : HttpCalls.call("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN,
-                null).expect(200).json()) {
+        for (JsonNode a :
+                HttpCalls.call(
+                                "GET",
+                                registry.url() + "/api/v1/agents?kind=executor&status=active",
+                                REGISTRY_ADMIN,
+                                null)
+                        .expect(200)
+                        .json()) {
             if (a.get("name").asText().endsWith("-" + executor.pid())) {
                 return a.get("id").asText();
             }
@@ -250,7 +410,13 @@ class CrashDrillIT {
 
     private static Set<String> activeExecutors() throws Exception {
         Set<String> ids = new HashSet<>();
-        HttpCalls.call("GET", registry.url() + "/api/v1/agents?kind=executor&status=active", REGISTRY_ADMIN, null).expect(200).json()
+        HttpCalls.call(
+                        "GET",
+                        registry.url() + "/api/v1/agents?kind=executor&status=active",
+                        REGISTRY_ADMIN,
+                        null)
+                .expect(200)
+                .json()
                 .forEach(a -> ids.add(a.get("id").asText()));
         return ids;
     }
@@ -260,8 +426,13 @@ class CrashDrillIT {
     }
 
     private static long count(String where) throws Exception {
-        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM executor.steps s "
-                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain' AND " + where)) {
+        try (Connection c = db();
+                ResultSet rs =
+                        c.createStatement()
+                                .executeQuery(
+                                        "SELECT count(*) FROM executor.steps s "
+                                                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain' AND "
+                                                + where)) {
             rs.next();
             return rs.getLong(1);
         }
@@ -269,8 +440,13 @@ class CrashDrillIT {
 
     private static Set<String> steps(String where) throws Exception {
         Set<String> steps = new HashSet<>();
-        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT r.input->>'n', s.step_id FROM executor.steps s "
-                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain' AND " + where)) {
+        try (Connection c = db();
+                ResultSet rs =
+                        c.createStatement()
+                                .executeQuery(
+                                        "SELECT r.input->>'n', s.step_id FROM executor.steps s "
+                                                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain' AND "
+                                                + where)) {
             while (rs.next()) {
                 steps.add(rs.getString(1) + "/" + rs.getString(2));
             }
@@ -280,8 +456,12 @@ class CrashDrillIT {
 
     private static Map<String, Integer> attempts() throws Exception {
         Map<String, Integer> attempts = new HashMap<>();
-        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT r.input->>'n', s.step_id, s.attempt FROM executor.steps s "
-                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain'")) {
+        try (Connection c = db();
+                ResultSet rs =
+                        c.createStatement()
+                                .executeQuery(
+                                        "SELECT r.input->>'n', s.step_id, s.attempt FROM executor.steps s "
+                                                + "JOIN executor.runs r ON r.id = s.run_id WHERE r.workflow = 'chain'")) {
             while (rs.next()) {
                 attempts.put(rs.getString(1) + "/" + rs.getString(2), rs.getInt(3));
             }
@@ -291,8 +471,12 @@ class CrashDrillIT {
 
     private static Map<String, Integer> reclaims() throws Exception {
         Map<String, Integer> reclaims = new HashMap<>();
-        try (Connection c = db(); ResultSet rs = c.createStatement().executeQuery("SELECT r.input->>'n', e.step_id, count(*) FROM executor.events e "
-                + "JOIN executor.runs r ON r.id = e.run_id WHERE r.workflow = 'chain' AND e.type = 'step.reclaimed' GROUP BY 1, 2")) {
+        try (Connection c = db();
+                ResultSet rs =
+                        c.createStatement()
+                                .executeQuery(
+                                        "SELECT r.input->>'n', e.step_id, count(*) FROM executor.events e "
+                                                + "JOIN executor.runs r ON r.id = e.run_id WHERE r.workflow = 'chain' AND e.type = 'step.reclaimed' GROUP BY 1, 2")) {
             while (rs.next()) {
                 reclaims.put(rs.getString(1) + "/" + rs.getString(2), rs.getInt(3));
             }
@@ -301,15 +485,38 @@ class CrashDrillIT {
     }
 
     private static void publish(String namespace, String name, String yaml) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(executorB.url() + "/api/v1/workflows/" + namespace + "/" + name))
-                .header("Content-Type", "application/yaml").PUT(HttpRequest.BodyPublishers.ofString(yaml)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+                HTTP.send(
+                        HttpRequest.newBuilder(
+                                        URI.create(
+                                                executorB.url()
+                                                        + "/api/v1/workflows/"
+                                                        + namespace
+                                                        + "/"
+                                                        + name))
+                                .header("Content-Type", "application/yaml")
+                                .PUT(HttpRequest.BodyPublishers.ofString(yaml))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertTrue(r.statusCode() == 201 || r.statusCode() == 200, r.body());
     }
 
     private static JsonNode awaitEnd(String id) throws Exception {
-        await().atMost(Duration.ofSeconds(60)).until(() -> !HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null,
-                null).expect(200).json()
-                .get("status").asText().equals("running"));
-        return HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null, null).expect(200).json();
+        await().atMost(Duration.ofSeconds(60))
+                .until(
+                        () ->
+                                !HttpCalls.call(
+                                                "GET",
+                                                executorB.url() + "/api/v1/runs/" + id,
+                                                null,
+                                                null)
+                                        .expect(200)
+                                        .json()
+                                        .get("status")
+                                        .asText()
+                                        .equals("running"));
+        return HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null, null)
+                .expect(200)
+                .json();
     }
 }

@@ -25,13 +25,19 @@ import org.junit.jupiter.api.Test;
 class EngineTest {
 
     private static String word(Call c, String marker) {
-        return c.prompt().substring(c.prompt().indexOf(marker) + marker.length()).trim().split("\\s+")[0];
+        return c.prompt()
+                .substring(c.prompt().indexOf(marker) + marker.length())
+                .trim()
+                .split("\\s+")[0];
     }
 
     @Test
     void stepsRunInDependencyOrderWithOutputsRenderedIntoLaterPrompts() {
         FakeGateway.script("dag1:", c -> Reply.ok("done-" + word(c, "dag1:")));
-        Api.publish("engine", "dag", """
+        Api.publish(
+                "engine",
+                "dag",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: d, needs: [b, c], agent: {prompt: "dag1: d {{steps.b.output}}+{{steps.c.output}}"}}
@@ -43,21 +49,37 @@ class EngineTest {
         JsonPath run = Api.ended(id);
 
         assertEquals("succeeded", run.getString("status"), run.prettify());
-        assertEquals("done-d", run.getString("output"), "the run's output is its last step's output");
+        assertEquals(
+                "done-d", run.getString("output"), "the run's output is its last step's output");
         List<Call> calls = FakeGateway.calls("dag1:");
-        assertEquals(List.of("a", "b", "c", "d"), calls.stream().map(c -> word(c, "dag1:")).sorted().toList());
+        assertEquals(
+                List.of("a", "b", "c", "d"),
+                calls.stream().map(c -> word(c, "dag1:")).sorted().toList());
         assertEquals("a", word(calls.get(0), "dag1:"), "a runs first");
         assertEquals("d", word(calls.get(3), "dag1:"), "d runs last");
-        assertTrue(calls.get(0).prompt().contains("You write tersely.") && calls.get(0).prompt().contains("a tides"), "templates render input");
-        assertTrue(calls.get(3).prompt().contains("d done-b+done-c"), "d sees b's and c's outputs: " + calls.get(3).prompt());
+        assertTrue(
+                calls.get(0).prompt().contains("You write tersely.")
+                        && calls.get(0).prompt().contains("a tides"),
+                "templates render input");
+        assertTrue(
+                calls.get(3).prompt().contains("d done-b+done-c"),
+                "d sees b's and c's outputs: " + calls.get(3).prompt());
         for (Call c : calls) {
-            assertEquals(id + "/" + word(c, "dag1:") + "/1", c.idempotencyKey(), "idempotency key run/step/attempt");
+            assertEquals(
+                    id + "/" + word(c, "dag1:") + "/1",
+                    c.idempotencyKey(),
+                    "idempotency key run/step/attempt");
             assertNull(c.budget(), "no budget, no budget scope");
             assertEquals("fast", c.model());
         }
-        assertEquals(4L * (FakeGateway.PROMPT_TOKENS + FakeGateway.COMPLETION_TOKENS), run.getLong("tokens"));
+        assertEquals(
+                4L * (FakeGateway.PROMPT_TOKENS + FakeGateway.COMPLETION_TOKENS),
+                run.getLong("tokens"));
         assertEquals(4 * Double.parseDouble(FakeGateway.COST), run.getDouble("costUsd"), 1e-9);
-        assertEquals(15, ((Number) Api.step(run, "b", null).get("tokens")).intValue(), "tokens per step");
+        assertEquals(
+                15,
+                ((Number) Api.step(run, "b", null).get("tokens")).intValue(),
+                "tokens per step");
     }
 
     @Test
@@ -65,7 +87,10 @@ class EngineTest {
         FakeGateway.script("when1:", c -> Reply.ok("{\"go\": false}"));
         FakeGateway.script("when1-yes", c -> Reply.ok("yes"));
         FakeGateway.script("when1-no", c -> Reply.ok("no"));
-        Api.publish("engine", "when", """
+        Api.publish(
+                "engine",
+                "when",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: check, agent: {prompt: "when1: check", output: {schema: {type: object, required: [go], properties: {go: {type: boolean}}}}}}
@@ -84,10 +109,14 @@ class EngineTest {
 
     @Test
     void foreachFansOutAtMostMaxParallelAndJoinsInOrder() {
-        FakeGateway.script("fanlist:", c -> Reply.ok("{\"items\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}"));
+        FakeGateway.script(
+                "fanlist:", c -> Reply.ok("{\"items\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}"));
         FakeGateway.script("fanitem:", c -> Reply.ok("wrote " + word(c, "fanitem:")).after(150));
         FakeGateway.script("fanjoin:", c -> Reply.ok("joined"));
-        Api.publish("engine", "fan", """
+        Api.publish(
+                "engine",
+                "fan",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: list, agent: {prompt: "fanlist: go", output: {schema: {type: object, properties: {items: {type: array}}}}}}
@@ -98,19 +127,36 @@ class EngineTest {
 
         assertEquals("succeeded", run.getString("status"), run.prettify());
         assertEquals(5, FakeGateway.calls("fanitem:").size());
-        assertEquals(2, FakeGateway.maxInFlight("fanitem:"), "items run in parallel, never more than maxParallel");
-        assertEquals(List.of("wrote a", "wrote b", "wrote c", "wrote d", "wrote e"), run.getList("steps.find { it.id == 'fan' && it.item == null }.output"));
-        assertTrue(FakeGateway.calls("fanjoin:").get(0).prompt().contains("[\"wrote a\",\"wrote b\",\"wrote c\",\"wrote d\",\"wrote e\"]"),
+        assertEquals(
+                2,
+                FakeGateway.maxInFlight("fanitem:"),
+                "items run in parallel, never more than maxParallel");
+        assertEquals(
+                List.of("wrote a", "wrote b", "wrote c", "wrote d", "wrote e"),
+                run.getList("steps.find { it.id == 'fan' && it.item == null }.output"));
+        assertTrue(
+                FakeGateway.calls("fanjoin:")
+                        .get(0)
+                        .prompt()
+                        .contains("[\"wrote a\",\"wrote b\",\"wrote c\",\"wrote d\",\"wrote e\"]"),
                 "the join sees the items' outputs in order");
-        assertEquals(75, ((Number) Api.step(run, "fan", null).get("tokens")).intValue(), "the fan-out's tokens are its items' tokens");
+        assertEquals(
+                75,
+                ((Number) Api.step(run, "fan", null).get("tokens")).intValue(),
+                "the fan-out's tokens are its items' tokens");
         assertEquals("succeeded", Api.step(run, "fan", 4).get("status"));
     }
 
     @Test
     void aLoopRepeatsUntilItsConditionHolds() {
         AtomicInteger reviews = new AtomicInteger();
-        FakeGateway.script("loop1:", c -> Reply.ok("{\"approved\": " + (reviews.incrementAndGet() >= 3) + "}"));
-        Api.publish("engine", "loop", """
+        FakeGateway.script(
+                "loop1:",
+                c -> Reply.ok("{\"approved\": " + (reviews.incrementAndGet() >= 3) + "}"));
+        Api.publish(
+                "engine",
+                "loop",
+                """
                 defaults: {model: fast}
                 steps:
                   - id: review
@@ -129,7 +175,10 @@ class EngineTest {
     void aLoopStopsAtItsIterationCap() {
         FakeGateway.script("loopcap:", c -> Reply.ok("{\"approved\": false}"));
         FakeGateway.script("loopcap-publish", c -> Reply.ok("published"));
-        Api.publish("engine", "loop-cap", """
+        Api.publish(
+                "engine",
+                "loop-cap",
+                """
                 defaults: {model: fast}
                 steps:
                   - id: review
@@ -147,8 +196,16 @@ class EngineTest {
     @Test
     void aFailingCallIsRetriedWithANewIdempotencyKey() {
         AtomicInteger n = new AtomicInteger();
-        FakeGateway.script("flaky1:", c -> n.incrementAndGet() == 1 ? Reply.error(503, "upstream_unavailable") : Reply.ok("fine"));
-        Api.publish("engine", "flaky", """
+        FakeGateway.script(
+                "flaky1:",
+                c ->
+                        n.incrementAndGet() == 1
+                                ? Reply.error(503, "upstream_unavailable")
+                                : Reply.ok("fine"));
+        Api.publish(
+                "engine",
+                "flaky",
+                """
                 defaults: {model: fast, retries: {max: 2}}
                 steps:
                   - {id: only, agent: {prompt: "flaky1: go"}}
@@ -157,7 +214,9 @@ class EngineTest {
         JsonPath run = Api.ended(id);
 
         assertEquals("succeeded", run.getString("status"), run.prettify());
-        assertEquals(List.of(id + "/only/1", id + "/only/2"), FakeGateway.calls("flaky1:").stream().map(Call::idempotencyKey).toList());
+        assertEquals(
+                List.of(id + "/only/1", id + "/only/2"),
+                FakeGateway.calls("flaky1:").stream().map(Call::idempotencyKey).toList());
         assertEquals(2, Api.step(run, "only", null).get("attempts"));
     }
 
@@ -165,7 +224,10 @@ class EngineTest {
     void aStepThatKeepsFailingFailsTheRunAfterItsRetries() {
         FakeGateway.script("broken1:", c -> Reply.error(500, "server_error"));
         FakeGateway.script("broken1-after", c -> Reply.ok("never"));
-        Api.publish("engine", "broken", """
+        Api.publish(
+                "engine",
+                "broken",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: first, retries: {max: 2}, agent: {prompt: "broken1: go"}}
@@ -174,7 +236,9 @@ class EngineTest {
         JsonPath run = Api.ended(Api.start("engine/broken", "{}"));
 
         assertEquals("failed", run.getString("status"));
-        assertTrue(run.getString("reason").contains("step first failed after 3 attempts"), run.getString("reason"));
+        assertTrue(
+                run.getString("reason").contains("step first failed after 3 attempts"),
+                run.getString("reason"));
         assertEquals(3, FakeGateway.calls("broken1:").size(), "one call and two retries");
         assertEquals("cancelled", Api.step(run, "after", null).get("status"));
         assertTrue(FakeGateway.calls("broken1-after").isEmpty());
@@ -183,7 +247,10 @@ class EngineTest {
     @Test
     void aRequestTheGatewayRejectsIsNotRetried() {
         FakeGateway.script("reject1:", c -> Reply.error(400, "invalid_request_error"));
-        Api.publish("engine", "rejected", """
+        Api.publish(
+                "engine",
+                "rejected",
+                """
                 defaults: {model: fast, retries: {max: 3}}
                 steps:
                   - {id: only, agent: {prompt: "reject1: go"}}
@@ -191,15 +258,21 @@ class EngineTest {
         JsonPath run = Api.ended(Api.start("engine/rejected", "{}"));
 
         assertEquals("failed", run.getString("status"));
-        assertEquals(1, FakeGateway.calls("reject1:").size(), "retrying a rejected request cannot help");
+        assertEquals(
+                1, FakeGateway.calls("reject1:").size(), "retrying a rejected request cannot help");
         assertTrue(run.getString("reason").contains("(400)"), run.getString("reason"));
     }
 
     @Test
     void aCallPastTheStepTimeoutIsAFailedAttempt() {
         AtomicInteger n = new AtomicInteger();
-        FakeGateway.script("slow1:", c -> n.incrementAndGet() == 1 ? Reply.ok("late").after(3000) : Reply.ok("on time"));
-        Api.publish("engine", "slow", """
+        FakeGateway.script(
+                "slow1:",
+                c -> n.incrementAndGet() == 1 ? Reply.ok("late").after(3000) : Reply.ok("on time"));
+        Api.publish(
+                "engine",
+                "slow",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: only, timeout: 1s, retries: {max: 1}, agent: {prompt: "slow1: go"}}
@@ -214,8 +287,16 @@ class EngineTest {
     @Test
     void anAnswerThatMissesTheOutputSchemaIsAskedForAgainWithTheErrors() {
         AtomicInteger n = new AtomicInteger();
-        FakeGateway.script("schema1:", c -> n.incrementAndGet() == 1 ? Reply.ok("{\"title\": 42}") : Reply.ok("```json\n{\"title\": \"Tides\"}\n```"));
-        Api.publish("engine", "schema", """
+        FakeGateway.script(
+                "schema1:",
+                c ->
+                        n.incrementAndGet() == 1
+                                ? Reply.ok("{\"title\": 42}")
+                                : Reply.ok("```json\n{\"title\": \"Tides\"}\n```"));
+        Api.publish(
+                "engine",
+                "schema",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: only, agent: {prompt: "schema1: go", output: {schema: {type: object, required: [title], properties: {title: {type: string}}}}}}
@@ -228,17 +309,28 @@ class EngineTest {
         List<Call> calls = FakeGateway.calls("schema1:");
         assertEquals(2, calls.size());
         assertEquals(id + "/only/1/repair", calls.get(1).idempotencyKey());
-        assertTrue(calls.get(1).prompt().contains("does not match the required JSON schema") && calls.get(1).prompt().contains("title"),
+        assertTrue(
+                calls.get(1).prompt().contains("does not match the required JSON schema")
+                        && calls.get(1).prompt().contains("title"),
                 "the second call carries the validation errors: " + calls.get(1).prompt());
         Map<?, ?> format = calls.get(0).body().getJsonObject("response_format").getMap();
-        assertEquals("json_schema", format.get("type"), "the schema goes to the gateway as response_format");
-        assertEquals(30, ((Number) Api.step(run, "only", null).get("tokens")).intValue(), "both calls are counted");
+        assertEquals(
+                "json_schema",
+                format.get("type"),
+                "the schema goes to the gateway as response_format");
+        assertEquals(
+                30,
+                ((Number) Api.step(run, "only", null).get("tokens")).intValue(),
+                "both calls are counted");
     }
 
     @Test
     void anAnswerThatStillMissesTheSchemaFailsTheAttempt() {
         FakeGateway.script("schema2:", c -> Reply.ok("not json at all"));
-        Api.publish("engine", "schema-bad", """
+        Api.publish(
+                "engine",
+                "schema-bad",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: only, agent: {prompt: "schema2: go", output: {schema: {type: object}}}}
@@ -246,15 +338,21 @@ class EngineTest {
         JsonPath run = Api.ended(Api.start("engine/schema-bad", "{}"));
 
         assertEquals("failed", run.getString("status"));
-        assertTrue(run.getString("reason").contains("does not match the output schema"), run.getString("reason"));
-        assertFalse(run.getString("reason").contains("not json at all"), "no model text in reasons");
+        assertTrue(
+                run.getString("reason").contains("does not match the output schema"),
+                run.getString("reason"));
+        assertFalse(
+                run.getString("reason").contains("not json at all"), "no model text in reasons");
     }
 
     @Test
     void aRunStopsWhenTheGatewaySaysItsBudgetIsSpent() {
         FakeGateway.script("budget1: first", c -> Reply.ok("first done"));
         FakeGateway.script("budget1: second", c -> Reply.error(429, "insufficient_quota"));
-        Api.publish("engine", "budget", """
+        Api.publish(
+                "engine",
+                "budget",
+                """
                 defaults: {model: fast, retries: {max: 3}}
                 budget: {maxTokens: 1000, maxCostUsd: 0.25}
                 steps:
@@ -265,56 +363,100 @@ class EngineTest {
         JsonPath run = Api.ended(id);
 
         assertEquals("failed", run.getString("status"));
-        assertTrue(run.getString("reason").startsWith("budget exhausted at step second"), run.getString("reason"));
-        assertEquals("succeeded", Api.step(run, "first", null).get("status"), "finished steps are kept");
+        assertTrue(
+                run.getString("reason").startsWith("budget exhausted at step second"),
+                run.getString("reason"));
+        assertEquals(
+                "succeeded", Api.step(run, "first", null).get("status"), "finished steps are kept");
         assertEquals("first done", Api.step(run, "first", null).get("output"));
-        assertEquals(1, FakeGateway.calls("budget1: second").size(), "a spent budget is not retried");
+        assertEquals(
+                1, FakeGateway.calls("budget1: second").size(), "a spent budget is not retried");
         var scope = FakeGateway.scope("run:" + id);
         assertEquals(1000, scope.getInteger("maxTokens"));
         assertEquals(0.25, scope.getDouble("maxCostUsd"));
         assertEquals("tests", scope.getString("tenant"));
-        assertEquals("Bearer " + ExecutorTestResource.ADMIN_TOKEN, scope.getString("authorization"));
-        FakeGateway.calls("budget1:").forEach(c -> assertEquals("run:" + id, c.budget(), "every call names the run's budget scope"));
+        assertEquals(
+                "Bearer " + ExecutorTestResource.ADMIN_TOKEN, scope.getString("authorization"));
+        FakeGateway.calls("budget1:")
+                .forEach(
+                        c ->
+                                assertEquals(
+                                        "run:" + id,
+                                        c.budget(),
+                                        "every call names the run's budget scope"));
     }
 
     @Test
     void theContextLimitFailsWindowsOrSummarizesWhatTheTemplatesInsert() throws Exception {
-        String notes = java.util.stream.IntStream.range(0, 3000).mapToObj(i -> "fact" + i).collect(java.util.stream.Collectors.joining(" "));
+        String notes =
+                java.util.stream.IntStream.range(0, 3000)
+                        .mapToObj(i -> "fact" + i)
+                        .collect(java.util.stream.Collectors.joining(" "));
         String input = "{\"title\":\"tides\",\"notes\":\"" + notes + "\"}";
         FakeGateway.script("Summarize the text the user sends", c -> Reply.ok("SUMMARY-OF-NOTES"));
         for (String strategy : List.of("fail", "window", "summarize")) {
-            Api.publish("engine", "ctx-" + strategy, """
+            Api.publish(
+                    "engine",
+                    "ctx-" + strategy,
+                    """
                     defaults: {model: fast}
                     context: {maxTokens: 400, strategy: %s}
                     steps:
                       - {id: brief, agent: {system: "You brief editors.", prompt: "ctx-%s: Brief on {{input.title}}: {{input.notes}} End."}}
-                    """.formatted(strategy, strategy));
+                    """
+                            .formatted(strategy, strategy));
         }
 
         JsonPath failed = Api.ended(Api.start("engine/ctx-fail", input));
         assertEquals("failed", failed.getString("status"));
-        assertTrue(failed.getString("reason").contains("over context.maxTokens 400 (context.strategy fail)"), failed.getString("reason"));
+        assertTrue(
+                failed.getString("reason")
+                        .contains("over context.maxTokens 400 (context.strategy fail)"),
+                failed.getString("reason"));
         assertTrue(FakeGateway.calls("ctx-fail:").isEmpty(), "an overlong prompt is never sent");
-        assertEquals(1, ((Number) Api.step(failed, "brief", null).get("attempts")).intValue(), "and not retried");
+        assertEquals(
+                1,
+                ((Number) Api.step(failed, "brief", null).get("attempts")).intValue(),
+                "and not retried");
 
         JsonPath windowed = Api.ended(Api.start("engine/ctx-window", input));
         assertEquals("succeeded", windowed.getString("status"), windowed.prettify());
         Call call = FakeGateway.calls("ctx-window:").get(0);
         int tokens = TokenEstimator.promptTokens(new ObjectMapper().readTree(call.body().encode()));
         assertTrue(tokens <= 400, "the prompt sent fits the limit: " + tokens);
-        assertTrue(call.prompt().contains("ctx-window: Brief on tides: fact0 fact1 "), "the author's text and the head of the notes");
-        assertTrue(call.prompt().matches("(?s).* …\\[\\d+ tokens cut] End\\."), "the cut is marked");
+        assertTrue(
+                call.prompt().contains("ctx-window: Brief on tides: fact0 fact1 "),
+                "the author's text and the head of the notes");
+        assertTrue(
+                call.prompt().matches("(?s).* …\\[\\d+ tokens cut] End\\."), "the cut is marked");
 
         String id = Api.start("engine/ctx-summarize", input);
         JsonPath summarized = Api.ended(id);
         assertEquals("succeeded", summarized.getString("status"), summarized.prettify());
-        Call summary = FakeGateway.calls("fact2999").stream().filter(c -> c.idempotencyKey().startsWith(id)).findFirst().orElseThrow();
-        assertEquals(id + "/brief/1/summary/0", summary.idempotencyKey(), "the summary call has its own key");
-        assertTrue(summary.prompt().contains("fact0 fact1") && summary.prompt().contains("fact2999"), "the whole value is summarized");
+        Call summary =
+                FakeGateway.calls("fact2999").stream()
+                        .filter(c -> c.idempotencyKey().startsWith(id))
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals(
+                id + "/brief/1/summary/0",
+                summary.idempotencyKey(),
+                "the summary call has its own key");
+        assertTrue(
+                summary.prompt().contains("fact0 fact1") && summary.prompt().contains("fact2999"),
+                "the whole value is summarized");
         int share = summary.body().getInteger("max_tokens");
-        assertTrue(share > 100 && share < 400, "the summary is asked to fit the value's share: " + share);
-        assertTrue(FakeGateway.calls("ctx-summarize:").get(0).prompt().contains("ctx-summarize: Brief on tides: SUMMARY-OF-NOTES End."));
-        assertEquals(2L * (FakeGateway.PROMPT_TOKENS + FakeGateway.COMPLETION_TOKENS), summarized.getLong("tokens"),
+        assertTrue(
+                share > 100 && share < 400,
+                "the summary is asked to fit the value's share: " + share);
+        assertTrue(
+                FakeGateway.calls("ctx-summarize:")
+                        .get(0)
+                        .prompt()
+                        .contains("ctx-summarize: Brief on tides: SUMMARY-OF-NOTES End."));
+        assertEquals(
+                2L * (FakeGateway.PROMPT_TOKENS + FakeGateway.COMPLETION_TOKENS),
+                summarized.getLong("tokens"),
                 "the summary's tokens count for the step");
     }
 }

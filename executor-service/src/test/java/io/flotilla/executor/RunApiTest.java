@@ -16,7 +16,6 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
-import java.net.URI;
 import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,12 +31,15 @@ import java.util.concurrent.CompletableFuture;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
-/** The runs API: creation (idempotent, validated), reading, listing, cancelling, following as SSE. */
+/**
+ * The runs API: creation (idempotent, validated), reading, listing, cancelling, following as SSE.
+ */
 @QuarkusTest
 @QuarkusTestResource(ExecutorTestResource.class)
 class RunApiTest {
 
-    private static final String TWO_STEPS = """
+    private static final String TWO_STEPS =
+            """
             input: {schema: {type: object, required: [topic], properties: {topic: {type: string, minLength: 2}}}}
             defaults: {model: fast}
             steps:
@@ -45,8 +47,7 @@ class RunApiTest {
               - {id: b, needs: [a], agent: {prompt: "MARKER b {{steps.a.output}}"}}
             """;
 
-    @Inject
-    DataSource db;
+    @Inject DataSource db;
 
     @TestHTTPResource("/")
     URL base;
@@ -54,30 +55,38 @@ class RunApiTest {
     private final HttpClient http = HttpClient.newHttpClient();
 
     private long count(String sql) throws Exception {
-        try (Connection c = db.getConnection(); ResultSet rs = c.createStatement().executeQuery(sql)) {
+        try (Connection c = db.getConnection();
+                ResultSet rs = c.createStatement().executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }
     }
 
     private HttpResponse<String> post(String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs")).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void theSameIdempotencyKeyAnswersTheSameRunEvenUnderConcurrency() throws Exception {
         Api.publish("api", "idem", TWO_STEPS.replace("MARKER", "idem1:"));
-        String body = "{\"workflow\":\"api/idem\",\"input\":{\"topic\":\"owls\"},\"idempotencyKey\":\"order-42\"}";
+        String body =
+                "{\"workflow\":\"api/idem\",\"input\":{\"topic\":\"owls\"},\"idempotencyKey\":\"order-42\"}";
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            calls.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    return post(body);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }));
+            calls.add(
+                    CompletableFuture.supplyAsync(
+                            () -> {
+                                try {
+                                    return post(body);
+                                } catch (Exception e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            }));
         }
         Set<String> ids = new HashSet<>();
         for (var call : calls) {
@@ -86,7 +95,8 @@ class RunApiTest {
             ids.add(JsonPath.from(r.body()).getString("id"));
         }
         assertEquals(1, ids.size(), "one run for one key");
-        assertEquals(1, count("SELECT count(*) FROM executor.runs WHERE idempotency_key = 'order-42'"));
+        assertEquals(
+                1, count("SELECT count(*) FROM executor.runs WHERE idempotency_key = 'order-42'"));
         HttpResponse<String> again = post(body);
         assertEquals("true", again.headers().firstValue("Idempotent-Replayed").orElse(""));
         assertEquals(ids.iterator().next(), JsonPath.from(again.body()).getString("id"));
@@ -102,17 +112,38 @@ class RunApiTest {
     void inputIsCheckedAgainstTheWorkflowsSchemaAndNothingIsStoredWhenItFails() throws Exception {
         Api.publish("api", "checked", TWO_STEPS.replace("MARKER", "checked1:"));
         long before = count("SELECT count(*) FROM executor.runs");
-        given().contentType("application/json").body("{\"workflow\":\"api/checked\",\"input\":{\"topic\":7}}").post("/api/v1/runs")
-                .then().statusCode(400).contentType("application/problem+json")
+        given().contentType("application/json")
+                .body("{\"workflow\":\"api/checked\",\"input\":{\"topic\":7}}")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
                 .body("errors.field", hasItem("input"))
                 .body("errors.message", hasItem(containsString("topic")));
-        given().contentType("application/json").body("{\"workflow\":\"api/checked\",\"input\":{}}").post("/api/v1/runs")
-                .then().statusCode(400).body("errors.message", hasItem(containsString("topic")));
-        given().contentType("application/json").body("{\"workflow\":\"api/missing\",\"input\":{}}").post("/api/v1/runs")
-                .then().statusCode(404).body("detail", containsString("publish it first"));
-        given().contentType("application/json").body("{\"workflow\":\"Not A Name\",\"budget\":{\"maxTokens\":0}}").post("/api/v1/runs")
-                .then().statusCode(400).body("errors.field", hasItem("workflow")).body("errors.field", hasItem("budget"));
-        given().contentType("application/json").body("{\"workflow\":").post("/api/v1/runs").then().statusCode(400);
+        given().contentType("application/json")
+                .body("{\"workflow\":\"api/checked\",\"input\":{}}")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(400)
+                .body("errors.message", hasItem(containsString("topic")));
+        given().contentType("application/json")
+                .body("{\"workflow\":\"api/missing\",\"input\":{}}")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(404)
+                .body("detail", containsString("publish it first"));
+        given().contentType("application/json")
+                .body("{\"workflow\":\"Not A Name\",\"budget\":{\"maxTokens\":0}}")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(400)
+                .body("errors.field", hasItem("workflow"))
+                .body("errors.field", hasItem("budget"));
+        given().contentType("application/json")
+                .body("{\"workflow\":")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(400);
         assertEquals(before, count("SELECT count(*) FROM executor.runs"), "nothing stored");
         assertTrue(FakeGateway.calls("checked1:").isEmpty());
     }
@@ -122,20 +153,37 @@ class RunApiTest {
         FakeGateway.script("cancel1: a", c -> Reply.ok("slow answer").after(1500));
         Api.publish("api", "cancel", TWO_STEPS.replace("MARKER", "cancel1:"));
         String id = Api.start("api/cancel", "{\"topic\":\"owls\"}");
-        await().atMost(Duration.ofSeconds(10)).until(() -> !FakeGateway.calls("cancel1: a").isEmpty());
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !FakeGateway.calls("cancel1: a").isEmpty());
 
-        given().post("/api/v1/runs/" + id + "/cancel").then().statusCode(202).body("status", equalTo("cancelled"));
+        given().post("/api/v1/runs/" + id + "/cancel")
+                .then()
+                .statusCode(202)
+                .body("status", equalTo("cancelled"));
         JsonPath run = Api.run(id);
         assertEquals("cancelled", run.getString("status"));
-        assertEquals("cancelled", Api.step(run, "b", null).get("status"), "steps not started are cancelled at once");
-        assertEquals("cancelling", Api.step(run, "a", null).get("status"), "the step in flight is still out");
+        assertEquals(
+                "cancelled",
+                Api.step(run, "b", null).get("status"),
+                "steps not started are cancelled at once");
+        assertEquals(
+                "cancelling",
+                Api.step(run, "a", null).get("status"),
+                "the step in flight is still out");
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> "cancelled".equals(Api.step(Api.run(id), "a", null).get("status")));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> "cancelled".equals(Api.step(Api.run(id), "a", null).get("status")));
         run = Api.run(id);
-        assertEquals(15, ((Number) Api.step(run, "a", null).get("tokens")).intValue(), "what the returning call spent is kept");
+        assertEquals(
+                15,
+                ((Number) Api.step(run, "a", null).get("tokens")).intValue(),
+                "what the returning call spent is kept");
         assertEquals(15, run.getLong("tokens"));
         assertTrue(FakeGateway.calls("cancel1: b").isEmpty(), "no step starts after the cancel");
-        given().post("/api/v1/runs/" + id + "/cancel").then().statusCode(202).body("status", equalTo("cancelled"));
+        given().post("/api/v1/runs/" + id + "/cancel")
+                .then()
+                .statusCode(202)
+                .body("status", equalTo("cancelled"));
     }
 
     @Test
@@ -143,7 +191,10 @@ class RunApiTest {
         Api.publish("api", "finished", TWO_STEPS.replace("MARKER", "finished1:"));
         String id = Api.start("api/finished", "{\"topic\":\"owls\"}");
         Api.ended(id);
-        given().post("/api/v1/runs/" + id + "/cancel").then().statusCode(409).body("detail", containsString("already ended as succeeded"));
+        given().post("/api/v1/runs/" + id + "/cancel")
+                .then()
+                .statusCode(409)
+                .body("detail", containsString("already ended as succeeded"));
         given().post("/api/v1/runs/not-a-uuid/cancel").then().statusCode(404);
     }
 
@@ -152,20 +203,52 @@ class RunApiTest {
         FakeGateway.script("events1:", c -> Reply.ok("fine").after(100));
         Api.publish("api", "events", TWO_STEPS.replace("MARKER", "events1:"));
         String id = Api.start("api/events", "{\"topic\":\"owls\"}");
-        HttpResponse<String> stream = http.send(HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs/" + id + "/events"))
-                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> stream =
+                http.send(
+                        HttpRequest.newBuilder(
+                                        base.toURI().resolve("/api/v1/runs/" + id + "/events"))
+                                .timeout(Duration.ofSeconds(30))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
 
         assertEquals(200, stream.statusCode());
-        assertTrue(stream.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
-        List<String> names = stream.body().lines().filter(l -> l.startsWith("event:")).map(l -> l.substring(6).trim()).toList();
-        assertEquals(List.of("run.started", "step.succeeded", "step.succeeded", "run.succeeded"), names, stream.body());
+        assertTrue(
+                stream.headers()
+                        .firstValue("Content-Type")
+                        .orElse("")
+                        .startsWith("text/event-stream"));
+        List<String> names =
+                stream.body()
+                        .lines()
+                        .filter(l -> l.startsWith("event:"))
+                        .map(l -> l.substring(6).trim())
+                        .toList();
+        assertEquals(
+                List.of("run.started", "step.succeeded", "step.succeeded", "run.succeeded"),
+                names,
+                stream.body());
         assertTrue(stream.body().contains("\"step\":\"a\""), stream.body());
 
         // resuming after the first event gives the rest
-        HttpResponse<String> resumed = http.send(HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs/" + id + "/events"))
-                .header("Last-Event-ID", stream.body().lines().filter(l -> l.startsWith("id:")).findFirst().orElseThrow().substring(3).trim())
-                .build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(3, resumed.body().lines().filter(l -> l.startsWith("event:")).count(), resumed.body());
+        HttpResponse<String> resumed =
+                http.send(
+                        HttpRequest.newBuilder(
+                                        base.toURI().resolve("/api/v1/runs/" + id + "/events"))
+                                .header(
+                                        "Last-Event-ID",
+                                        stream.body()
+                                                .lines()
+                                                .filter(l -> l.startsWith("id:"))
+                                                .findFirst()
+                                                .orElseThrow()
+                                                .substring(3)
+                                                .trim())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertEquals(
+                3,
+                resumed.body().lines().filter(l -> l.startsWith("event:")).count(),
+                resumed.body());
     }
 
     @Test
@@ -175,22 +258,40 @@ class RunApiTest {
         String second = Api.start("api/listed", "{\"topic\":\"two\"}");
         Api.ended(first);
         Api.ended(second);
-        List<String> ids = given().get("/api/v1/runs?workflow=api/listed&status=succeeded").then().statusCode(200).extract().jsonPath().getList("id");
+        List<String> ids =
+                given().get("/api/v1/runs?workflow=api/listed&status=succeeded")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
+                        .getList("id");
         assertEquals(List.of(second, first), ids, "newest first");
-        given().get("/api/v1/runs?workflow=api/listed&status=failed").then().statusCode(200).body("size()", equalTo(0));
-        given().get("/api/v1/runs?status=sideways").then().statusCode(400).body("errors.field", hasItem("status"));
+        given().get("/api/v1/runs?workflow=api/listed&status=failed")
+                .then()
+                .statusCode(200)
+                .body("size()", equalTo(0));
+        given().get("/api/v1/runs?status=sideways")
+                .then()
+                .statusCode(400)
+                .body("errors.field", hasItem("status"));
         given().get("/api/v1/runs/" + java.util.UUID.randomUUID()).then().statusCode(404);
     }
 
     @Test
     void stepsOfKindsThisExecutorDoesNotRunAreRefusedAtPublish() {
-        given().contentType("application/yaml").body("""
+        given().contentType("application/yaml")
+                .body(
+                        """
                 defaults: {model: fast}
                 steps:
                   - {id: write, agent: {prompt: "hi"}}
                   - {id: approve, needs: [write], approval: {timeout: 1h}}
-                """.getBytes()).put("/api/v1/workflows/api/with-approval").then().statusCode(400)
-                .body("errors.field", hasItem("steps.approve")).body("errors.message", hasItem(containsString("agent steps only")));
+                """
+                                .getBytes())
+                .put("/api/v1/workflows/api/with-approval")
+                .then()
+                .statusCode(400)
+                .body("errors.field", hasItem("steps.approve"))
+                .body("errors.message", hasItem(containsString("agent steps only")));
     }
-
 }

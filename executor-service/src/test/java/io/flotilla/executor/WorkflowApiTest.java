@@ -24,53 +24,87 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(ExecutorTestResource.class)
 class WorkflowApiTest {
 
-    @Inject
-    DataSource db;
+    @Inject DataSource db;
 
     private static Response put(String path, String contentType, String body) {
-        return given().contentType(contentType).body(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)).put("/api/v1/workflows/" + path);
+        return given().contentType(contentType)
+                .body(body.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .put("/api/v1/workflows/" + path);
     }
 
     @Test
     void eachDistinctSpecIsAnImmutableRevision() throws Exception {
         String yaml = Files.readString(Path.of("../examples/research-brief.yaml"));
         Response first = put("team-a/research-brief", "application/yaml", yaml);
-        first.then().statusCode(201).body("created", equalTo(true)).body("spec.steps.size()", equalTo(4));
+        first.then()
+                .statusCode(201)
+                .body("created", equalTo(true))
+                .body("spec.steps.size()", equalTo(4));
         String revision = first.path("revision");
-        put("team-a/research-brief", "application/yaml", yaml).then().statusCode(200)
-                .body("revision", equalTo(revision)).body("created", equalTo(false));
+        put("team-a/research-brief", "application/yaml", yaml)
+                .then()
+                .statusCode(200)
+                .body("revision", equalTo(revision))
+                .body("created", equalTo(false));
 
-        Response changed = put("team-a/research-brief", "application/yaml", yaml.replace("three section titles", "four section titles"));
+        Response changed =
+                put(
+                        "team-a/research-brief",
+                        "application/yaml",
+                        yaml.replace("three section titles", "four section titles"));
         changed.then().statusCode(201);
         assertNotEquals(revision, changed.path("revision"));
-        given().get("/api/v1/workflows/team-a/research-brief").then().statusCode(200)
+        given().get("/api/v1/workflows/team-a/research-brief")
+                .then()
+                .statusCode(200)
                 .body("revision", equalTo(changed.path("revision")))
-                .body("spec.steps[0].agent.prompt", equalTo("Outline a short brief on {{input.topic}}: four section titles."));
-        assertEquals(2, count("SELECT count(*) FROM executor.workflow_revisions WHERE name = 'research-brief'"),
+                .body(
+                        "spec.steps[0].agent.prompt",
+                        equalTo("Outline a short brief on {{input.topic}}: four section titles."));
+        assertEquals(
+                2,
+                count(
+                        "SELECT count(*) FROM executor.workflow_revisions WHERE name = 'research-brief'"),
                 "the old revision is kept for runs pinned to it");
     }
 
     @Test
     void anInvalidSpecIsRefusedWithEveryProblemAndNothingIsStored() throws Exception {
-        String json = "{\"defaults\":{\"model\":\"fast\"},\"steps\":["
-                + "{\"id\":\"a\",\"needs\":[\"b\"],\"agent\":{\"prompt\":\"x\"}},"
-                + "{\"id\":\"b\",\"needs\":[\"a\"],\"agent\":{\"prompt\":\"x\"}},"
-                + "{\"id\":\"c\",\"needs\":[\"aa\"],\"when\":\"steps.a.output ==\",\"agent\":{\"prompt\":\"x\"}}]}";
-        put("team-b/broken", "application/json", json).then().statusCode(400)
+        String json =
+                "{\"defaults\":{\"model\":\"fast\"},\"steps\":["
+                        + "{\"id\":\"a\",\"needs\":[\"b\"],\"agent\":{\"prompt\":\"x\"}},"
+                        + "{\"id\":\"b\",\"needs\":[\"a\"],\"agent\":{\"prompt\":\"x\"}},"
+                        + "{\"id\":\"c\",\"needs\":[\"aa\"],\"when\":\"steps.a.output ==\",\"agent\":{\"prompt\":\"x\"}}]}";
+        put("team-b/broken", "application/json", json)
+                .then()
+                .statusCode(400)
                 .contentType(containsString("application/problem+json"))
                 .body("errors.field", hasItem("steps.c.needs[0]"))
                 .body("errors.message", hasItem(containsString("did you mean 'a'?")))
                 .body("errors.message", hasItem(containsString("the needs form a cycle")))
                 .body("errors.field", hasItem("steps.c.when"));
-        put("team-b/broken", "application/yaml", "steps: [{id: a, agnet: {}}]").then().statusCode(400)
+        put("team-b/broken", "application/yaml", "steps: [{id: a, agnet: {}}]")
+                .then()
+                .statusCode(400)
                 .body("errors[0].field", equalTo("steps[0].agnet"));
-        assertEquals(0, count("SELECT count(*) FROM executor.workflow_revisions WHERE namespace = 'team-b'"));
-        given().get("/api/v1/workflows/team-b/broken").then().statusCode(404).body("detail", containsString("publish it with PUT"));
+        assertEquals(
+                0,
+                count(
+                        "SELECT count(*) FROM executor.workflow_revisions WHERE namespace = 'team-b'"));
+        given().get("/api/v1/workflows/team-b/broken")
+                .then()
+                .statusCode(404)
+                .body("detail", containsString("publish it with PUT"));
     }
 
     @Test
     void deletingRemovesTheWorkflow() {
-        put("team-c/short", "application/yaml", "defaults: {model: fast}\nsteps: [{id: only, agent: {prompt: hi}}]").then().statusCode(201);
+        put(
+                        "team-c/short",
+                        "application/yaml",
+                        "defaults: {model: fast}\nsteps: [{id: only, agent: {prompt: hi}}]")
+                .then()
+                .statusCode(201);
         given().delete("/api/v1/workflows/team-c/short").then().statusCode(204);
         given().get("/api/v1/workflows/team-c/short").then().statusCode(404);
         given().delete("/api/v1/workflows/team-c/short").then().statusCode(404);
@@ -78,7 +112,9 @@ class WorkflowApiTest {
     }
 
     private long count(String sql) throws Exception {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = db.getConnection();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }

@@ -39,7 +39,9 @@ class RoutingTest {
     void serverErrorsAreRetriedUpToTheBoundThenTheNextTargetAnswers() {
         String key = GatewayApi.key("fallback");
         script("fb-primary", E500, E500, E500);
-        chat(key, "fallback", "hi").then().statusCode(200)
+        chat(key, "fallback", "hi")
+                .then()
+                .statusCode(200)
                 .header("x-flotilla-model", "fb-backup")
                 .header("x-flotilla-attempts", "4")
                 .header("x-flotilla-fallbacks", "fake/fb-primary=server_error(500)")
@@ -52,9 +54,14 @@ class RoutingTest {
         String key = GatewayApi.key("retry");
         script("rt-only", E500, E500, E500);
         int before = calls("rt-only");
-        chat(key, "retry", "hi").then().statusCode(502)
+        chat(key, "retry", "hi")
+                .then()
+                .statusCode(502)
                 .body("error.type", equalTo("api_error"))
-                .body("error.message", containsString("every target of 'retry' failed (fake/rt-only=server_error(500))"));
+                .body(
+                        "error.message",
+                        containsString(
+                                "every target of 'retry' failed (fake/rt-only=server_error(500))"));
         assertEquals(3, calls("rt-only") - before, "1 call + 2 retries, no more");
     }
 
@@ -76,7 +83,10 @@ class RoutingTest {
         script("ra-only", R429);
         try {
             Response r = chat(key, "after", "hi");
-            r.then().statusCode(429).body("error.code", equalTo("rate_limit_exceeded")).header("Retry-After", "30");
+            r.then()
+                    .statusCode(429)
+                    .body("error.code", equalTo("rate_limit_exceeded"))
+                    .header("Retry-After", "30");
         } finally {
             FakeUpstream.retryAfter(1);
         }
@@ -88,7 +98,10 @@ class RoutingTest {
         FakeUpstream.retryAfter(30); // longer than the gateway waits: fall back instead
         script("rl-primary", R429);
         try {
-            chat(key, "ratelimit", "hi").then().statusCode(200).header("x-flotilla-model", "rl-backup")
+            chat(key, "ratelimit", "hi")
+                    .then()
+                    .statusCode(200)
+                    .header("x-flotilla-model", "rl-backup")
                     .header("x-flotilla-fallbacks", "fake/rl-primary=rate_limited(429)");
         } finally {
             FakeUpstream.retryAfter(1);
@@ -100,9 +113,16 @@ class RoutingTest {
         String key = GatewayApi.key("fast");
         chat(key, "fast", "count me").then().statusCode(200);
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
-        assertTrue(metrics.contains("flotilla_gateway_requests_seconds_count{alias=\"fast\""), "requests by alias");
-        assertTrue(metrics.contains("flotilla_gateway_tokens_total{alias=\"fast\",type=\"input\"}"), "tokens by alias");
-        assertTrue(metrics.contains("flotilla_gateway_upstream_seconds_count{outcome=\"ok\",target=\"mock/mock-fast\"}"), "upstream latency");
+        assertTrue(
+                metrics.contains("flotilla_gateway_requests_seconds_count{alias=\"fast\""),
+                "requests by alias");
+        assertTrue(
+                metrics.contains("flotilla_gateway_tokens_total{alias=\"fast\",type=\"input\"}"),
+                "tokens by alias");
+        assertTrue(
+                metrics.contains(
+                        "flotilla_gateway_upstream_seconds_count{outcome=\"ok\",target=\"mock/mock-fast\"}"),
+                "upstream latency");
         assertTrue(!metrics.contains("count me"), "no prompt text in metrics");
     }
 
@@ -111,7 +131,10 @@ class RoutingTest {
         String key = GatewayApi.key("timeout");
         FakeUpstream.slow(2000);
         script("to-primary", SLOW, SLOW, SLOW);
-        chat(key, "timeout", "hi").then().statusCode(200).header("x-flotilla-model", "to-backup")
+        chat(key, "timeout", "hi")
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-model", "to-backup")
                 .header("x-flotilla-fallbacks", "fake/to-primary=timeout");
     }
 
@@ -119,7 +142,10 @@ class RoutingTest {
     void connectionResetFallsBack() {
         String key = GatewayApi.key("reset");
         script("rs-primary", RESET, RESET, RESET);
-        chat(key, "reset", "hi").then().statusCode(200).header("x-flotilla-model", "rs-backup")
+        chat(key, "reset", "hi")
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-model", "rs-backup")
                 .header("x-flotilla-fallbacks", containsString("fake/rs-primary=connection"));
     }
 
@@ -128,7 +154,10 @@ class RoutingTest {
         String key = GatewayApi.key("ctxerr");
         script("ce-primary", CONTEXT_LENGTH);
         int before = calls("ce-primary");
-        chat(key, "ctxerr", "hi").then().statusCode(200).header("x-flotilla-model", "ce-backup")
+        chat(key, "ctxerr", "hi")
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-model", "ce-backup")
                 .header("x-flotilla-attempts", "2");
         assertEquals(1, calls("ce-primary") - before);
     }
@@ -138,7 +167,10 @@ class RoutingTest {
         String key = GatewayApi.key("rejected");
         script("rj-primary", BAD_REQUEST);
         int backup = calls("rj-backup");
-        chat(key, "rejected", "hi").then().statusCode(400).body("error.message", containsString("temperature"));
+        chat(key, "rejected", "hi")
+                .then()
+                .statusCode(400)
+                .body("error.message", containsString("temperature"));
         assertEquals(backup, calls("rj-backup"));
     }
 
@@ -151,12 +183,18 @@ class RoutingTest {
         chat(key, "breaker", "two").then().statusCode(200).header("x-flotilla-model", "br-spare");
         assertEquals("open", health().get("fake/br-main"));
         int mainCalls = calls("br-main");
-        chat(key, "breaker", "three").then().statusCode(200).header("x-flotilla-model", "br-spare")
+        chat(key, "breaker", "three")
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-model", "br-spare")
                 .header("x-flotilla-fallbacks", "fake/br-main=breaker-open");
         assertEquals(mainCalls, calls("br-main"), "an open breaker does not call the target");
 
         // after the delay one trial call goes through (half-open); its success closes the breaker
-        Awaitility.await().pollDelay(Duration.ofMillis(1100)).atMost(Duration.ofSeconds(3)).until(() -> true);
+        Awaitility.await()
+                .pollDelay(Duration.ofMillis(1100))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> true);
         chat(key, "breaker", "four").then().statusCode(200).header("x-flotilla-model", "br-main");
         assertEquals("closed", health().get("fake/br-main"));
     }
@@ -165,59 +203,140 @@ class RoutingTest {
     void targetsWhoseContextWindowIsTooSmallAreSkipped() {
         String key = GatewayApi.key("window", "tiny");
         int small = calls("cw-small");
-        chat(key, Map.of("model", "window", "max_tokens", 150,
-                "messages", List.of(Map.of("role", "user", "content", "word ".repeat(120))))).then().statusCode(200)
+        chat(
+                        key,
+                        Map.of(
+                                "model",
+                                "window",
+                                "max_tokens",
+                                150,
+                                "messages",
+                                List.of(Map.of("role", "user", "content", "word ".repeat(120)))))
+                .then()
+                .statusCode(200)
                 .header("x-flotilla-model", "cw-large");
         assertEquals(small, calls("cw-small"), "the small target was never called");
-        chat(key, Map.of("model", "window", "max_tokens", 10,
-                "messages", List.of(Map.of("role", "user", "content", "short")))).then().statusCode(200)
+        chat(
+                        key,
+                        Map.of(
+                                "model",
+                                "window",
+                                "max_tokens",
+                                10,
+                                "messages",
+                                List.of(Map.of("role", "user", "content", "short"))))
+                .then()
+                .statusCode(200)
                 .header("x-flotilla-model", "cw-small");
 
         int tiny = calls("tiny-only");
-        chat(key, Map.of("model", "tiny", "max_tokens", 100, "messages", List.of(Map.of("role", "user", "content", "hello"))))
-                .then().statusCode(400)
+        chat(
+                        key,
+                        Map.of(
+                                "model",
+                                "tiny",
+                                "max_tokens",
+                                100,
+                                "messages",
+                                List.of(Map.of("role", "user", "content", "hello"))))
+                .then()
+                .statusCode(400)
                 .body("error.code", equalTo("context_length_exceeded"))
-                .body("error.message", containsString("largest context window of 'tiny' is 50 tokens"));
+                .body(
+                        "error.message",
+                        containsString("largest context window of 'tiny' is 50 tokens"));
         assertEquals(tiny, calls("tiny-only"), "refused before calling anyone");
     }
 
     @Test
     void autoSendsShortPlainPromptsToTheCheapModelAndTheRestToTheStrongOne() {
         String key = GatewayApi.key("auto");
-        chat(key, "auto", "What is the capital of France?").then().statusCode(200)
-                .header("x-flotilla-route", "auto->fast").header("x-flotilla-model", "mock-fast");
-        chat(key, "auto", "Please analyze this contract").then().statusCode(200)
+        chat(key, "auto", "What is the capital of France?")
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-route", "auto->fast")
+                .header("x-flotilla-model", "mock-fast");
+        chat(key, "auto", "Please analyze this contract")
+                .then()
+                .statusCode(200)
                 .header("x-flotilla-route", "auto->smart");
-        chat(key, "auto", "long ".repeat(200)).then().statusCode(200).header("x-flotilla-route", "auto->smart");
-        chat(key, Map.of("model", "auto", "messages", List.of(Map.of("role", "user", "content", "hi")),
-                "tools", List.of(Map.of("type", "function", "function", Map.of("name", "search")))))
-                .then().statusCode(200).header("x-flotilla-route", "auto->smart");
+        chat(key, "auto", "long ".repeat(200))
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-route", "auto->smart");
+        chat(
+                        key,
+                        Map.of(
+                                "model",
+                                "auto",
+                                "messages",
+                                List.of(Map.of("role", "user", "content", "hi")),
+                                "tools",
+                                List.of(
+                                        Map.of(
+                                                "type",
+                                                "function",
+                                                "function",
+                                                Map.of("name", "search")))))
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-route", "auto->smart");
     }
 
     @Test
     void keysSeeAndCallOnlyTheirAliases() {
         String key = GatewayApi.key("fast");
-        given().header("Authorization", "Bearer " + key).get("/v1/models").then().statusCode(200)
+        given().header("Authorization", "Bearer " + key)
+                .get("/v1/models")
+                .then()
+                .statusCode(200)
                 .body("object", equalTo("list"))
                 .body("data.id", equalTo(List.of("fast")))
                 .body("data[0].owned_by", containsString("mock"));
-        chat(key, "smart", "hi").then().statusCode(403)
-                .body("error.message", equalTo("model 'smart' is not allowed for this key; allowed: fast"));
-        given().get("/v1/models").then().statusCode(401).body("error.type", equalTo("authentication_error"));
+        chat(key, "smart", "hi")
+                .then()
+                .statusCode(403)
+                .body(
+                        "error.message",
+                        equalTo("model 'smart' is not allowed for this key; allowed: fast"));
+        given().get("/v1/models")
+                .then()
+                .statusCode(401)
+                .body("error.type", equalTo("authentication_error"));
     }
 
     @Test
     void badRequestsGetOpenAiErrorsThatSayWhatToFix() {
         String key = GatewayApi.key("fast");
-        chat(key, Map.of("model", "fast")).then().statusCode(400).body("error.param", equalTo("messages"));
-        chat(key, Map.of("model", "fast", "messages", List.of(Map.of("role", "robot", "content", "x"))))
-                .then().statusCode(400).body("error.message", containsString("messages[0].role must be one of"));
-        given().header("Authorization", "Bearer " + key).contentType("application/json").body("{nope")
-                .post("/v1/chat/completions").then().statusCode(400).body("error.type", equalTo("invalid_request_error"));
+        chat(key, Map.of("model", "fast"))
+                .then()
+                .statusCode(400)
+                .body("error.param", equalTo("messages"));
+        chat(
+                        key,
+                        Map.of(
+                                "model",
+                                "fast",
+                                "messages",
+                                List.of(Map.of("role", "robot", "content", "x"))))
+                .then()
+                .statusCode(400)
+                .body("error.message", containsString("messages[0].role must be one of"));
+        given().header("Authorization", "Bearer " + key)
+                .contentType("application/json")
+                .body("{nope")
+                .post("/v1/chat/completions")
+                .then()
+                .statusCode(400)
+                .body("error.type", equalTo("invalid_request_error"));
     }
 
     private static Map<String, String> health() {
-        return given().header("Authorization", GatewayApi.ADMIN).get("/admin/v1/providers/health").then().statusCode(200)
-                .extract().as(Map.class);
+        return given().header("Authorization", GatewayApi.ADMIN)
+                .get("/admin/v1/providers/health")
+                .then()
+                .statusCode(200)
+                .extract()
+                .as(Map.class);
     }
 }

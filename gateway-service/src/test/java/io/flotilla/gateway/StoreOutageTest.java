@@ -15,7 +15,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Postgres unreachable: the gateway fails closed with a clear error, the metric shows it, and it recovers. */
+/**
+ * Postgres unreachable: the gateway fails closed with a clear error, the metric shows it, and it
+ * recovers.
+ */
 @QuarkusTest
 @QuarkusTestResource(GatewayTestResource.class)
 class StoreOutageTest {
@@ -26,19 +29,43 @@ class StoreOutageTest {
         chat(key, "fast", "before").then().statusCode(200);
         TcpProxy.current().down();
         try {
-            chat(key, "fast", "during").then().statusCode(503)
+            chat(key, "fast", "during")
+                    .then()
+                    .statusCode(503)
                     .body("error.code", equalTo("governance_unavailable"))
-                    .body("error.message", org.hamcrest.Matchers.containsString("refuses requests rather than risk overspending"))
+                    .body(
+                            "error.message",
+                            org.hamcrest.Matchers.containsString(
+                                    "refuses requests rather than risk overspending"))
                     .header("Retry-After", "5");
             String metrics = given().get("/q/metrics").then().extract().asString();
-            assertTrue(metrics.contains("flotilla_gateway_governance_degraded 1.0"), "the degraded gauge is raised");
-            assertTrue(metrics.contains("flotilla_gateway_governance_store_failures_total{operation=\"reserve\"}")
-                    || metrics.contains("flotilla_gateway_governance_store_failures_total{operation=\"authenticate\"}"));
+            assertTrue(
+                    metrics.contains("flotilla_gateway_governance_degraded 1.0"),
+                    "the degraded gauge is raised");
+            assertTrue(
+                    metrics.contains(
+                                    "flotilla_gateway_governance_store_failures_total{operation=\"reserve\"}")
+                            || metrics.contains(
+                                    "flotilla_gateway_governance_store_failures_total{operation=\"authenticate\"}"));
         } finally {
             TcpProxy.current().up();
         }
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500))
-                .until(() -> chat(key, Map.of("model", "fast", "messages", List.of(Map.of("role", "user", "content", "after"))))
-                        .statusCode() == 200);
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(500))
+                .until(
+                        () ->
+                                chat(
+                                                        key,
+                                                        Map.of(
+                                                                "model",
+                                                                "fast",
+                                                                "messages",
+                                                                List.of(
+                                                                        Map.of(
+                                                                                "role", "user",
+                                                                                "content",
+                                                                                "after"))))
+                                                .statusCode()
+                                        == 200);
     }
 }

@@ -21,7 +21,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** SSE streams: exact wire format, fallback before the first chunk, an error event when cut mid-way. */
+/**
+ * SSE streams: exact wire format, fallback before the first chunk, an error event when cut mid-way.
+ */
 @QuarkusTest
 @QuarkusTestResource(GatewayTestResource.class)
 class StreamingTest {
@@ -29,12 +31,22 @@ class StreamingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static Response stream(String key, String model, boolean includeUsage) {
-        Map<String, Object> body = new java.util.HashMap<>(Map.of("model", model, "stream", true,
-                "messages", List.of(Map.of("role", "user", "content", "tell me"))));
+        Map<String, Object> body =
+                new java.util.HashMap<>(
+                        Map.of(
+                                "model",
+                                model,
+                                "stream",
+                                true,
+                                "messages",
+                                List.of(Map.of("role", "user", "content", "tell me"))));
         if (includeUsage) {
             body.put("stream_options", Map.of("include_usage", true));
         }
-        return given().header("Authorization", "Bearer " + key).contentType(ContentType.JSON).body(body).post("/v1/chat/completions");
+        return given().header("Authorization", "Bearer " + key)
+                .contentType(ContentType.JSON)
+                .body(body)
+                .post("/v1/chat/completions");
     }
 
     /** The data payloads of an SSE body, in order. */
@@ -53,7 +65,8 @@ class StreamingTest {
         for (String d : data) {
             if (!d.equals("[DONE]")) {
                 JsonNode chunk = JSON.readTree(d);
-                chunk.path("choices").forEach(c -> s.append(c.path("delta").path("content").asText("")));
+                chunk.path("choices")
+                        .forEach(c -> s.append(c.path("delta").path("content").asText("")));
             }
         }
         return s.toString();
@@ -67,7 +80,9 @@ class StreamingTest {
         List<String> data = data(r.asString());
         assertEquals("[DONE]", data.get(data.size() - 1));
         assertEquals("echo: tell me", text(data));
-        assertTrue(data.stream().noneMatch(d -> d.contains("\"usage\"")), "no usage chunk unless the caller asked for one");
+        assertTrue(
+                data.stream().noneMatch(d -> d.contains("\"usage\"")),
+                "no usage chunk unless the caller asked for one");
     }
 
     @Test

@@ -22,34 +22,75 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(GatewayTestResource.class)
 class TracingTest {
 
-    @Inject
-    InMemorySpanExporter exporter;
+    @Inject InMemorySpanExporter exporter;
 
     @Test
     void requestAndAttemptSpansCarryGenAiAttributesButNoPromptOrKey() {
         String key = GatewayApi.key("traced");
-        FakeUpstream.script("tr-model", FakeUpstream.Behaviour.BAD_REQUEST); // rejected: no fallback, one failed attempt
+        FakeUpstream.script(
+                "tr-model",
+                FakeUpstream.Behaviour.BAD_REQUEST); // rejected: no fallback, one failed attempt
         chat(key, "traced", "secret prompt text").then().statusCode(400);
         exporter.reset();
         chat(key, "traced", "another secret prompt").then().statusCode(200);
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> exporter.getFinishedSpanItems().stream()
-                .anyMatch(s -> s.getName().equals("chat traced") && s.getAttributes().get(AttributeKey.stringKey("gen_ai.response.model")) != null));
+        await().atMost(Duration.ofSeconds(5))
+                .until(
+                        () ->
+                                exporter.getFinishedSpanItems().stream()
+                                        .anyMatch(
+                                                s ->
+                                                        s.getName().equals("chat traced")
+                                                                && s.getAttributes()
+                                                                                .get(
+                                                                                        AttributeKey
+                                                                                                .stringKey(
+                                                                                                        "gen_ai.response.model"))
+                                                                        != null));
         List<SpanData> spans = exporter.getFinishedSpanItems();
-        SpanData request = spans.stream().filter(s -> s.getName().equals("chat traced")
-                && s.getAttributes().get(AttributeKey.stringKey("gen_ai.response.model")) != null).findFirst().orElseThrow();
-        assertEquals("chat", request.getAttributes().get(AttributeKey.stringKey("gen_ai.operation.name")));
-        assertEquals("traced", request.getAttributes().get(AttributeKey.stringKey("gen_ai.request.model")));
-        assertEquals("tr-model", request.getAttributes().get(AttributeKey.stringKey("gen_ai.response.model")));
-        assertEquals(FakeUpstream.USAGE_IN, request.getAttributes().get(AttributeKey.longKey("gen_ai.usage.input_tokens")));
-        assertEquals(FakeUpstream.USAGE_OUT, request.getAttributes().get(AttributeKey.longKey("gen_ai.usage.output_tokens")));
+        SpanData request =
+                spans.stream()
+                        .filter(
+                                s ->
+                                        s.getName().equals("chat traced")
+                                                && s.getAttributes()
+                                                                .get(
+                                                                        AttributeKey.stringKey(
+                                                                                "gen_ai.response.model"))
+                                                        != null)
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals(
+                "chat",
+                request.getAttributes().get(AttributeKey.stringKey("gen_ai.operation.name")));
+        assertEquals(
+                "traced",
+                request.getAttributes().get(AttributeKey.stringKey("gen_ai.request.model")));
+        assertEquals(
+                "tr-model",
+                request.getAttributes().get(AttributeKey.stringKey("gen_ai.response.model")));
+        assertEquals(
+                FakeUpstream.USAGE_IN,
+                request.getAttributes().get(AttributeKey.longKey("gen_ai.usage.input_tokens")));
+        assertEquals(
+                FakeUpstream.USAGE_OUT,
+                request.getAttributes().get(AttributeKey.longKey("gen_ai.usage.output_tokens")));
 
-        SpanData attempt = spans.stream().filter(s -> s.getName().equals("chat tr-model")
-                && s.getParentSpanId().equals(request.getSpanId())).findFirst().orElseThrow();
-        assertEquals("openai", attempt.getAttributes().get(AttributeKey.stringKey("gen_ai.system")));
+        SpanData attempt =
+                spans.stream()
+                        .filter(
+                                s ->
+                                        s.getName().equals("chat tr-model")
+                                                && s.getParentSpanId().equals(request.getSpanId()))
+                        .findFirst()
+                        .orElseThrow();
+        assertEquals(
+                "openai", attempt.getAttributes().get(AttributeKey.stringKey("gen_ai.system")));
         assertEquals(request.getTraceId(), attempt.getTraceId());
 
         String everything = spans.toString();
-        assertTrue(!everything.contains("secret prompt") && !everything.contains(key), "no prompt text or key in spans");
+        assertTrue(
+                !everything.contains("secret prompt") && !everything.contains(key),
+                "no prompt text or key in spans");
     }
 }

@@ -17,10 +17,16 @@ public interface OperatorConfig {
     @WithDefault("http://flotilla-registry:8082")
     String registryUrl();
 
-    /** Admin token of the registry, to list and deregister orphaned registrations; without it no reaping happens. */
+    /**
+     * Admin token of the registry, to list and deregister orphaned registrations; without it no
+     * reaping happens.
+     */
     Optional<String> registryAdminToken();
 
-    /** How often registrations are checked against pods; keep it under the agents' TTL so reaping stays within two TTLs. */
+    /**
+     * How often registrations are checked against pods; keep it under the agents' TTL so reaping
+     * stays within two TTLs.
+     */
     @WithDefault("10s")
     Duration gcInterval();
 
@@ -28,18 +34,24 @@ public interface OperatorConfig {
     @WithDefault("2s")
     Duration runPoll();
 
-    /** Patch primary resources with server-side apply (the fabric8 mock server in tests does not support it). */
+    /**
+     * Patch primary resources with server-side apply (the fabric8 mock server in tests does not
+     * support it).
+     */
     @WithDefault("true")
     boolean serverSideApply();
 
-    /** Whether to install the CRDs at start (tests; in clusters they come with the chart or k8s/crds). */
+    /**
+     * Whether to install the CRDs at start (tests; in clusters they come with the chart or
+     * k8s/crds).
+     */
     @WithDefault("false")
     boolean installCrds();
 
     /**
-     * Elect a leader over a Lease in the operator's namespace: of several replicas one reconciles and
-     * reaps, the others keep warm caches and take over when its lease lapses (a leader that loses
-     * its lease exits, so its pod restarts as a standby).
+     * Elect a leader over a Lease in the operator's namespace: of several replicas one reconciles
+     * and reaps, the others keep warm caches and take over when its lease lapses (a leader that
+     * loses its lease exits, so its pod restarts as a standby).
      */
     @WithDefault("true")
     boolean leaderElection();

@@ -27,7 +27,8 @@ import org.jboss.logging.Logger;
 public class OperatorLifecycle {
 
     private static final Logger LOG = Logger.getLogger(OperatorLifecycle.class);
-    static final List<String> CRDS = List.of("workflows.flotilla.io-v1.yml", "workflowruns.flotilla.io-v1.yml");
+    static final List<String> CRDS =
+            List.of("workflows.flotilla.io-v1.yml", "workflowruns.flotilla.io-v1.yml");
 
     private final KubernetesClient client;
     private final OperatorConfig config;
@@ -37,7 +38,11 @@ public class OperatorLifecycle {
     private volatile boolean leading;
     private volatile boolean stopping;
 
-    OperatorLifecycle(KubernetesClient client, OperatorConfig config, WorkflowReconciler workflows, WorkflowRunReconciler runs) {
+    OperatorLifecycle(
+            KubernetesClient client,
+            OperatorConfig config,
+            WorkflowReconciler workflows,
+            WorkflowRunReconciler runs) {
         this.client = client;
         this.config = config;
         this.workflows = workflows;
@@ -48,22 +53,39 @@ public class OperatorLifecycle {
         if (config.installCrds()) {
             for (String crd : CRDS) {
                 try (InputStream in = getClass().getResourceAsStream("/META-INF/fabric8/" + crd)) {
-                    CustomResourceDefinition definition = client.apiextensions().v1().customResourceDefinitions().load(in).item();
-                    client.apiextensions().v1().customResourceDefinitions().resource(definition).createOr(NonDeletingOperation::update);
+                    CustomResourceDefinition definition =
+                            client.apiextensions().v1().customResourceDefinitions().load(in).item();
+                    client.apiextensions()
+                            .v1()
+                            .customResourceDefinitions()
+                            .resource(definition)
+                            .createOr(NonDeletingOperation::update);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             }
         }
-        operator = new Operator(o -> {
-            o.withKubernetesClient(client).withCloseClientOnStop(false).withUseSSAToPatchPrimaryResource(config.serverSideApply());
-            if (config.leaderElection()) {
-                o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(config.leaseName())
-                        .withLeaderCallbacks(new LeaderCallbacks(() -> leading = true, this::lostLease, leader -> { }))
-                        .withExitOnStopLeading(false) // we exit through Quarkus instead, and not while shutting down anyway
-                        .build());
-            }
-        });
+        operator =
+                new Operator(
+                        o -> {
+                            o.withKubernetesClient(client)
+                                    .withCloseClientOnStop(false)
+                                    .withUseSSAToPatchPrimaryResource(config.serverSideApply());
+                            if (config.leaderElection()) {
+                                o.withLeaderElectionConfiguration(
+                                        LeaderElectionConfigurationBuilder
+                                                .aLeaderElectionConfiguration(config.leaseName())
+                                                .withLeaderCallbacks(
+                                                        new LeaderCallbacks(
+                                                                () -> leading = true,
+                                                                this::lostLease,
+                                                                leader -> {}))
+                                                .withExitOnStopLeading(
+                                                        false) // we exit through Quarkus instead,
+                                                // and not while shutting down anyway
+                                                .build());
+                            }
+                        });
         operator.register(workflows);
         operator.register(runs);
         operator.start();
@@ -78,7 +100,9 @@ public class OperatorLifecycle {
     private void lostLease() {
         leading = false;
         if (!stopping) {
-            LOG.warnf("lost the lease %s to another replica; exiting so this pod restarts as a standby", config.leaseName());
+            LOG.warnf(
+                    "lost the lease %s to another replica; exiting so this pod restarts as a standby",
+                    config.leaseName());
             Quarkus.asyncExit(1);
         }
     }

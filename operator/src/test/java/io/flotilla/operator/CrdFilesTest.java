@@ -14,8 +14,14 @@ class CrdFilesTest {
         for (String crd : OperatorLifecycle.CRDS) {
             Path generated = Path.of("target/classes/META-INF/fabric8", crd);
             Path committed = Path.of("../k8s/crds", crd);
-            assertEquals(Files.readString(generated), Files.readString(committed),
-                    "k8s/crds/" + crd + " is out of date: copy " + generated + " over it (the classes in io.flotilla.operator.crd.v1alpha1 changed)");
+            assertEquals(
+                    Files.readString(generated),
+                    Files.readString(committed),
+                    "k8s/crds/"
+                            + crd
+                            + " is out of date: copy "
+                            + generated
+                            + " over it (the classes in io.flotilla.operator.crd.v1alpha1 changed)");
         }
     }
 }

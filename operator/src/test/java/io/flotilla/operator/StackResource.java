@@ -31,7 +31,9 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
             pg = TestPostgres.server();
             database = pg.createDatabase();
             Path routes = Files.createTempFile("operator-routes", ".yaml");
-            Files.writeString(routes, """
+            Files.writeString(
+                    routes,
+                    """
                     providers:
                       mock: {type: mock}
                       slowmock: {type: mock, latency: 300ms}
@@ -39,23 +41,70 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
                       fast: {targets: [{provider: mock, model: mock-fast, prices: {input: 0.15, output: 0.60}}]}
                       slow: {targets: [{provider: slowmock, model: mock-slow}]}
                     """);
-            ServiceProcess registry = add(ServiceProcess.start("op-registry", "registry.jar", pg, database,
-                    Map.of("FLOTILLA_REGISTRY_ADMIN_TOKEN", REGISTRY_ADMIN)));
-            ServiceProcess gateway = add(ServiceProcess.start("op-gateway", "gateway.jar", pg, database,
-                    Map.of("FLOTILLA_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN, "FLOTILLA_GATEWAY_ROUTES_FILE", routes.toString())));
+            ServiceProcess registry =
+                    add(
+                            ServiceProcess.start(
+                                    "op-registry",
+                                    "registry.jar",
+                                    pg,
+                                    database,
+                                    Map.of("FLOTILLA_REGISTRY_ADMIN_TOKEN", REGISTRY_ADMIN)));
+            ServiceProcess gateway =
+                    add(
+                            ServiceProcess.start(
+                                    "op-gateway",
+                                    "gateway.jar",
+                                    pg,
+                                    database,
+                                    Map.of(
+                                            "FLOTILLA_GATEWAY_ADMIN_TOKEN",
+                                            GATEWAY_ADMIN,
+                                            "FLOTILLA_GATEWAY_ROUTES_FILE",
+                                            routes.toString())));
             gateway.awaitReady();
-            HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants", GATEWAY_ADMIN, "{\"id\":\"ops\"}").expect(201);
-            String key = HttpCalls.call("POST", gateway.url() + "/admin/v1/tenants/ops/keys", GATEWAY_ADMIN,
-                    "{\"name\":\"executor\",\"allowedModels\":[\"*\"]}").expect(201).json().get("key").asText();
-            ServiceProcess executor = add(ServiceProcess.start("op-executor", "executor.jar", pg, database, Map.of(
-                    "FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url(), "FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key,
-                    "FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN, "FLOTILLA_EXECUTOR_GATEWAY_TENANT", "ops")));
+            HttpCalls.call(
+                            "POST",
+                            gateway.url() + "/admin/v1/tenants",
+                            GATEWAY_ADMIN,
+                            "{\"id\":\"ops\"}")
+                    .expect(201);
+            String key =
+                    HttpCalls.call(
+                                    "POST",
+                                    gateway.url() + "/admin/v1/tenants/ops/keys",
+                                    GATEWAY_ADMIN,
+                                    "{\"name\":\"executor\",\"allowedModels\":[\"*\"]}")
+                            .expect(201)
+                            .json()
+                            .get("key")
+                            .asText();
+            ServiceProcess executor =
+                    add(
+                            ServiceProcess.start(
+                                    "op-executor",
+                                    "executor.jar",
+                                    pg,
+                                    database,
+                                    Map.of(
+                                            "FLOTILLA_EXECUTOR_GATEWAY_URL",
+                                            gateway.url(),
+                                            "FLOTILLA_EXECUTOR_GATEWAY_API_KEY",
+                                            key,
+                                            "FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN",
+                                            GATEWAY_ADMIN,
+                                            "FLOTILLA_EXECUTOR_GATEWAY_TENANT",
+                                            "ops")));
             registry.awaitReady();
             executor.awaitReady();
             executorUrl = executor.url();
             registryUrl = registry.url();
-            return Map.of("flotilla.operator.executor-url", executorUrl, "flotilla.operator.registry-url", registryUrl,
-                    "flotilla.operator.registry-admin-token", REGISTRY_ADMIN);
+            return Map.of(
+                    "flotilla.operator.executor-url",
+                    executorUrl,
+                    "flotilla.operator.registry-url",
+                    registryUrl,
+                    "flotilla.operator.registry-admin-token",
+                    REGISTRY_ADMIN);
         } catch (Exception e) {
             stop();
             throw new IllegalStateException("the services did not start", e);

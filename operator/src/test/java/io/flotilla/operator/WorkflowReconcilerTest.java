@@ -26,15 +26,15 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(StackResource.class)
 class WorkflowReconcilerTest {
 
-    static final String VALID = """
+    static final String VALID =
+            """
             defaults: {model: fast}
             steps:
               - {id: outline, agent: {prompt: "Outline {{input.topic}}"}}
               - {id: write, needs: [outline], agent: {prompt: "Write {{steps.outline.output}}"}}
             """;
 
-    @Inject
-    KubernetesClient client;
+    @Inject KubernetesClient client;
 
     private Workflow apply(String namespace, String name, String yaml) {
         return apply(client, namespace, name, yaml);
@@ -54,54 +54,84 @@ class WorkflowReconcilerTest {
     }
 
     private Condition condition(WorkflowStatus status, String type) {
-        return status.getConditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElseThrow();
+        return status.getConditions().stream()
+                .filter(c -> c.getType().equals(type))
+                .findFirst()
+                .orElseThrow();
     }
 
     @Test
     void aValidWorkflowBecomesReadyAndTheExecutorHasItsSpec() throws Exception {
         apply("team-a", "brief", VALID);
-        await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.isTrue(status("team-a", "brief"), "Ready"));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> Conditions.isTrue(status("team-a", "brief"), "Ready"));
 
         WorkflowStatus status = status("team-a", "brief");
         assertTrue(Conditions.isTrue(status, "Accepted"));
         assertEquals(2, status.getSteps());
         assertEquals("Published", condition(status, "Ready").getReason());
-        HttpCalls.Answer published = HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/workflows/team-a/brief", null, null);
+        HttpCalls.Answer published =
+                HttpCalls.call(
+                        "GET",
+                        StackResource.executorUrl + "/api/v1/workflows/team-a/brief",
+                        null,
+                        null);
         assertEquals(200, published.status());
-        assertEquals(status.getRevision(), published.json().get("revision").asText(), "status shows the executor's revision");
-        assertEquals("Write {{steps.outline.output}}", published.json().at("/spec/steps/1/agent/prompt").asText());
+        assertEquals(
+                status.getRevision(),
+                published.json().get("revision").asText(),
+                "status shows the executor's revision");
+        assertEquals(
+                "Write {{steps.outline.output}}",
+                published.json().at("/spec/steps/1/agent/prompt").asText());
     }
 
     @Test
     void anInvalidWorkflowIsNotAcceptedAndTheMessageNamesEachPath() {
-        apply("team-a", "broken", """
+        apply(
+                "team-a",
+                "broken",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: a, needs: [b], agent: {prompt: x}}
                   - {id: b, needs: [a], agent: {prompt: y}}
                   - {id: c, needs: [outlne], agent: {prompt: z}}
                 """);
-        await().atMost(Duration.ofSeconds(30)).until(() -> status("team-a", "broken") != null
-                && !status("team-a", "broken").getConditions().isEmpty());
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                status("team-a", "broken") != null
+                                        && !status("team-a", "broken").getConditions().isEmpty());
 
         Condition accepted = condition(status("team-a", "broken"), "Accepted");
         assertEquals("False", accepted.getStatus());
         assertEquals("Invalid", accepted.getReason());
-        assertTrue(accepted.getMessage().contains("steps.c.needs[0]: unknown step 'outlne'"), accepted.getMessage());
+        assertTrue(
+                accepted.getMessage().contains("steps.c.needs[0]: unknown step 'outlne'"),
+                accepted.getMessage());
         assertTrue(accepted.getMessage().contains("cycle"), accepted.getMessage());
         assertEquals("False", condition(status("team-a", "broken"), "Ready").getStatus());
     }
 
     @Test
     void aSpecTheExecutorRefusesIsNotAccepted() {
-        apply("team-a", "approving", """
+        apply(
+                "team-a",
+                "approving",
+                """
                 defaults: {model: fast}
                 steps:
                   - {id: write, agent: {prompt: hi}}
                   - {id: approve, needs: [write], approval: {timeout: 1h}}
                 """);
-        await().atMost(Duration.ofSeconds(30)).until(() -> status("team-a", "approving") != null
-                && !status("team-a", "approving").getConditions().isEmpty());
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                status("team-a", "approving") != null
+                                        && !status("team-a", "approving")
+                                                .getConditions()
+                                                .isEmpty());
         Condition accepted = condition(status("team-a", "approving"), "Accepted");
         assertEquals("RejectedByExecutor", accepted.getReason());
         assertTrue(accepted.getMessage().contains("steps.approve"), accepted.getMessage());
@@ -110,29 +140,67 @@ class WorkflowReconcilerTest {
     @Test
     void anUpdateBumpsObservedGenerationAndTheRevision() {
         apply("team-b", "evolving", VALID);
-        await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.isTrue(status("team-b", "evolving"), "Ready"));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> Conditions.isTrue(status("team-b", "evolving"), "Ready"));
         WorkflowStatus before = status("team-b", "evolving");
         String transitionedAt = condition(before, "Ready").getLastTransitionTime();
 
-        apply("team-b", "evolving", VALID.replace("Outline {{input.topic}}", "Outline {{input.topic}} in three parts"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> !status("team-b", "evolving").getRevision().equals(before.getRevision()));
+        apply(
+                "team-b",
+                "evolving",
+                VALID.replace("Outline {{input.topic}}", "Outline {{input.topic}} in three parts"));
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                !status("team-b", "evolving")
+                                        .getRevision()
+                                        .equals(before.getRevision()));
 
         WorkflowStatus after = status("team-b", "evolving");
-        assertTrue(after.getObservedGeneration() > before.getObservedGeneration(), before.getObservedGeneration() + " -> " + after.getObservedGeneration());
-        assertEquals(after.getObservedGeneration(), condition(after, "Ready").getObservedGeneration());
-        assertEquals(transitionedAt, condition(after, "Ready").getLastTransitionTime(), "Ready stayed True: no transition");
+        assertTrue(
+                after.getObservedGeneration() > before.getObservedGeneration(),
+                before.getObservedGeneration() + " -> " + after.getObservedGeneration());
+        assertEquals(
+                after.getObservedGeneration(), condition(after, "Ready").getObservedGeneration());
+        assertEquals(
+                transitionedAt,
+                condition(after, "Ready").getLastTransitionTime(),
+                "Ready stayed True: no transition");
         assertNotEquals(before.getRevision(), after.getRevision());
     }
 
     @Test
     void deletingAWorkflowRemovesItFromTheExecutor() throws Exception {
         apply("team-c", "doomed", VALID);
-        await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.isTrue(status("team-c", "doomed"), "Ready"));
-        assertTrue(client.resources(Workflow.class).inNamespace("team-c").withName("doomed").get().getMetadata().getFinalizers().size() == 1,
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> Conditions.isTrue(status("team-c", "doomed"), "Ready"));
+        assertTrue(
+                client.resources(Workflow.class)
+                                .inNamespace("team-c")
+                                .withName("doomed")
+                                .get()
+                                .getMetadata()
+                                .getFinalizers()
+                                .size()
+                        == 1,
                 "a finalizer guards the executor's copy");
 
         client.resources(Workflow.class).inNamespace("team-c").withName("doomed").delete();
-        await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(Workflow.class).inNamespace("team-c").withName("doomed").get() == null);
-        assertEquals(404, HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/workflows/team-c/doomed", null, null).status());
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                client.resources(Workflow.class)
+                                                .inNamespace("team-c")
+                                                .withName("doomed")
+                                                .get()
+                                        == null);
+        assertEquals(
+                404,
+                HttpCalls.call(
+                                "GET",
+                                StackResource.executorUrl + "/api/v1/workflows/team-c/doomed",
+                                null,
+                                null)
+                        .status());
     }
 }

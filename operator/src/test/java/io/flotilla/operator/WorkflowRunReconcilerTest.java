@@ -22,7 +22,10 @@ import jakarta.inject.Inject;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** WorkflowRuns against the Kubernetes mock server and the real executor, gateway (mock provider) and registry. */
+/**
+ * WorkflowRuns against the Kubernetes mock server and the real executor, gateway (mock provider)
+ * and registry.
+ */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true)
 @QuarkusTestResource(StackResource.class)
@@ -30,16 +33,24 @@ class WorkflowRunReconcilerTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Inject
-    KubernetesClient client;
+    @Inject KubernetesClient client;
 
     private void workflow(String namespace, String name, String yaml) {
         WorkflowReconcilerTest.apply(client, namespace, name, yaml);
-        await().atMost(Duration.ofSeconds(30)).until(() -> Conditions.isTrue(
-                client.resources(Workflow.class).inNamespace(namespace).withName(name).get().getStatus(), "Ready"));
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                Conditions.isTrue(
+                                        client.resources(Workflow.class)
+                                                .inNamespace(namespace)
+                                                .withName(name)
+                                                .get()
+                                                .getStatus(),
+                                        "Ready"));
     }
 
-    private WorkflowRun run(String namespace, String name, String workflow, String input) throws Exception {
+    private WorkflowRun run(String namespace, String name, String workflow, String input)
+            throws Exception {
         WorkflowRun wr = new WorkflowRun();
         wr.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
         wr.setSpec(new WorkflowRunSpec(workflow, JSON.readTree(input), null));
@@ -47,13 +58,17 @@ class WorkflowRunReconcilerTest {
     }
 
     private WorkflowRunStatus status(String namespace, String name) {
-        WorkflowRun wr = client.resources(WorkflowRun.class).inNamespace(namespace).withName(name).get();
+        WorkflowRun wr =
+                client.resources(WorkflowRun.class).inNamespace(namespace).withName(name).get();
         return wr == null ? null : wr.getStatus();
     }
 
     @Test
     void aRunStartsOnceAndItsStatusFollowsTheRunToSucceeded() throws Exception {
-        workflow("runs", "brief", """
+        workflow(
+                "runs",
+                "brief",
+                """
                 input: {schema: {type: object, required: [topic], properties: {topic: {type: string}}}}
                 defaults: {model: fast}
                 steps:
@@ -62,7 +77,12 @@ class WorkflowRunReconcilerTest {
                 """);
         run("runs", "brief-1", "brief", "{\"topic\": \"tides\"}");
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> status("runs", "brief-1") != null && "Succeeded".equals(status("runs", "brief-1").getPhase()));
+        await().atMost(Duration.ofSeconds(60))
+                .until(
+                        () ->
+                                status("runs", "brief-1") != null
+                                        && "Succeeded"
+                                                .equals(status("runs", "brief-1").getPhase()));
         WorkflowRunStatus done = status("runs", "brief-1");
         assertTrue(done.getTokens() > 0, "tokens mirrored: " + done.getTokens());
         assertTrue(done.getCostUsd() > 0, "cost mirrored: " + done.getCostUsd());
@@ -71,36 +91,63 @@ class WorkflowRunReconcilerTest {
         assertTrue(done.getOutput().startsWith("[mock]"), "an output summary: " + done.getOutput());
         assertTrue(Conditions.isTrue(done, "Started"));
 
-        // the status is lost (as if a patch never landed): the reconcile it triggers starts "again" with the
+        // the status is lost (as if a patch never landed): the reconcile it triggers starts "again"
+        // with the
         // same idempotency key, the uid, and finds the same run
-        WorkflowRun lost = client.resources(WorkflowRun.class).inNamespace("runs").withName("brief-1").get();
+        WorkflowRun lost =
+                client.resources(WorkflowRun.class).inNamespace("runs").withName("brief-1").get();
         lost.setStatus(new WorkflowRunStatus());
         client.resource(lost).updateStatus();
-        await().atMost(Duration.ofSeconds(30)).until(() -> status("runs", "brief-1").getRunId() != null
-                && "Succeeded".equals(status("runs", "brief-1").getPhase()));
-        assertEquals(done.getRunId(), status("runs", "brief-1").getRunId(), "the same run, not a second one");
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                status("runs", "brief-1").getRunId() != null
+                                        && "Succeeded"
+                                                .equals(status("runs", "brief-1").getPhase()));
+        assertEquals(
+                done.getRunId(),
+                status("runs", "brief-1").getRunId(),
+                "the same run, not a second one");
 
-        JsonNode runs = HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/runs?workflow=runs/brief", null, null).json();
+        JsonNode runs =
+                HttpCalls.call(
+                                "GET",
+                                StackResource.executorUrl + "/api/v1/runs?workflow=runs/brief",
+                                null,
+                                null)
+                        .json();
         assertEquals(1, runs.size(), "started exactly once: " + runs);
         assertEquals(done.getRunId(), runs.get(0).get("id").asText());
     }
 
     @Test
     void aRunWithInputTheWorkflowRefusesFailsWithTheExecutorsReason() throws Exception {
-        workflow("runs", "strict", """
+        workflow(
+                "runs",
+                "strict",
+                """
                 input: {schema: {type: object, required: [topic], properties: {topic: {type: string}}}}
                 defaults: {model: fast}
                 steps:
                   - {id: only, agent: {prompt: "{{input.topic}}"}}
                 """);
         run("runs", "strict-1", "strict", "{}");
-        await().atMost(Duration.ofSeconds(30)).until(() -> status("runs", "strict-1") != null && "Failed".equals(status("runs", "strict-1").getPhase()));
-        assertTrue(status("runs", "strict-1").getMessage().contains("topic"), status("runs", "strict-1").getMessage());
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                status("runs", "strict-1") != null
+                                        && "Failed".equals(status("runs", "strict-1").getPhase()));
+        assertTrue(
+                status("runs", "strict-1").getMessage().contains("topic"),
+                status("runs", "strict-1").getMessage());
     }
 
     @Test
     void deletingARunningWorkflowRunCancelsItsRun() throws Exception {
-        workflow("runs", "long", """
+        workflow(
+                "runs",
+                "long",
+                """
                 defaults: {model: slow}
                 steps:
                   - id: review
@@ -108,12 +155,29 @@ class WorkflowRunReconcilerTest {
                     agent: {prompt: "again"}
                 """);
         run("runs", "long-1", "long", "{}");
-        await().atMost(Duration.ofSeconds(30)).until(() -> status("runs", "long-1") != null && "Running".equals(status("runs", "long-1").getPhase()));
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                status("runs", "long-1") != null
+                                        && "Running".equals(status("runs", "long-1").getPhase()));
         String runId = status("runs", "long-1").getRunId();
 
         client.resources(WorkflowRun.class).inNamespace("runs").withName("long-1").delete();
-        await().atMost(Duration.ofSeconds(30)).until(() -> client.resources(WorkflowRun.class).inNamespace("runs").withName("long-1").get() == null);
-        JsonNode run = HttpCalls.call("GET", StackResource.executorUrl + "/api/v1/runs/" + runId, null, null).json();
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                client.resources(WorkflowRun.class)
+                                                .inNamespace("runs")
+                                                .withName("long-1")
+                                                .get()
+                                        == null);
+        JsonNode run =
+                HttpCalls.call(
+                                "GET",
+                                StackResource.executorUrl + "/api/v1/runs/" + runId,
+                                null,
+                                null)
+                        .json();
         assertEquals("cancelled", run.get("status").asText(), run.toString());
     }
 }

@@ -20,8 +20,6 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.net.URI;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,15 +37,22 @@ class AgentRegistrationClientTest {
     @TestHTTPResource("/")
     URI registry;
 
-    @Inject
-    DataSource db;
+    @Inject DataSource db;
 
     private RegistryClient client() {
         return new RegistryClient(registry, Duration.ofSeconds(5));
     }
 
     private static RegistryClient.Spec spec(String pod, int ttl) {
-        return new RegistryClient.Spec("executor", "executor", "client", pod, null, ttl, List.of("steps"), Map.of("version", "test"));
+        return new RegistryClient.Spec(
+                "executor",
+                "executor",
+                "client",
+                pod,
+                null,
+                ttl,
+                List.of("steps"),
+                Map.of("version", "test"));
     }
 
     @Test
@@ -60,7 +65,8 @@ class AgentRegistrationClientTest {
 
         // heartbeats every TTL/3: the lease keeps moving forward and outlives the original TTL
         Instant firstHeartbeat = lastHeartbeat(first.id().toString());
-        await().atMost(Duration.ofSeconds(3)).until(() -> lastHeartbeat(first.id().toString()).isAfter(firstHeartbeat));
+        await().atMost(Duration.ofSeconds(3))
+                .until(() -> lastHeartbeat(first.id().toString()).isAfter(firstHeartbeat));
         await().pollDelay(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> true);
         assertTrue(verifies(first.token()), "a heartbeating agent outlives its TTL");
 
@@ -75,22 +81,41 @@ class AgentRegistrationClientTest {
 
         registration.close();
         assertFalse(verifies(second.token()), "graceful shutdown revokes at once, not at TTL");
-        given().header("Authorization", ADMIN).get("/api/v1/agents/" + second.id()).then().statusCode(404);
+        given().header("Authorization", ADMIN)
+                .get("/api/v1/agents/" + second.id())
+                .then()
+                .statusCode(404);
     }
 
     @Test
     void startFailsFastWithTheRegistrysReason() {
-        RegistryException e = assertThrows(RegistryException.class,
-                () -> AgentRegistration.start(client(), spec("pod-bad", 99_999)));
-        assertTrue(e.getMessage().contains("HTTP 400") && e.getMessage().contains("ttlSeconds"), e.getMessage());
+        RegistryException e =
+                assertThrows(
+                        RegistryException.class,
+                        () -> AgentRegistration.start(client(), spec("pod-bad", 99_999)));
+        assertTrue(
+                e.getMessage().contains("HTTP 400") && e.getMessage().contains("ttlSeconds"),
+                e.getMessage());
 
-        RegistryException down = assertThrows(RegistryException.class, () -> AgentRegistration.start(
-                new RegistryClient(URI.create("http://127.0.0.1:1"), Duration.ofSeconds(1)), spec("pod-x", 5)));
+        RegistryException down =
+                assertThrows(
+                        RegistryException.class,
+                        () ->
+                                AgentRegistration.start(
+                                        new RegistryClient(
+                                                URI.create("http://127.0.0.1:1"),
+                                                Duration.ofSeconds(1)),
+                                        spec("pod-x", 5)));
         assertTrue(down.getMessage().contains("unreachable"), down.getMessage());
     }
 
     private Instant lastHeartbeat(String id) {
-        return Instant.parse(given().header("Authorization", ADMIN).get("/api/v1/agents/" + id)
-                .then().statusCode(200).extract().path("lastHeartbeatAt"));
+        return Instant.parse(
+                given().header("Authorization", ADMIN)
+                        .get("/api/v1/agents/" + id)
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .path("lastHeartbeatAt"));
     }
 }

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.testsupport.PostgresResource;
 import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -31,14 +31,17 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(PostgresResource.class)
 class ParallelRegistrationTest {
 
-    @Inject
-    DataSource db;
+    @Inject DataSource db;
 
     @TestHTTPResource("/")
     URI base;
 
-    /** A plain HTTP client per agent, as real agents are separate processes with their own connections. */
-    private HttpResponse<String> call(HttpClient http, HttpRequest.Builder request) throws Exception {
+    /**
+     * A plain HTTP client per agent, as real agents are separate processes with their own
+     * connections.
+     */
+    private HttpResponse<String> call(HttpClient http, HttpRequest.Builder request)
+            throws Exception {
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -53,31 +56,69 @@ class ParallelRegistrationTest {
         List<Future<?>> done = new ArrayList<>();
         for (int i = 0; i < agents; i++) {
             String pod = "pod-" + i;
-            done.add(pool.submit(() -> {
-                HttpClient http = HttpClient.newHttpClient();
-                start.await();
-                // every agent registers twice (a restart) to exercise the replace path under contention too
-                for (int round = 0; round < 2; round++) {
-                    HttpResponse<String> r = call(http, HttpRequest.newBuilder(base.resolve("api/v1/agents"))
-                            .header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"worker\",\"kind\":\"agent\","
-                                    + "\"namespace\":\"parallel\",\"podName\":\"" + pod + "\",\"ttlSeconds\":30}")));
-                    if (r.statusCode() != 201) {
-                        errors.add(pod + " register: " + r.statusCode() + " " + r.body());
-                        return null;
-                    }
-                    String id = r.body().replaceAll(".*\"id\":\"([^\"]+)\".*", "$1");
-                    String token = r.body().replaceAll(".*\"token\":\"([^\"]+)\".*", "$1");
-                    for (int b = 0; b < beats; b++) {
-                        HttpResponse<String> hb = call(http, HttpRequest.newBuilder(base.resolve("api/v1/agents/" + id + "/heartbeat"))
-                                .header("Authorization", "Bearer " + token).PUT(HttpRequest.BodyPublishers.noBody()));
-                        if (hb.statusCode() != 200) {
-                            errors.add(pod + " heartbeat: " + hb.statusCode() + " " + hb.body());
-                        }
-                    }
-                }
-                return null;
-            }));
+            done.add(
+                    pool.submit(
+                            () -> {
+                                HttpClient http = HttpClient.newHttpClient();
+                                start.await();
+                                // every agent registers twice (a restart) to exercise the replace
+                                // path under contention too
+                                for (int round = 0; round < 2; round++) {
+                                    HttpResponse<String> r =
+                                            call(
+                                                    http,
+                                                    HttpRequest.newBuilder(
+                                                                    base.resolve("api/v1/agents"))
+                                                            .header(
+                                                                    "Content-Type",
+                                                                    "application/json")
+                                                            .POST(
+                                                                    HttpRequest.BodyPublishers
+                                                                            .ofString(
+                                                                                    "{\"name\":\"worker\",\"kind\":\"agent\","
+                                                                                            + "\"namespace\":\"parallel\",\"podName\":\""
+                                                                                            + pod
+                                                                                            + "\",\"ttlSeconds\":30}")));
+                                    if (r.statusCode() != 201) {
+                                        errors.add(
+                                                pod
+                                                        + " register: "
+                                                        + r.statusCode()
+                                                        + " "
+                                                        + r.body());
+                                        return null;
+                                    }
+                                    String id =
+                                            r.body().replaceAll(".*\"id\":\"([^\"]+)\".*", "$1");
+                                    String token =
+                                            r.body().replaceAll(".*\"token\":\"([^\"]+)\".*", "$1");
+                                    for (int b = 0; b < beats; b++) {
+                                        HttpResponse<String> hb =
+                                                call(
+                                                        http,
+                                                        HttpRequest.newBuilder(
+                                                                        base.resolve(
+                                                                                "api/v1/agents/"
+                                                                                        + id
+                                                                                        + "/heartbeat"))
+                                                                .header(
+                                                                        "Authorization",
+                                                                        "Bearer " + token)
+                                                                .PUT(
+                                                                        HttpRequest.BodyPublishers
+                                                                                .noBody()));
+                                        if (hb.statusCode() != 200) {
+                                            errors.add(
+                                                    pod
+                                                            + " heartbeat: "
+                                                            + hb.statusCode()
+                                                            + " "
+                                                            + hb.body());
+                                        }
+                                    }
+                                }
+                                return null;
+                            }));
         }
         start.countDown();
         for (Future<?> f : done) {
@@ -90,8 +131,11 @@ class ParallelRegistrationTest {
     }
 
     private long deadlocks() throws SQLException {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")) {
+        try (Connection c = db.getConnection();
+                Statement s = c.createStatement();
+                ResultSet rs =
+                        s.executeQuery(
+                                "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")) {
             rs.next();
             return rs.getLong(1);
         }

@@ -15,11 +15,20 @@ final class RegistryApi {
 
     static final String ADMIN = "Bearer test-admin-credential";
 
-    private RegistryApi() {
-    }
+    private RegistryApi() {}
 
     static Map<String, Object> agent(String namespace, String pod, int ttlSeconds) {
-        return Map.of("name", "worker", "kind", "agent", "namespace", namespace, "podName", pod, "ttlSeconds", ttlSeconds);
+        return Map.of(
+                "name",
+                "worker",
+                "kind",
+                "agent",
+                "namespace",
+                namespace,
+                "podName",
+                pod,
+                "ttlSeconds",
+                ttlSeconds);
     }
 
     static Response register(Map<String, Object> body) {
@@ -27,19 +36,29 @@ final class RegistryApi {
     }
 
     static Response heartbeat(String id, String token) {
-        return given().header("Authorization", "Bearer " + token).put("/api/v1/agents/" + id + "/heartbeat");
+        return given().header("Authorization", "Bearer " + token)
+                .put("/api/v1/agents/" + id + "/heartbeat");
     }
 
     static boolean verifies(String token) {
-        return given().contentType(ContentType.JSON).body(Map.of("token", token))
-                .post("/api/v1/tokens/verify").then().statusCode(200).extract().path("valid");
+        return given().contentType(ContentType.JSON)
+                .body(Map.of("token", token))
+                .post("/api/v1/tokens/verify")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("valid");
     }
 
     static int count(String namespace, String status) {
         return given().header("Authorization", ADMIN)
                 .queryParam("namespace", namespace)
                 .queryParam("status", status == null ? "" : status)
-                .get("/api/v1/agents").then().statusCode(200).extract().path("size()");
+                .get("/api/v1/agents")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("size()");
     }
 
     /** Current value of a Prometheus counter or gauge, 0 when not yet reported. */
@@ -54,8 +73,9 @@ final class RegistryApi {
     /** Simulates an agent that stopped heartbeating long enough for its TTL to run out. */
     static void lapse(DataSource db, String id) throws SQLException {
         try (Connection c = db.getConnection();
-             PreparedStatement s = c.prepareStatement(
-                     "UPDATE registry.agents SET expires_at = now() - interval '100 milliseconds' WHERE id = ?::uuid")) {
+                PreparedStatement s =
+                        c.prepareStatement(
+                                "UPDATE registry.agents SET expires_at = now() - interval '100 milliseconds' WHERE id = ?::uuid")) {
             s.setString(1, id);
             if (s.executeUpdate() != 1) {
                 throw new IllegalStateException("no registration " + id + " to lapse");

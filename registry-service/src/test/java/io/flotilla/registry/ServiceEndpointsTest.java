@@ -14,7 +14,10 @@ class ServiceEndpointsTest {
 
     @Test
     void openApiDocumentDescribesTheAgentApi() {
-        given().queryParam("format", "json").get("/q/openapi").then().statusCode(200)
+        given().queryParam("format", "json")
+                .get("/q/openapi")
+                .then()
+                .statusCode(200)
                 .body(containsString("/api/v1/agents/{id}/heartbeat"))
                 .body(containsString("/api/v1/tokens/verify"));
     }
@@ -22,14 +25,18 @@ class ServiceEndpointsTest {
     @Test
     void prometheusMetricsAreServed() {
         RegistryApi.register(RegistryApi.agent("metrics", "pod-m", 30)).then().statusCode(201);
-        given().get("/q/metrics").then().statusCode(200)
+        given().get("/q/metrics")
+                .then()
+                .statusCode(200)
                 .body(containsString("flotilla_registry_registrations_total"))
                 .body(containsString("flotilla_registry_active"));
     }
 
     @Test
     void unknownEndpointIsAProblemDocument() {
-        given().get("/api/v1/nothing-here").then().statusCode(404)
+        given().get("/api/v1/nothing-here")
+                .then()
+                .statusCode(404)
                 .contentType(containsString("application/problem+json"));
     }
 }

@@ -11,14 +11,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 
-/** JSON calls to services under test (the ones started as processes, or a test's own), with an optional bearer token. */
+/**
+ * JSON calls to services under test (the ones started as processes, or a test's own), with an
+ * optional bearer token.
+ */
 public final class HttpCalls {
 
-    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient CLIENT =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private HttpCalls() {
-    }
+    private HttpCalls() {}
 
     /** What a call answered. */
     public record Answer(int status, String body, HttpHeaders headers) {
@@ -26,7 +29,8 @@ public final class HttpCalls {
         /** This answer, after checking its status (the body is in the failure message). */
         public Answer expect(int expected) {
             if (status != expected) {
-                throw new AssertionError("expected " + expected + " but got " + status + ": " + body);
+                throw new AssertionError(
+                        "expected " + expected + " but got " + status + ": " + body);
             }
             return this;
         }
@@ -40,10 +44,21 @@ public final class HttpCalls {
         }
     }
 
-    /** {@code method url} with a JSON body (or none) and {@code Authorization: Bearer <bearer>} when given. */
-    public static Answer call(String method, String url, String bearer, String body) throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    /**
+     * {@code method url} with a JSON body (or none) and {@code Authorization: Bearer <bearer>} when
+     * given.
+     */
+    public static Answer call(String method, String url, String bearer, String body)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(60))
+                        .header("Content-Type", "application/json")
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body));
         if (bearer != null) {
             b.header("Authorization", "Bearer " + bearer);
         }

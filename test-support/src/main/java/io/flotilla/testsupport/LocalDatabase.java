@@ -7,14 +7,14 @@ package io.flotilla.testsupport;
  */
 public final class LocalDatabase {
 
-    private LocalDatabase() {
-    }
+    private LocalDatabase() {}
 
     public static void main(String[] args) throws InterruptedException {
         String database = args.length > 0 ? args[0] : "flotilla";
         TestPostgres pg = TestPostgres.server();
         pg.ensureDatabase(database);
-        System.out.println("READY " + pg.host() + " " + pg.port() + " " + pg.user() + " " + database);
+        System.out.println(
+                "READY " + pg.host() + " " + pg.port() + " " + pg.user() + " " + database);
         System.out.flush();
         if (pg.origin().startsWith("embedded")) {
             Thread.currentThread().join();

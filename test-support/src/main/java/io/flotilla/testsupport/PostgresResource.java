@@ -4,9 +4,9 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.util.Map;
 
 /**
- * Gives a {@code @QuarkusTest} application its own fresh database on the test PostgreSQL
- * ({@link TestPostgres}) and drops it afterwards. Use with
- * {@code @QuarkusTestResource(value = PostgresResource.class, restrictToAnnotatedClass = false)}.
+ * Gives a {@code @QuarkusTest} application its own fresh database on the test PostgreSQL ({@link
+ * TestPostgres}) and drops it afterwards. Use with {@code @QuarkusTestResource(value =
+ * PostgresResource.class, restrictToAnnotatedClass = false)}.
  */
 public class PostgresResource implements QuarkusTestResourceLifecycleManager {
 

@@ -20,7 +20,8 @@ import org.awaitility.Awaitility;
  */
 public final class ServiceProcess implements AutoCloseable {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final String name;
     private final Process process;
@@ -33,21 +34,40 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     /**
-     * Starts the jar named by system property {@code jarProperty} on a free port against
-     * {@code database}, with extra environment variables.
+     * Starts the jar named by system property {@code jarProperty} on a free port against {@code
+     * database}, with extra environment variables.
      */
-    public static ServiceProcess start(String name, String jarProperty, TestPostgres pg, String database, Map<String, String> env)
+    public static ServiceProcess start(
+            String name,
+            String jarProperty,
+            TestPostgres pg,
+            String database,
+            Map<String, String> env)
             throws IOException {
         String jar = System.getProperty(jarProperty);
         if (jar == null || !new File(jar).isFile()) {
-            throw new IllegalStateException("no packaged service at " + jar + " (system property " + jarProperty
-                    + "): build it first, e.g. mvn -B package -DskipTests");
+            throw new IllegalStateException(
+                    "no packaged service at "
+                            + jar
+                            + " (system property "
+                            + jarProperty
+                            + "): build it first, e.g. mvn -B package -DskipTests");
         }
         int port = freePort();
         Path logs = Path.of("target", "it-logs");
         Files.createDirectories(logs);
-        ProcessBuilder pb = new ProcessBuilder(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                "-Xmx256m", "-jar", jar).redirectErrorStream(true).redirectOutput(logs.resolve(name + ".log").toFile());
+        ProcessBuilder pb =
+                new ProcessBuilder(
+                                System.getProperty("java.home")
+                                        + File.separator
+                                        + "bin"
+                                        + File.separator
+                                        + "java",
+                                "-Xmx256m",
+                                "-jar",
+                                jar)
+                        .redirectErrorStream(true)
+                        .redirectOutput(logs.resolve(name + ".log").toFile());
         Map<String, String> e = pb.environment();
         e.put("QUARKUS_HTTP_PORT", String.valueOf(port));
         e.put("QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(database));
@@ -77,14 +97,31 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Waits until {@code /q/health/ready} answers 200. */
     public ServiceProcess awaitReady() {
-        Awaitility.await(name + " ready").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
-                .until(() -> {
-                    if (!process.isAlive()) {
-                        throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see target/it-logs/" + name + ".log");
-                    }
-                    return HTTP.send(HttpRequest.newBuilder(URI.create(url() + "/q/health/ready")).build(),
-                            HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
-                });
+        Awaitility.await(name + " ready")
+                .atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(250))
+                .ignoreExceptions()
+                .until(
+                        () -> {
+                            if (!process.isAlive()) {
+                                throw new IllegalStateException(
+                                        name
+                                                + " exited with "
+                                                + process.exitValue()
+                                                + "; see target/it-logs/"
+                                                + name
+                                                + ".log");
+                            }
+                            return HTTP.send(
+                                                    HttpRequest.newBuilder(
+                                                                    URI.create(
+                                                                            url()
+                                                                                    + "/q/health/ready"))
+                                                            .build(),
+                                                    HttpResponse.BodyHandlers.discarding())
+                                            .statusCode()
+                                    == 200;
+                        });
         return this;
     }
 

@@ -19,8 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class ServiceSmokeTest {
 
-    @Inject
-    protected DataSource db;
+    @Inject protected DataSource db;
 
     /** The schema the service owns. */
     protected abstract String schema();
@@ -33,8 +32,9 @@ public abstract class ServiceSmokeTest {
     @Test
     void ownSchemaIsMigratedAtStart() throws SQLException {
         try (Connection c = db.getConnection();
-             PreparedStatement s = c.prepareStatement(
-                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'flyway_schema_history'")) {
+                PreparedStatement s =
+                        c.prepareStatement(
+                                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'flyway_schema_history'")) {
             s.setString(1, schema());
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();

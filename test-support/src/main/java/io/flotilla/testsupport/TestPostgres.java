@@ -16,8 +16,8 @@ import java.util.UUID;
  * <p>Order: {@code FLOTILLA_TEST_PG_URL} (a JDBC URL of any database on the server, user and
  * password from {@code FLOTILLA_TEST_PG_USER} / {@code FLOTILLA_TEST_PG_PASSWORD}); else the local
  * server on 127.0.0.1:5432 when it answers; else an embedded PostgreSQL started for this JVM.
- * {@code FLOTILLA_TEST_PG=embedded} forces the embedded server. Each caller gets a database of
- * its own ({@link #createDatabase()}), so test runs never see each other's rows.
+ * {@code FLOTILLA_TEST_PG=embedded} forces the embedded server. Each caller gets a database of its
+ * own ({@link #createDatabase()}), so test runs never see each other's rows.
  */
 public final class TestPostgres {
 
@@ -33,7 +33,8 @@ public final class TestPostgres {
     private final String adminUrl;
     private final String origin;
 
-    private TestPostgres(String host, int port, String user, String password, String adminUrl, String origin) {
+    private TestPostgres(
+            String host, int port, String user, String password, String adminUrl, String origin) {
         this.host = host;
         this.port = port;
         this.user = user;
@@ -61,11 +62,21 @@ public final class TestPostgres {
             String silence = silence(url, user, password);
             if (silence == null) {
                 HostPort hp = HostPort.of(url);
-                return new TestPostgres(hp.host(), hp.port(), user, password, url, "server at " + hp.host() + ":" + hp.port());
+                return new TestPostgres(
+                        hp.host(),
+                        hp.port(),
+                        user,
+                        password,
+                        url,
+                        "server at " + hp.host() + ":" + hp.port());
             }
             if (configured != null && !configured.isBlank()) {
-                throw new IllegalStateException("FLOTILLA_TEST_PG_URL=" + configured
-                        + " does not answer (" + silence + "); start that server or unset the variable to use the local or embedded one");
+                throw new IllegalStateException(
+                        "FLOTILLA_TEST_PG_URL="
+                                + configured
+                                + " does not answer ("
+                                + silence
+                                + "); start that server or unset the variable to use the local or embedded one");
             }
             System.out.println("[flotilla-tests] " + url + " does not answer (" + silence + ")");
         }
@@ -75,18 +86,24 @@ public final class TestPostgres {
     private static TestPostgres startEmbedded() {
         try {
             EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    pg.close();
-                } catch (IOException ignored) {
-                    // the JVM is going away; the data directory is temporary
-                }
-            }));
+            Runtime.getRuntime()
+                    .addShutdownHook(
+                            new Thread(
+                                    () -> {
+                                        try {
+                                            pg.close();
+                                        } catch (IOException ignored) {
+                                            // the JVM is going away; the data directory is
+                                            // temporary
+                                        }
+                                    }));
             int port = pg.getPort();
             String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
-            return new TestPostgres("127.0.0.1", port, "postgres", "", url, "embedded on port " + port);
+            return new TestPostgres(
+                    "127.0.0.1", port, "postgres", "", url, "embedded on port " + port);
         } catch (IOException e) {
-            throw new UncheckedIOException("no PostgreSQL answered and the embedded one failed to start", e);
+            throw new UncheckedIOException(
+                    "no PostgreSQL answered and the embedded one failed to start", e);
         }
     }
 
@@ -124,7 +141,8 @@ public final class TestPostgres {
 
     /** Creates an empty database with a unique name and returns its name. */
     public String createDatabase() {
-        String name = "flotilla_t_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+        String name =
+                "flotilla_t_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
         execute("CREATE DATABASE " + name);
         return name;
     }
@@ -132,7 +150,8 @@ public final class TestPostgres {
     /** Creates the named database unless it exists (for the local run, which keeps its data). */
     public void ensureDatabase(String name) {
         try (Connection c = connect(adminUrl, props(user, password));
-             java.sql.PreparedStatement s = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+                java.sql.PreparedStatement s =
+                        c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
             s.setString(1, name);
             try (java.sql.ResultSet rs = s.executeQuery()) {
                 if (rs.next()) {
@@ -140,7 +159,9 @@ public final class TestPostgres {
                 }
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("could not look up database " + name + " on " + origin + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "could not look up database " + name + " on " + origin + ": " + e.getMessage(),
+                    e);
         }
         execute("CREATE DATABASE \"" + name.replace("\"", "") + "\"");
     }
@@ -152,10 +173,11 @@ public final class TestPostgres {
 
     private void execute(String sql) {
         try (Connection c = connect(adminUrl, props(user, password));
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
-            throw new IllegalStateException("could not run '" + sql + "' on " + origin + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "could not run '" + sql + "' on " + origin + ": " + e.getMessage(), e);
         }
     }
 
@@ -194,8 +216,11 @@ public final class TestPostgres {
             String rest = jdbcUrl.substring(jdbcUrl.indexOf("//") + 2);
             String authority = rest.contains("/") ? rest.substring(0, rest.indexOf('/')) : rest;
             int colon = authority.lastIndexOf(':');
-            return colon < 0 ? new HostPort(authority, 5432)
-                    : new HostPort(authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)));
+            return colon < 0
+                    ? new HostPort(authority, 5432)
+                    : new HostPort(
+                            authority.substring(0, colon),
+                            Integer.parseInt(authority.substring(colon + 1)));
         }
     }
 }

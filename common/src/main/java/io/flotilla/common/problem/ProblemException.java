@@ -21,10 +21,12 @@ public class ProblemException extends RuntimeException {
 
     /** A 400 that lists every invalid field. */
     public static ProblemException invalid(List<Problem.FieldError> errors) {
-        String detail = errors.size() == 1
-                ? errors.get(0).field() + ": " + errors.get(0).message()
-                : errors.size() + " fields are invalid; see errors";
-        return new ProblemException(new Problem("about:blank", "Invalid request", 400, detail, errors));
+        String detail =
+                errors.size() == 1
+                        ? errors.get(0).field() + ": " + errors.get(0).message()
+                        : errors.size() + " fields are invalid; see errors";
+        return new ProblemException(
+                new Problem("about:blank", "Invalid request", 400, detail, errors));
     }
 
     public Problem problem() {

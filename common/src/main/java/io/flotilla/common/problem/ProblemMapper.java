@@ -43,13 +43,14 @@ public class ProblemMapper {
         if (e.getCause() instanceof JsonProcessingException json) {
             return unreadableJson(json);
         }
-        String detail = switch (status.getStatusCode()) {
-            case 404 -> "no such endpoint; see /q/openapi for the API";
-            case 405 -> "this endpoint does not accept that method; see /q/openapi";
-            case 415 -> "send the body as JSON with 'Content-Type: application/json'";
-            case 406 -> "this API answers application/json";
-            default -> status.getReasonPhrase();
-        };
+        String detail =
+                switch (status.getStatusCode()) {
+                    case 404 -> "no such endpoint; see /q/openapi for the API";
+                    case 405 -> "this endpoint does not accept that method; see /q/openapi";
+                    case 415 -> "send the body as JSON with 'Content-Type: application/json'";
+                    case 406 -> "this API answers application/json";
+                    default -> status.getReasonPhrase();
+                };
         return respond(Problem.of(status.getStatusCode(), status.getReasonPhrase(), detail));
     }
 
@@ -57,31 +58,56 @@ public class ProblemMapper {
     public RestResponse<Problem> unexpected(Throwable e) {
         String ref = UUID.randomUUID().toString();
         LOG.errorf(e, "unexpected failure, reference %s", ref);
-        return respond(Problem.of(500, "Internal error",
-                "the service failed unexpectedly; report reference " + ref + " (its logs carry the cause)"));
+        return respond(
+                Problem.of(
+                        500,
+                        "Internal error",
+                        "the service failed unexpectedly; report reference "
+                                + ref
+                                + " (its logs carry the cause)"));
     }
 
     /** The response carrying a problem document. */
     public static RestResponse<Problem> respond(Problem p) {
-        return RestResponse.ResponseBuilder.<Problem>create(p.status()).entity(p).type(Problem.MEDIA_TYPE).build();
+        return RestResponse.ResponseBuilder.<Problem>create(p.status())
+                .entity(p)
+                .type(Problem.MEDIA_TYPE)
+                .build();
     }
 
     private static String describe(JsonProcessingException e) {
         if (e instanceof UnrecognizedPropertyException u) {
-            String known = u.getKnownPropertyIds() == null ? "" : u.getKnownPropertyIds().stream()
-                    .map(String::valueOf).sorted().collect(Collectors.joining(", "));
-            return "unknown field '" + u.getPropertyName() + "'" + (known.isEmpty() ? "" : "; known fields: " + known);
+            String known =
+                    u.getKnownPropertyIds() == null
+                            ? ""
+                            : u.getKnownPropertyIds().stream()
+                                    .map(String::valueOf)
+                                    .sorted()
+                                    .collect(Collectors.joining(", "));
+            return "unknown field '"
+                    + u.getPropertyName()
+                    + "'"
+                    + (known.isEmpty() ? "" : "; known fields: " + known);
         }
         if (e instanceof InvalidFormatException f) {
-            return "field '" + path(f) + "' has a value of the wrong type; expected "
+            return "field '"
+                    + path(f)
+                    + "' has a value of the wrong type; expected "
                     + f.getTargetType().getSimpleName().toLowerCase();
         }
         if (e instanceof MismatchedInputException m && !m.getPath().isEmpty()) {
-            return "field '" + path(m) + "' has the wrong shape; expected "
-                    + (m.getTargetType() == null ? "another type" : m.getTargetType().getSimpleName().toLowerCase());
+            return "field '"
+                    + path(m)
+                    + "' has the wrong shape; expected "
+                    + (m.getTargetType() == null
+                            ? "another type"
+                            : m.getTargetType().getSimpleName().toLowerCase());
         }
-        return "the body is not valid JSON (line " + (e.getLocation() == null ? "?" : e.getLocation().getLineNr())
-                + ", column " + (e.getLocation() == null ? "?" : e.getLocation().getColumnNr()) + "); send a JSON object";
+        return "the body is not valid JSON (line "
+                + (e.getLocation() == null ? "?" : e.getLocation().getLineNr())
+                + ", column "
+                + (e.getLocation() == null ? "?" : e.getLocation().getColumnNr())
+                + "); send a JSON object";
     }
 
     private static String path(MismatchedInputException e) {

@@ -20,7 +20,9 @@ public final class AgentRegistration implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(AgentRegistration.class);
 
-    /** Share of the TTL between heartbeats: three chances to get through before the lease lapses. */
+    /**
+     * Share of the TTL between heartbeats: three chances to get through before the lease lapses.
+     */
     public static final double HEARTBEAT_FRACTION = 1.0 / 3;
 
     private final RegistryClient client;
@@ -34,11 +36,13 @@ public final class AgentRegistration implements AutoCloseable {
         this.client = client;
         this.spec = spec;
         this.identity = identity;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "flotilla-registry-heartbeat");
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "flotilla-registry-heartbeat");
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /**
@@ -62,8 +66,10 @@ public final class AgentRegistration implements AutoCloseable {
     }
 
     private void schedule() {
-        long periodMillis = Math.max(100, (long) (identity.ttlSeconds() * 1000 * HEARTBEAT_FRACTION));
-        scheduler.scheduleWithFixedDelay(this::beat, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+        long periodMillis =
+                Math.max(100, (long) (identity.ttlSeconds() * 1000 * HEARTBEAT_FRACTION));
+        scheduler.scheduleWithFixedDelay(
+                this::beat, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     }
 
     private void beat() {
@@ -74,10 +80,13 @@ public final class AgentRegistration implements AutoCloseable {
         try {
             client.heartbeat(current);
         } catch (RegistrationLostException lost) {
-            LOG.warnf("registration %s lost (%s); registering again", current.id(), lost.getMessage());
+            LOG.warnf(
+                    "registration %s lost (%s); registering again",
+                    current.id(), lost.getMessage());
             reregister();
         } catch (RuntimeException e) {
-            // transient: the next beat (a third of the TTL later) tries again before the lease lapses
+            // transient: the next beat (a third of the TTL later) tries again before the lease
+            // lapses
             LOG.warnf("heartbeat of %s failed: %s", current.id(), e.getMessage());
         }
     }
@@ -107,7 +116,9 @@ public final class AgentRegistration implements AutoCloseable {
         try {
             client.deregister(current.id(), current.token());
         } catch (RuntimeException e) {
-            LOG.warnf("deregistering %s failed; it will expire after its TTL: %s", current.id(), e.getMessage());
+            LOG.warnf(
+                    "deregistering %s failed; it will expire after its TTL: %s",
+                    current.id(), e.getMessage());
         }
     }
 }

@@ -24,18 +24,19 @@ import java.util.UUID;
  */
 public final class RegistryClient {
 
-    static final ObjectMapper JSON = new ObjectMapper()
-            .registerModule(new JavaTimeModule())
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+    static final ObjectMapper JSON =
+            new ObjectMapper()
+                    .registerModule(new JavaTimeModule())
+                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                    .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
     private final URI base;
     private final HttpClient http;
     private final Duration timeout;
 
     /**
-     * @param base    the registry's base URL, e.g. {@code http://flotilla-registry:8082}
+     * @param base the registry's base URL, e.g. {@code http://flotilla-registry:8082}
      * @param timeout how long one call may take before it counts as failed
      */
     public RegistryClient(URI base, Duration timeout) {
@@ -45,30 +46,43 @@ public final class RegistryClient {
     }
 
     /**
-     * What an agent registers as. {@code name}, {@code kind}, {@code namespace} and
-     * {@code podName} are required; the rest may be null (the registry's default TTL applies).
+     * What an agent registers as. {@code name}, {@code kind}, {@code namespace} and {@code podName}
+     * are required; the rest may be null (the registry's default TTL applies).
      */
-    public record Spec(String name, String kind, String namespace, String podName, String workflow,
-            Integer ttlSeconds, List<String> capabilities, Map<String, String> metadata) {
-    }
+    public record Spec(
+            String name,
+            String kind,
+            String namespace,
+            String podName,
+            String workflow,
+            Integer ttlSeconds,
+            List<String> capabilities,
+            Map<String, String> metadata) {}
 
     /** A live registration: the id, the bearer token (shown once by the registry) and its lease. */
     public record Identity(UUID id, String token, int ttlSeconds, Instant expiresAt) {
 
         @Override
         public String toString() {
-            return "Identity[id=" + id + ", ttlSeconds=" + ttlSeconds + ", expiresAt=" + expiresAt + "]";
+            return "Identity[id="
+                    + id
+                    + ", ttlSeconds="
+                    + ttlSeconds
+                    + ", expiresAt="
+                    + expiresAt
+                    + "]";
         }
     }
 
-    private record Lease(Instant expiresAt) {
-    }
+    private record Lease(Instant expiresAt) {}
 
     /** Registers (replacing an earlier registration of the same namespace, pod and name). */
     public Identity register(Spec spec) {
-        HttpResponse<String> response = send(HttpRequest.newBuilder(base.resolve("api/v1/agents"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(write(spec))));
+        HttpResponse<String> response =
+                send(
+                        HttpRequest.newBuilder(base.resolve("api/v1/agents"))
+                                .header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(write(spec))));
         if (response.statusCode() != 201) {
             throw RegistryException.of("register", response.statusCode(), response.body());
         }
@@ -78,35 +92,50 @@ public final class RegistryClient {
     /**
      * Extends the lease and returns the new expiry.
      *
-     * @throws RegistrationLostException when the registry no longer knows or honours this identity (404/410)
+     * @throws RegistrationLostException when the registry no longer knows or honours this identity
+     *     (404/410)
      */
     public Instant heartbeat(Identity identity) {
-        HttpResponse<String> response = send(HttpRequest.newBuilder(base.resolve("api/v1/agents/" + identity.id() + "/heartbeat"))
-                .header("Authorization", "Bearer " + identity.token())
-                .PUT(HttpRequest.BodyPublishers.noBody()));
+        HttpResponse<String> response =
+                send(
+                        HttpRequest.newBuilder(
+                                        base.resolve(
+                                                "api/v1/agents/" + identity.id() + "/heartbeat"))
+                                .header("Authorization", "Bearer " + identity.token())
+                                .PUT(HttpRequest.BodyPublishers.noBody()));
         return switch (response.statusCode()) {
             case 200 -> read(response.body(), Lease.class).expiresAt();
-            case 404, 410 -> throw new RegistrationLostException(
-                    RegistryException.of("heartbeat", response.statusCode(), response.body()).getMessage());
-            default -> throw RegistryException.of("heartbeat", response.statusCode(), response.body());
+            case 404, 410 ->
+                    throw new RegistrationLostException(
+                            RegistryException.of(
+                                            "heartbeat", response.statusCode(), response.body())
+                                    .getMessage());
+            default ->
+                    throw RegistryException.of("heartbeat", response.statusCode(), response.body());
         };
     }
 
     /** Deregisters; an identity the registry already forgot counts as done. */
     public void deregister(UUID id, String bearer) {
-        HttpResponse<String> response = send(HttpRequest.newBuilder(base.resolve("api/v1/agents/" + id))
-                .header("Authorization", "Bearer " + bearer)
-                .DELETE());
-        if (response.statusCode() != 204 && response.statusCode() != 404 && response.statusCode() != 410) {
+        HttpResponse<String> response =
+                send(
+                        HttpRequest.newBuilder(base.resolve("api/v1/agents/" + id))
+                                .header("Authorization", "Bearer " + bearer)
+                                .DELETE());
+        if (response.statusCode() != 204
+                && response.statusCode() != 404
+                && response.statusCode() != 410) {
             throw RegistryException.of("deregister", response.statusCode(), response.body());
         }
     }
 
     private HttpResponse<String> send(HttpRequest.Builder request) {
         try {
-            return http.send(request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+            return http.send(
+                    request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new RegistryException("registry at " + base + " is unreachable: " + e.getMessage(), e);
+            throw new RegistryException(
+                    "registry at " + base + " is unreachable: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RegistryException("interrupted while calling the registry", e);
@@ -117,7 +146,8 @@ public final class RegistryClient {
         try {
             return JSON.writeValueAsString(value);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+            throw new IllegalArgumentException(
+                    "cannot write " + value.getClass().getSimpleName() + " as JSON", e);
         }
     }
 
@@ -125,7 +155,8 @@ public final class RegistryClient {
         try {
             return JSON.readValue(body, type);
         } catch (JsonProcessingException e) {
-            throw new RegistryException("the registry answered with a body that is not the expected JSON", e);
+            throw new RegistryException(
+                    "the registry answered with a body that is not the expected JSON", e);
         }
     }
 }

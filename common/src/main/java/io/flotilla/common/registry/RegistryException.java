@@ -2,7 +2,10 @@ package io.flotilla.common.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-/** A registry call failed: unreachable, or answered with an error (its problem detail in the message). */
+/**
+ * A registry call failed: unreachable, or answered with an error (its problem detail in the
+ * message).
+ */
 public class RegistryException extends RuntimeException {
 
     public RegistryException(String message, Throwable cause) {

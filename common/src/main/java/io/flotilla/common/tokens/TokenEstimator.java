@@ -7,35 +7,42 @@ import com.knuddels.jtokkit.api.EncodingResult;
 import com.knuddels.jtokkit.api.EncodingType;
 
 /**
- * Estimates the prompt tokens of an OpenAI-format chat request with a real BPE tokenizer
- * ({@code o200k_base}, the encoding of current OpenAI models). Other providers tokenize
- * differently, so the estimate is used for decisions that need a bound, not for billing:
- * per-message overhead follows OpenAI's published counting rule (3 tokens per message, 3 to
- * prime the reply), and tool definitions and non-text parts are counted by their JSON text.
+ * Estimates the prompt tokens of an OpenAI-format chat request with a real BPE tokenizer ({@code
+ * o200k_base}, the encoding of current OpenAI models). Other providers tokenize differently, so the
+ * estimate is used for decisions that need a bound, not for billing: per-message overhead follows
+ * OpenAI's published counting rule (3 tokens per message, 3 to prime the reply), and tool
+ * definitions and non-text parts are counted by their JSON text.
  */
 public final class TokenEstimator {
 
-    private static final Encoding ENCODING = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
+    private static final Encoding ENCODING =
+            Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.O200K_BASE);
     private static final int PER_MESSAGE = 3;
     private static final int REPLY_PRIMER = 3;
 
-    private TokenEstimator() {
-    }
+    private TokenEstimator() {}
 
     /** Tokens of a plain text. */
     public static int count(String text) {
         return text == null || text.isEmpty() ? 0 : ENCODING.countTokensOrdinary(text);
     }
 
-    /** Estimated prompt tokens of a chat completion request body ({@code messages}, {@code tools}). */
+    /**
+     * Estimated prompt tokens of a chat completion request body ({@code messages}, {@code tools}).
+     */
     public static int promptTokens(JsonNode request) {
         return estimate(request, TokenEstimator::count);
     }
 
-    /** The longest beginning of a text that is at most {@code maxTokens} tokens (whole characters only). */
+    /**
+     * The longest beginning of a text that is at most {@code maxTokens} tokens (whole characters
+     * only).
+     */
     public static String head(String text, int maxTokens) {
         EncodingResult result = ENCODING.encodeOrdinary(text, Math.max(0, maxTokens));
-        return result.isTruncated() ? text.substring(0, result.getLastProcessedCharacterIndex() + 1) : text;
+        return result.isTruncated()
+                ? text.substring(0, result.getLastProcessedCharacterIndex() + 1)
+                : text;
     }
 
     /**
@@ -44,7 +51,12 @@ public final class TokenEstimator {
      * even the bound fits.
      */
     public static int promptTokensUpperBound(JsonNode request) {
-        return estimate(request, text -> text == null ? 0 : text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        return estimate(
+                request,
+                text ->
+                        text == null
+                                ? 0
+                                : text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
     }
 
     private static int estimate(JsonNode request, java.util.function.ToIntFunction<String> count) {
@@ -56,7 +68,10 @@ public final class TokenEstimator {
                 total += count.applyAsInt(content.asText());
             } else if (content.isArray()) {
                 for (JsonNode part : content) {
-                    total += part.has("text") ? count.applyAsInt(part.path("text").asText()) : count.applyAsInt(part.toString());
+                    total +=
+                            part.has("text")
+                                    ? count.applyAsInt(part.path("text").asText())
+                                    : count.applyAsInt(part.toString());
                 }
             }
             if (message.has("tool_calls")) {

@@ -27,17 +27,21 @@ import java.util.regex.Pattern;
  */
 public final class Expressions {
 
-    static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
-            .addVar("input", SimpleType.DYN).addVar("steps", SimpleType.DYN).addVar("item", SimpleType.DYN).build();
+    static final CelCompiler COMPILER =
+            CelCompilerFactory.standardCelCompilerBuilder()
+                    .addVar("input", SimpleType.DYN)
+                    .addVar("steps", SimpleType.DYN)
+                    .addVar("item", SimpleType.DYN)
+                    .build();
     static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
-    private static final Pattern PATH = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+    private static final Pattern PATH =
+            Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
     private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
     private static final Map<String, CelRuntime.Program> PROGRAMS = new ConcurrentHashMap<>();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private Expressions() {
-    }
+    private Expressions() {}
 
     /** An expression that could not be evaluated, with a message that names it. */
     public static final class EvaluationException extends RuntimeException {
@@ -46,16 +50,20 @@ public final class Expressions {
         }
     }
 
-    /** What expressions see: the run's input, finished steps' outputs ({@code id -> output}), and the foreach item. */
+    /**
+     * What expressions see: the run's input, finished steps' outputs ({@code id -> output}), and
+     * the foreach item.
+     */
     public record Scope(JsonNode input, Map<String, JsonNode> outputs, JsonNode item) {
 
         Map<String, Object> variables() {
             Map<String, Object> steps = new LinkedHashMap<>();
-            outputs.forEach((id, out) -> {
-                Map<String, Object> step = new LinkedHashMap<>();
-                step.put("output", toCel(out));
-                steps.put(id, step);
-            });
+            outputs.forEach(
+                    (id, out) -> {
+                        Map<String, Object> step = new LinkedHashMap<>();
+                        step.put("output", toCel(out));
+                        steps.put(id, step);
+                    });
             Map<String, Object> vars = new LinkedHashMap<>();
             vars.put("input", toCel(input));
             vars.put("steps", steps);
@@ -66,14 +74,17 @@ public final class Expressions {
 
     /** Evaluates an expression to JSON. */
     public static JsonNode evaluate(String expression, Scope scope) {
-        return PATH.matcher(expression).matches() ? path(expression, scope) : evaluateWithCel(expression, scope);
+        return PATH.matcher(expression).matches()
+                ? path(expression, scope)
+                : evaluateWithCel(expression, scope);
     }
 
     /** Evaluates a condition; anything but a boolean is an error. */
     public static boolean test(String expression, Scope scope) {
         JsonNode value = evaluate(expression, scope);
         if (!value.isBoolean()) {
-            throw new EvaluationException("'" + expression + "' must be true or false, but is " + value);
+            throw new EvaluationException(
+                    "'" + expression + "' must be true or false, but is " + value);
         }
         return value.booleanValue();
     }
@@ -84,9 +95,9 @@ public final class Expressions {
     }
 
     /**
-     * A rendered template kept in pieces: its own text around the inserted values
-     * ({@code literals} has one more entry than {@code values}), so a caller can shorten what
-     * was inserted without touching what the author wrote.
+     * A rendered template kept in pieces: its own text around the inserted values ({@code literals}
+     * has one more entry than {@code values}), so a caller can shorten what was inserted without
+     * touching what the author wrote.
      */
     public record Rendered(List<String> literals, List<String> values) {
 
@@ -132,7 +143,9 @@ public final class Expressions {
             case "input" -> node = scope.input();
             case "item" -> node = scope.item();
             case "steps" -> {
-                if (parts.length < 3 || !parts[2].equals("output") || !scope.outputs().containsKey(parts[1])) {
+                if (parts.length < 3
+                        || !parts[2].equals("output")
+                        || !scope.outputs().containsKey(parts[1])) {
                     return evaluateWithCel(expression, scope);
                 }
                 node = scope.outputs().get(parts[1]);
@@ -155,7 +168,8 @@ public final class Expressions {
         try {
             return toJson(program(expression).eval(scope.variables()));
         } catch (CelEvaluationException e) {
-            throw new EvaluationException("'" + expression + "' could not be evaluated: " + e.getMessage());
+            throw new EvaluationException(
+                    "'" + expression + "' could not be evaluated: " + e.getMessage());
         }
     }
 
@@ -164,13 +178,15 @@ public final class Expressions {
         if (p == null) {
             var compiled = COMPILER.compile(expression);
             if (compiled.hasError()) {
-                throw new EvaluationException("'" + expression + "' does not compile: " + compiled.getErrorString());
+                throw new EvaluationException(
+                        "'" + expression + "' does not compile: " + compiled.getErrorString());
             }
             try {
                 CelAbstractSyntaxTree ast = compiled.getAst();
                 p = RUNTIME.createProgram(ast);
             } catch (dev.cel.common.CelValidationException e) {
-                throw new EvaluationException("'" + expression + "' does not compile: " + e.getMessage());
+                throw new EvaluationException(
+                        "'" + expression + "' does not compile: " + e.getMessage());
             }
             if (PROGRAMS.size() < 10_000) {
                 PROGRAMS.put(expression, p);

@@ -17,11 +17,11 @@ import java.util.stream.Collectors;
  */
 public final class WorkflowSpecs {
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private static final ObjectMapper YAML =
+            new ObjectMapper(new YAMLFactory())
+                    .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    private WorkflowSpecs() {
-    }
+    private WorkflowSpecs() {}
 
     /** A workflow document that cannot be used, with every problem found. */
     public static final class InvalidWorkflowException extends RuntimeException {
@@ -29,7 +29,10 @@ public final class WorkflowSpecs {
         private final transient List<FieldError> errors;
 
         public InvalidWorkflowException(List<FieldError> errors) {
-            super(errors.stream().map(e -> e.field() + ": " + e.message()).collect(Collectors.joining("; ")));
+            super(
+                    errors.stream()
+                            .map(e -> e.field() + ": " + e.message())
+                            .collect(Collectors.joining("; ")));
             this.errors = List.copyOf(errors);
         }
 
@@ -53,19 +56,50 @@ public final class WorkflowSpecs {
         try {
             JsonNode root = YAML.readTree(document == null ? "" : document);
             if (root == null || !root.isObject()) {
-                throw new InvalidWorkflowException(List.of(new FieldError("spec", "the document must be a mapping with steps")));
+                throw new InvalidWorkflowException(
+                        List.of(
+                                new FieldError(
+                                        "spec", "the document must be a mapping with steps")));
             }
-            JsonNode spec = root.has("spec") && (root.has("kind") || root.has("apiVersion")) ? root.get("spec") : root;
+            JsonNode spec =
+                    root.has("spec") && (root.has("kind") || root.has("apiVersion"))
+                            ? root.get("spec")
+                            : root;
             return YAML.treeToValue(spec, WorkflowSpec.class);
         } catch (UnrecognizedPropertyException e) {
-            throw new InvalidWorkflowException(List.of(new FieldError(path(e), "unknown field '" + e.getPropertyName() + "'; known: "
-                    + e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")))));
+            throw new InvalidWorkflowException(
+                    List.of(
+                            new FieldError(
+                                    path(e),
+                                    "unknown field '"
+                                            + e.getPropertyName()
+                                            + "'; known: "
+                                            + e.getKnownPropertyIds().stream()
+                                                    .map(String::valueOf)
+                                                    .sorted()
+                                                    .collect(Collectors.joining(", ")))));
         } catch (MismatchedInputException e) {
-            throw new InvalidWorkflowException(List.of(new FieldError(path(e), "has the wrong type; expected "
-                    + (e.getTargetType() == null ? "another type" : e.getTargetType().getSimpleName().toLowerCase()))));
+            throw new InvalidWorkflowException(
+                    List.of(
+                            new FieldError(
+                                    path(e),
+                                    "has the wrong type; expected "
+                                            + (e.getTargetType() == null
+                                                    ? "another type"
+                                                    : e.getTargetType()
+                                                            .getSimpleName()
+                                                            .toLowerCase()))));
         } catch (JsonProcessingException e) {
-            throw new InvalidWorkflowException(List.of(new FieldError("document", "is not valid YAML or JSON (line "
-                    + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + "): " + e.getOriginalMessage())));
+            throw new InvalidWorkflowException(
+                    List.of(
+                            new FieldError(
+                                    "document",
+                                    "is not valid YAML or JSON (line "
+                                            + (e.getLocation() == null
+                                                    ? "?"
+                                                    : e.getLocation().getLineNr())
+                                            + "): "
+                                            + e.getOriginalMessage())));
         }
     }
 

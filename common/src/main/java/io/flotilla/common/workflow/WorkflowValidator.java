@@ -16,15 +16,16 @@ import java.util.regex.Pattern;
 /**
  * Checks a workflow and reports every problem at once, each with its path and what to do: unknown
  * {@code needs} (with "did you mean"), cycles (naming them), duplicate ids, CEL that does not
- * compile, templates and expressions that reference unknown or unreachable steps, invalid
- * schemas, unknown tools, out-of-range settings. The executor and the operator both use it.
+ * compile, templates and expressions that reference unknown or unreachable steps, invalid schemas,
+ * unknown tools, out-of-range settings. The executor and the operator both use it.
  */
 public final class WorkflowValidator {
 
     private static final Pattern ID = Pattern.compile("[a-z][a-z0-9_]{0,62}");
     private static final Pattern STEP_REF = Pattern.compile("\\bsteps\\.([A-Za-z_][A-Za-z0-9_]*)");
     private static final Pattern DURATION = Pattern.compile("\\d+(ms|s|m|h)");
-    private static final Set<String> TYPES = Set.of("object", "array", "string", "number", "integer", "boolean", "null");
+    private static final Set<String> TYPES =
+            Set.of("object", "array", "string", "number", "integer", "boolean", "null");
 
     private final WorkflowSpec spec;
     private final List<FieldError> errors = new ArrayList<>();
@@ -49,10 +50,20 @@ public final class WorkflowValidator {
         for (int i = 0; i < spec.steps().size(); i++) {
             Step s = spec.steps().get(i);
             if (s.id() == null || !ID.matcher(s.id()).matches()) {
-                error("steps[" + i + "].id", "'" + s.id() + "' is not a valid id: use 1 to 63 lower-case letters, digits and '_',"
-                        + " starting with a letter (ids are used in CEL expressions)");
+                error(
+                        "steps[" + i + "].id",
+                        "'"
+                                + s.id()
+                                + "' is not a valid id: use 1 to 63 lower-case letters, digits and '_',"
+                                + " starting with a letter (ids are used in CEL expressions)");
             } else if (index.containsKey(s.id())) {
-                error("steps[" + i + "].id", "duplicate id '" + s.id() + "' (also steps[" + index.get(s.id()) + "]); ids must be unique");
+                error(
+                        "steps[" + i + "].id",
+                        "duplicate id '"
+                                + s.id()
+                                + "' (also steps["
+                                + index.get(s.id())
+                                + "]); ids must be unique");
             } else {
                 index.put(s.id(), i);
             }
@@ -75,7 +86,10 @@ public final class WorkflowValidator {
     }
 
     private void step(int i, Step s) {
-        String at = s.id() != null && ID.matcher(s.id()).matches() ? "steps." + s.id() : "steps[" + i + "]";
+        String at =
+                s.id() != null && ID.matcher(s.id()).matches()
+                        ? "steps." + s.id()
+                        : "steps[" + i + "]";
         if (s.kind() == null) {
             error(at, "give exactly one of agent, tool, approval or workflow");
         }
@@ -89,7 +103,9 @@ public final class WorkflowValidator {
         cel(at + ".when", s.when(), before, s);
         cel(at + ".foreach", s.foreach(), before, s);
         if (s.loop() != null) {
-            if (s.loop().maxIterations() == null || s.loop().maxIterations() < 1 || s.loop().maxIterations() > 100) {
+            if (s.loop().maxIterations() == null
+                    || s.loop().maxIterations() < 1
+                    || s.loop().maxIterations() > 100) {
                 error(at + ".loop.maxIterations", "is required: 1 to 100 iterations");
             }
             Set<String> withSelf = new HashSet<>(before);
@@ -100,18 +116,24 @@ public final class WorkflowValidator {
             cel(at + ".loop.until", s.loop().until(), withSelf, s);
         }
         if (s.maxParallel() != null && (s.foreach() == null || s.maxParallel() < 1)) {
-            error(at + ".maxParallel", s.foreach() == null ? "only applies with foreach" : "must be at least 1");
+            error(
+                    at + ".maxParallel",
+                    s.foreach() == null ? "only applies with foreach" : "must be at least 1");
         }
         duration(at + ".timeout", s.timeout());
-        if (s.retries() != null && (s.retries().max() == null || s.retries().max() < 0 || s.retries().max() > 10)) {
+        if (s.retries() != null
+                && (s.retries().max() == null || s.retries().max() < 0 || s.retries().max() > 10)) {
             error(at + ".retries.max", "must be 0 to 10");
         }
         if (s.agent() != null) {
             if (s.agent().prompt() == null || s.agent().prompt().isBlank()) {
                 error(at + ".agent.prompt", "is required");
             }
-            if (s.agent().model() == null && (spec.defaults() == null || spec.defaults().model() == null)) {
-                error(at + ".agent.model", "set agent.model or defaults.model (a model alias of the gateway)");
+            if (s.agent().model() == null
+                    && (spec.defaults() == null || spec.defaults().model() == null)) {
+                error(
+                        at + ".agent.model",
+                        "set agent.model or defaults.model (a model alias of the gateway)");
             }
             templates(at + ".agent.system", s.agent().system(), before, s);
             templates(at + ".agent.prompt", s.agent().prompt(), before, s);
@@ -120,18 +142,33 @@ public final class WorkflowValidator {
             }
         }
         if (s.tool() != null) {
-            if (spec.tools().stream().noneMatch(t -> t.name() != null && t.name().equals(s.tool().name()))) {
-                error(at + ".tool.name", "unknown tool '" + s.tool().name() + "'; declared: "
-                        + spec.tools().stream().map(WorkflowSpec.Tool::name).toList());
+            if (spec.tools().stream()
+                    .noneMatch(t -> t.name() != null && t.name().equals(s.tool().name()))) {
+                error(
+                        at + ".tool.name",
+                        "unknown tool '"
+                                + s.tool().name()
+                                + "'; declared: "
+                                + spec.tools().stream().map(WorkflowSpec.Tool::name).toList());
             }
             if (s.tool().with() != null) {
-                s.tool().with().fields().forEachRemaining(f -> templates(at + ".tool.with." + f.getKey(), f.getValue().asText(null), before, s));
+                s.tool()
+                        .with()
+                        .fields()
+                        .forEachRemaining(
+                                f ->
+                                        templates(
+                                                at + ".tool.with." + f.getKey(),
+                                                f.getValue().asText(null),
+                                                before,
+                                                s));
             }
         }
         if (s.approval() != null) {
             duration(at + ".approval.timeout", s.approval().timeout());
         }
-        if (s.workflow() != null && (s.workflow().name() == null || s.workflow().name().isBlank())) {
+        if (s.workflow() != null
+                && (s.workflow().name() == null || s.workflow().name().isBlank())) {
             error(at + ".workflow.name", "is required: the workflow to run");
         }
     }
@@ -142,7 +179,10 @@ public final class WorkflowValidator {
         }
         var result = Expressions.COMPILER.compile(expression);
         if (result.hasError()) {
-            error(path, "the CEL expression does not compile: " + result.getErrorString().replace('\n', ' '));
+            error(
+                    path,
+                    "the CEL expression does not compile: "
+                            + result.getErrorString().replace('\n', ' '));
             return;
         }
         references(path, expression, visible, s);
@@ -163,14 +203,23 @@ public final class WorkflowValidator {
             String ref = m.group(1);
             String root = ref.split("[.\\[\\s]", 2)[0];
             switch (root) {
-                case "input" -> { }
+                case "input" -> {}
                 case "item" -> {
                     if (s.foreach() == null) {
-                        error(path, "'{{" + ref + "}}' uses item, which exists only in steps with foreach");
+                        error(
+                                path,
+                                "'{{"
+                                        + ref
+                                        + "}}' uses item, which exists only in steps with foreach");
                     }
                 }
                 case "steps" -> references(path, ref, visible, s);
-                default -> error(path, "'{{" + ref + "}}' must start with input, item or steps.<id>.output");
+                default ->
+                        error(
+                                path,
+                                "'{{"
+                                        + ref
+                                        + "}}' must start with input, item or steps.<id>.output");
             }
         }
     }
@@ -182,7 +231,13 @@ public final class WorkflowValidator {
             if (!index.containsKey(id)) {
                 error(path, "references unknown step '" + id + "'" + suggestion(id));
             } else if (!visible.contains(id)) {
-                error(path, "references step '" + id + "', which does not run before '" + s.id() + "'; add it to needs");
+                error(
+                        path,
+                        "references step '"
+                                + id
+                                + "', which does not run before '"
+                                + s.id()
+                                + "'; add it to needs");
             }
         }
     }
@@ -196,7 +251,8 @@ public final class WorkflowValidator {
         }
     }
 
-    private void visit(String id, Map<String, Integer> state, List<String> path, Set<String> reported) {
+    private void visit(
+            String id, Map<String, Integer> state, List<String> path, Set<String> reported) {
         Integer st = state.get(id);
         if (st != null && st == 2) {
             return;
@@ -205,7 +261,11 @@ public final class WorkflowValidator {
             List<String> cycle = new ArrayList<>(path.subList(path.indexOf(id), path.size()));
             cycle.add(id);
             if (reported.add(new java.util.TreeSet<>(cycle).toString())) {
-                error("steps." + id + ".needs", "the needs form a cycle: " + String.join(" -> ", cycle) + "; remove one of these needs");
+                error(
+                        "steps." + id + ".needs",
+                        "the needs form a cycle: "
+                                + String.join(" -> ", cycle)
+                                + "; remove one of these needs");
             }
             return;
         }
@@ -242,11 +302,21 @@ public final class WorkflowValidator {
         }
         JsonNode type = schema.get("type");
         if (type != null) {
-            boolean ok = type.isTextual() ? TYPES.contains(type.asText())
-                    : type.isArray() && type.size() > 0 && java.util.stream.StreamSupport.stream(type.spliterator(), false)
-                            .allMatch(t -> TYPES.contains(t.asText()));
+            boolean ok =
+                    type.isTextual()
+                            ? TYPES.contains(type.asText())
+                            : type.isArray()
+                                    && type.size() > 0
+                                    && java.util.stream.StreamSupport.stream(
+                                                    type.spliterator(), false)
+                                            .allMatch(t -> TYPES.contains(t.asText()));
             if (!ok) {
-                error(path + ".type", "'" + type + "' is not a JSON Schema type; use one of " + new java.util.TreeSet<>(TYPES));
+                error(
+                        path + ".type",
+                        "'"
+                                + type
+                                + "' is not a JSON Schema type; use one of "
+                                + new java.util.TreeSet<>(TYPES));
             }
         }
         JsonNode properties = schema.get("properties");
@@ -254,7 +324,10 @@ public final class WorkflowValidator {
             if (!properties.isObject()) {
                 error(path + ".properties", "must map property names to schemas");
             } else {
-                properties.fields().forEachRemaining(f -> schema(path + ".properties." + f.getKey(), f.getValue()));
+                properties
+                        .fields()
+                        .forEachRemaining(
+                                f -> schema(path + ".properties." + f.getKey(), f.getValue()));
             }
         }
         JsonNode required = schema.get("required");
@@ -263,8 +336,13 @@ public final class WorkflowValidator {
                 error(path + ".required", "must be a list of property names");
             } else {
                 for (JsonNode r : required) {
-                    if (!r.isTextual() || (properties != null && properties.isObject() && !properties.has(r.asText()))) {
-                        error(path + ".required", "'" + r.asText() + "' is required but not among the properties");
+                    if (!r.isTextual()
+                            || (properties != null
+                                    && properties.isObject()
+                                    && !properties.has(r.asText()))) {
+                        error(
+                                path + ".required",
+                                "'" + r.asText() + "' is required but not among the properties");
                     }
                 }
             }
@@ -291,7 +369,9 @@ public final class WorkflowValidator {
                 error(at + ".http.url", "is required");
                 continue;
             }
-            if (t.http().method() != null && !Set.of("GET", "POST", "PUT", "PATCH", "DELETE").contains(t.http().method())) {
+            if (t.http().method() != null
+                    && !Set.of("GET", "POST", "PUT", "PATCH", "DELETE")
+                            .contains(t.http().method())) {
                 error(at + ".http.method", "use GET, POST, PUT, PATCH or DELETE");
             }
             String host;
@@ -303,7 +383,11 @@ public final class WorkflowValidator {
             if (host == null) {
                 error(at + ".http.url", "is not an absolute http(s) URL");
             } else if (t.http().allowedHosts() == null || !t.http().allowedHosts().contains(host)) {
-                error(at + ".http.allowedHosts", "must list the URL's host '" + host + "' (requests go only to allowed hosts)");
+                error(
+                        at + ".http.allowedHosts",
+                        "must list the URL's host '"
+                                + host
+                                + "' (requests go only to allowed hosts)");
             }
         }
     }
@@ -311,8 +395,10 @@ public final class WorkflowValidator {
     private void settings() {
         if (spec.defaults() != null) {
             duration("defaults.timeout", spec.defaults().timeout());
-            if (spec.defaults().retries() != null && (spec.defaults().retries().max() == null
-                    || spec.defaults().retries().max() < 0 || spec.defaults().retries().max() > 10)) {
+            if (spec.defaults().retries() != null
+                    && (spec.defaults().retries().max() == null
+                            || spec.defaults().retries().max() < 0
+                            || spec.defaults().retries().max() > 10)) {
                 error("defaults.retries.max", "must be 0 to 10");
             }
         }
@@ -325,11 +411,14 @@ public final class WorkflowValidator {
             }
         }
         if (spec.context() != null) {
-            if (spec.context().strategy() != null && !Set.of("summarize", "window", "fail").contains(spec.context().strategy())) {
+            if (spec.context().strategy() != null
+                    && !Set.of("summarize", "window", "fail").contains(spec.context().strategy())) {
                 error("context.strategy", "use summarize, window or fail");
             }
             if (spec.context().maxTokens() == null) {
-                error("context.maxTokens", "set the most tokens an agent step's messages may hold, e.g. 8000");
+                error(
+                        "context.maxTokens",
+                        "set the most tokens an agent step's messages may hold, e.g. 8000");
             } else if (spec.context().maxTokens() < 256) {
                 error("context.maxTokens", "must be at least 256");
             }
@@ -352,7 +441,8 @@ public final class WorkflowValidator {
                 best = id;
             }
         }
-        return best != null && bestDistance <= Math.max(2, name.length() / 3) ? "; did you mean '" + best + "'?"
+        return best != null && bestDistance <= Math.max(2, name.length() / 3)
+                ? "; did you mean '" + best + "'?"
                 : "; known steps: " + String.join(", ", index.keySet());
     }
 
@@ -365,7 +455,10 @@ public final class WorkflowValidator {
         for (int i = 1; i <= a.length(); i++) {
             cur[0] = i;
             for (int j = 1; j <= b.length(); j++) {
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                cur[j] =
+                        Math.min(
+                                Math.min(cur[j - 1] + 1, prev[j] + 1),
+                                prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
             }
             int[] t = prev;
             prev = cur;

@@ -21,14 +21,18 @@ class TokenEstimatorTest {
     @Test
     void promptEstimateGrowsWithMessagesAndTools() throws Exception {
         JsonNode small = JSON.readTree("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
-        JsonNode larger = JSON.readTree("{\"messages\":[{\"role\":\"system\",\"content\":\"You are terse.\"},"
-                + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Summarise the history of Rome\"}]}],"
-                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"search\",\"parameters\":{\"type\":\"object\"}}}]}");
+        JsonNode larger =
+                JSON.readTree(
+                        "{\"messages\":[{\"role\":\"system\",\"content\":\"You are terse.\"},"
+                                + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Summarise the history of Rome\"}]}],"
+                                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"search\",\"parameters\":{\"type\":\"object\"}}}]}");
         int s = TokenEstimator.promptTokens(small);
         assertEquals(3 + 3 + 1 + 1, s, "primer + per-message + role + content");
         assertTrue(TokenEstimator.promptTokens(larger) > s + 15);
         assertTrue(TokenEstimator.promptText(larger).contains("history of Rome"));
-        assertTrue(TokenEstimator.promptTokensUpperBound(larger) >= TokenEstimator.promptTokens(larger));
+        assertTrue(
+                TokenEstimator.promptTokensUpperBound(larger)
+                        >= TokenEstimator.promptTokens(larger));
         assertTrue(TokenEstimator.promptTokensUpperBound(small) >= s);
     }
 

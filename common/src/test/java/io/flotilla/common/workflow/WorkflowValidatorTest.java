@@ -18,22 +18,29 @@ class WorkflowValidatorTest {
     }
 
     private static void assertError(List<FieldError> errors, String path, String fragment) {
-        assertTrue(errors.stream().anyMatch(e -> e.field().equals(path) && e.message().contains(fragment)),
+        assertTrue(
+                errors.stream()
+                        .anyMatch(e -> e.field().equals(path) && e.message().contains(fragment)),
                 "expected " + path + ": ..." + fragment + "... in " + errors);
     }
 
     @Test
     void theExampleWorkflowsAreValid() throws Exception {
-        WorkflowSpec brief = WorkflowSpecs.read(Files.readString(Path.of("../examples/research-brief.yaml")));
+        WorkflowSpec brief =
+                WorkflowSpecs.read(Files.readString(Path.of("../examples/research-brief.yaml")));
         assertEquals(4, brief.steps().size());
         assertTrue(brief.steps().stream().allMatch(s -> s.kind() == WorkflowSpec.Kind.AGENT));
-        WorkflowSpec design = WorkflowSpecs.read(Files.readString(Path.of("src/test/resources/design-example.yaml")));
+        WorkflowSpec design =
+                WorkflowSpecs.read(
+                        Files.readString(Path.of("src/test/resources/design-example.yaml")));
         assertEquals(WorkflowSpec.Kind.APPROVAL, design.steps().get(3).kind());
     }
 
     @Test
     void unknownNeedsSuggestTheClosestStep() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 defaults: {model: fast}
                 steps:
                   - {id: outline, agent: {prompt: x}}
@@ -44,20 +51,32 @@ class WorkflowValidatorTest {
 
     @Test
     void cyclesAreNamed() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 defaults: {model: fast}
                 steps:
                   - {id: a, needs: [c], agent: {prompt: x}}
                   - {id: b, needs: [a], agent: {prompt: x}}
                   - {id: c, needs: [b], agent: {prompt: x}}
                 """);
-        assertEquals(1, e.stream().filter(x -> x.message().contains("cycle")).count(), e.toString());
-        assertTrue(e.stream().anyMatch(x -> x.message().contains("the needs form a cycle: a -> c -> b -> a")), e.toString());
+        assertEquals(
+                1, e.stream().filter(x -> x.message().contains("cycle")).count(), e.toString());
+        assertTrue(
+                e.stream()
+                        .anyMatch(
+                                x ->
+                                        x.message()
+                                                .contains(
+                                                        "the needs form a cycle: a -> c -> b -> a")),
+                e.toString());
     }
 
     @Test
     void duplicateIdsAndBadIdsAreReported() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 defaults: {model: fast}
                 steps:
                   - {id: a, agent: {prompt: x}}
@@ -70,7 +89,9 @@ class WorkflowValidatorTest {
 
     @Test
     void celThatDoesNotCompileIsReportedWithItsPath() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 defaults: {model: fast}
                 steps:
                   - {id: a, agent: {prompt: x}}
@@ -83,14 +104,19 @@ class WorkflowValidatorTest {
 
     @Test
     void templatesMayOnlyReferenceStepsThatRunBefore() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 defaults: {model: fast}
                 steps:
                   - {id: a, agent: {prompt: "{{input.topic}}"}}
                   - {id: b, agent: {prompt: "use {{steps.a.output}}"}}
                   - {id: c, needs: [a], agent: {prompt: "use {{steps.nope.output}} and {{item}} and {{secrets.key}}"}}
                 """);
-        assertError(e, "steps.b.agent.prompt", "references step 'a', which does not run before 'b'; add it to needs");
+        assertError(
+                e,
+                "steps.b.agent.prompt",
+                "references step 'a', which does not run before 'b'; add it to needs");
         assertError(e, "steps.c.agent.prompt", "references unknown step 'nope'");
         assertError(e, "steps.c.agent.prompt", "exists only in steps with foreach");
         assertError(e, "steps.c.agent.prompt", "must start with input, item or steps.<id>.output");
@@ -98,7 +124,9 @@ class WorkflowValidatorTest {
 
     @Test
     void invalidSchemasAreReported() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 input: {schema: {type: objekt, required: [topic], properties: {name: {type: string}}}}
                 defaults: {model: fast}
                 steps:
@@ -106,12 +134,15 @@ class WorkflowValidatorTest {
                 """);
         assertError(e, "input.schema.type", "is not a JSON Schema type");
         assertError(e, "input.schema.required", "'topic' is required but not among the properties");
-        assertError(e, "steps.a.agent.output.schema.properties.n.type", "is not a JSON Schema type");
+        assertError(
+                e, "steps.a.agent.output.schema.properties.n.type", "is not a JSON Schema type");
     }
 
     @Test
     void everyProblemIsReportedAtOnce() {
-        List<FieldError> e = errors("""
+        List<FieldError> e =
+                errors(
+                        """
                 budget: {maxTokens: 0}
                 context: {strategy: forget}
                 steps:
@@ -133,12 +164,20 @@ class WorkflowValidatorTest {
 
     @Test
     void unknownFieldsAndWrongTypesFailParsingWithTheirPath() {
-        InvalidWorkflowException unknown = assertThrows(InvalidWorkflowException.class,
-                () -> WorkflowSpecs.parse("steps: [{id: a, agnet: {prompt: x}}]"));
-        assertTrue(unknown.errors().get(0).field().equals("steps[0].agnet") && unknown.errors().get(0).message().contains("known: agent"),
+        InvalidWorkflowException unknown =
+                assertThrows(
+                        InvalidWorkflowException.class,
+                        () -> WorkflowSpecs.parse("steps: [{id: a, agnet: {prompt: x}}]"));
+        assertTrue(
+                unknown.errors().get(0).field().equals("steps[0].agnet")
+                        && unknown.errors().get(0).message().contains("known: agent"),
                 unknown.errors().toString());
-        InvalidWorkflowException type = assertThrows(InvalidWorkflowException.class,
-                () -> WorkflowSpecs.parse("steps: [{id: a, maxParallel: many, agent: {prompt: x}}]"));
+        InvalidWorkflowException type =
+                assertThrows(
+                        InvalidWorkflowException.class,
+                        () ->
+                                WorkflowSpecs.parse(
+                                        "steps: [{id: a, maxParallel: many, agent: {prompt: x}}]"));
         assertEquals("steps[0].maxParallel", type.errors().get(0).field());
         assertThrows(InvalidWorkflowException.class, () -> WorkflowSpecs.read("steps: []"));
     }

@@ -28,17 +28,16 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Runs an agent step: renders its system message and prompt, calls the gateway's
- * {@code /v1/chat/completions} through quarkus-langchain4j's OpenAI client (with the step's
- * idempotency key and the run's budget scope), and checks the answer against the step's output
- * schema, asking once more with the validation errors when it does not match.
+ * Runs an agent step: renders its system message and prompt, calls the gateway's {@code
+ * /v1/chat/completions} through quarkus-langchain4j's OpenAI client (with the step's idempotency
+ * key and the run's budget scope), and checks the answer against the step's output schema, asking
+ * once more with the validation errors when it does not match.
  */
 @ApplicationScoped
 public class AgentCaller {
 
     /** A finished call: the step's output, and the tokens and cost of all its calls. */
-    public record Result(JsonNode output, long tokens, double cost) {
-    }
+    public record Result(JsonNode output, long tokens, double cost) {}
 
     /** A failed call, classified for the engine, with what it spent before failing. */
     public static final class CallFailed extends RuntimeException {
@@ -55,8 +54,9 @@ public class AgentCaller {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String SUMMARIZE = "Summarize the text the user sends in at most %d tokens. Keep names, numbers, "
-            + "decisions and open questions. Answer with the summary only.";
+    private static final String SUMMARIZE =
+            "Summarize the text the user sends in at most %d tokens. Keep names, numbers, "
+                    + "decisions and open questions. Answer with the summary only.";
 
     private final ExecutorConfig config;
     private final Map<Duration, ChatModel> models = new ConcurrentHashMap<>();
@@ -65,7 +65,12 @@ public class AgentCaller {
         this.config = config;
     }
 
-    public Result call(Claim claim, WorkflowSpec spec, WorkflowSpec.Step step, Expressions.Scope scope, boolean budgetScope) {
+    public Result call(
+            Claim claim,
+            WorkflowSpec spec,
+            WorkflowSpec.Step step,
+            Expressions.Scope scope,
+            boolean budgetScope) {
         WorkflowSpec.Agent agent = step.agent();
         String model = agent.model() != null ? agent.model() : spec.defaults().model();
         JsonNode schema = agent.output() == null ? null : agent.output().schema();
@@ -76,7 +81,8 @@ public class AgentCaller {
             ChatResponse first = call.send(schema, messages, key, config.gateway().maxTokens());
             String text = first.aiMessage().text();
             if (schema == null) {
-                return new Result(TextNode.valueOf(text == null ? "" : text), call.tokens, call.cost);
+                return new Result(
+                        TextNode.valueOf(text == null ? "" : text), call.tokens, call.cost);
             }
             List<String> problems = new ArrayList<>();
             JsonNode parsed = parse(text, schema, problems);
@@ -84,30 +90,46 @@ public class AgentCaller {
                 return new Result(parsed, call.tokens, call.cost);
             }
             messages.add(AiMessage.from(text == null ? "" : text));
-            messages.add(UserMessage.from("Your answer does not match the required JSON schema: " + String.join("; ", problems)
-                    + ". Answer again with only the corrected JSON."));
-            ChatResponse second = call.send(schema, messages, key + "/repair", config.gateway().maxTokens());
+            messages.add(
+                    UserMessage.from(
+                            "Your answer does not match the required JSON schema: "
+                                    + String.join("; ", problems)
+                                    + ". Answer again with only the corrected JSON."));
+            ChatResponse second =
+                    call.send(schema, messages, key + "/repair", config.gateway().maxTokens());
             problems.clear();
             parsed = parse(second.aiMessage().text(), schema, problems);
             if (parsed != null) {
                 return new Result(parsed, call.tokens, call.cost);
             }
-            throw new CallFailed(FailureKind.RETRYABLE, "the answer does not match the output schema: " + String.join("; ", problems),
-                    call.tokens, call.cost);
+            throw new CallFailed(
+                    FailureKind.RETRYABLE,
+                    "the answer does not match the output schema: " + String.join("; ", problems),
+                    call.tokens,
+                    call.cost);
         } catch (CallFailed e) {
             throw e;
         } catch (Expressions.EvaluationException e) {
-            throw new CallFailed(FailureKind.FATAL, "steps." + step.id() + ".agent: " + e.getMessage(), 0, 0);
+            throw new CallFailed(
+                    FailureKind.FATAL, "steps." + step.id() + ".agent: " + e.getMessage(), 0, 0);
         } catch (RuntimeException e) {
             throw classify(e, call.tokens, call.cost);
         }
     }
 
-    /** The step's system message and prompt, rendered and held within the workflow's context limit. */
-    private List<ChatMessage> messages(WorkflowSpec spec, WorkflowSpec.Step step, Expressions.Scope scope, Call call, String key) {
+    /**
+     * The step's system message and prompt, rendered and held within the workflow's context limit.
+     */
+    private List<ChatMessage> messages(
+            WorkflowSpec spec,
+            WorkflowSpec.Step step,
+            Expressions.Scope scope,
+            Call call,
+            String key) {
         WorkflowSpec.Agent agent = step.agent();
         List<Expressions.Rendered> rendered = new ArrayList<>();
-        Expressions.Rendered system = agent.system() == null ? null : Expressions.parts(agent.system(), scope);
+        Expressions.Rendered system =
+                agent.system() == null ? null : Expressions.parts(agent.system(), scope);
         if (system != null && !system.text().isBlank()) {
             rendered.add(system);
         }
@@ -115,11 +137,26 @@ public class AgentCaller {
         WorkflowSpec.Context context = spec.context();
         if (context != null && context.maxTokens() != null) {
             int[] summaries = {0};
-            rendered = ContextLimit.fit(step.id(), context.maxTokens(), context.strategy(), rendered, (text, max) -> {
-                String summary = call.send(null, List.of(SystemMessage.from(SUMMARIZE.formatted(max)), UserMessage.from(text)),
-                        key + "/summary/" + summaries[0]++, max).aiMessage().text();
-                return summary == null ? "" : summary;
-            });
+            rendered =
+                    ContextLimit.fit(
+                            step.id(),
+                            context.maxTokens(),
+                            context.strategy(),
+                            rendered,
+                            (text, max) -> {
+                                String summary =
+                                        call.send(
+                                                        null,
+                                                        List.of(
+                                                                SystemMessage.from(
+                                                                        SUMMARIZE.formatted(max)),
+                                                                UserMessage.from(text)),
+                                                        key + "/summary/" + summaries[0]++,
+                                                        max)
+                                                .aiMessage()
+                                                .text();
+                                return summary == null ? "" : summary;
+                            });
         }
         List<ChatMessage> messages = new ArrayList<>();
         if (rendered.size() == 2) {
@@ -145,16 +182,42 @@ public class AgentCaller {
             this.budgetScope = budgetScope;
         }
 
-        ChatResponse send(JsonNode schema, List<ChatMessage> messages, String key, int maxOutputTokens) {
-            GatewayCall.headers(budgetScope ? Map.of(GatewayCall.IDEMPOTENCY_KEY, key, GatewayCall.BUDGET, "run:" + runId)
-                    : Map.of(GatewayCall.IDEMPOTENCY_KEY, key));
-            var parameters = OpenAiChatRequestParameters.builder().modelName(model).maxOutputTokens(maxOutputTokens);
+        ChatResponse send(
+                JsonNode schema, List<ChatMessage> messages, String key, int maxOutputTokens) {
+            GatewayCall.headers(
+                    budgetScope
+                            ? Map.of(
+                                    GatewayCall.IDEMPOTENCY_KEY,
+                                    key,
+                                    GatewayCall.BUDGET,
+                                    "run:" + runId)
+                            : Map.of(GatewayCall.IDEMPOTENCY_KEY, key));
+            var parameters =
+                    OpenAiChatRequestParameters.builder()
+                            .modelName(model)
+                            .maxOutputTokens(maxOutputTokens);
             if (schema != null) {
-                parameters.customParameters(Map.of("response_format", Map.of("type", "json_schema",
-                        "json_schema", Map.of("name", "output", "schema", JSON.convertValue(schema, Map.class)))));
+                parameters.customParameters(
+                        Map.of(
+                                "response_format",
+                                Map.of(
+                                        "type",
+                                        "json_schema",
+                                        "json_schema",
+                                        Map.of(
+                                                "name",
+                                                "output",
+                                                "schema",
+                                                JSON.convertValue(schema, Map.class)))));
             }
             try {
-                ChatResponse response = model(timeout).chat(ChatRequest.builder().messages(messages).parameters(parameters.build()).build());
+                ChatResponse response =
+                        model(timeout)
+                                .chat(
+                                        ChatRequest.builder()
+                                                .messages(messages)
+                                                .parameters(parameters.build())
+                                                .build());
                 tokens += usage(response);
                 cost += GatewayCall.takeCost(key);
                 return response;
@@ -165,31 +228,48 @@ public class AgentCaller {
     }
 
     private ChatModel model(Duration timeout) {
-        return models.computeIfAbsent(timeout, t -> OpenAiChatModel.builder()
-                .baseUrl(config.gateway().url().replaceAll("/+$", "") + "/v1")
-                .apiKey(config.gateway().apiKey())
-                .timeout(t)
-                .maxRetries(0) // the engine retries, with backoff and a new idempotency key
-                .customHeaders(GatewayCall::headers)
-                .build());
+        return models.computeIfAbsent(
+                timeout,
+                t ->
+                        OpenAiChatModel.builder()
+                                .baseUrl(config.gateway().url().replaceAll("/+$", "") + "/v1")
+                                .apiKey(config.gateway().apiKey())
+                                .timeout(t)
+                                .maxRetries(
+                                        0) // the engine retries, with backoff and a new idempotency
+                                // key
+                                .customHeaders(GatewayCall::headers)
+                                .build());
     }
 
-    /** The step's timeout in whole seconds, rounded up: the client's read timeout has second granularity. */
+    /**
+     * The step's timeout in whole seconds, rounded up: the client's read timeout has second
+     * granularity.
+     */
     private Duration timeout(WorkflowSpec spec, WorkflowSpec.Step step) {
-        String t = step.timeout() != null ? step.timeout() : spec.defaults() != null ? spec.defaults().timeout() : null;
+        String t =
+                step.timeout() != null
+                        ? step.timeout()
+                        : spec.defaults() != null ? spec.defaults().timeout() : null;
         Duration d;
         if (t == null) {
             d = config.stepTimeout();
         } else {
             long n = Long.parseLong(t.replaceAll("[a-z]+$", ""));
-            d = t.endsWith("ms") ? Duration.ofMillis(n) : t.endsWith("s") ? Duration.ofSeconds(n)
-                    : t.endsWith("m") ? Duration.ofMinutes(n) : Duration.ofHours(n);
+            d =
+                    t.endsWith("ms")
+                            ? Duration.ofMillis(n)
+                            : t.endsWith("s")
+                                    ? Duration.ofSeconds(n)
+                                    : t.endsWith("m") ? Duration.ofMinutes(n) : Duration.ofHours(n);
         }
         return Duration.ofSeconds(Math.max(1, (d.toMillis() + 999) / 1000));
     }
 
     private static long usage(ChatResponse response) {
-        return response.tokenUsage() == null || response.tokenUsage().totalTokenCount() == null ? 0 : response.tokenUsage().totalTokenCount();
+        return response.tokenUsage() == null || response.tokenUsage().totalTokenCount() == null
+                ? 0
+                : response.tokenUsage().totalTokenCount();
     }
 
     /** The answer as JSON conforming to the schema, or null with the problems. */
@@ -226,18 +306,34 @@ public class AgentCaller {
                 } catch (JsonProcessingException | RuntimeException ignored) {
                     // not the OpenAI error envelope: keep the status
                 }
-                if (status == 429 && (code.equals("insufficient_quota") || code.equals("scope_paused") || code.equals("budget_exhausted"))) {
+                if (status == 429
+                        && (code.equals("insufficient_quota")
+                                || code.equals("scope_paused")
+                                || code.equals("budget_exhausted"))) {
                     return new CallFailed(FailureKind.BUDGET, message, tokens, cost);
                 }
-                boolean retryable = status >= 500 || status == 408 || status == 409 || status == 429;
-                return new CallFailed(retryable ? FailureKind.RETRYABLE : FailureKind.FATAL, message + " (" + status + ")", tokens, cost);
+                boolean retryable =
+                        status >= 500 || status == 408 || status == 409 || status == 429;
+                return new CallFailed(
+                        retryable ? FailureKind.RETRYABLE : FailureKind.FATAL,
+                        message + " (" + status + ")",
+                        tokens,
+                        cost);
             }
             String name = t.getClass().getSimpleName();
             if (name.contains("Timeout")) {
-                return new CallFailed(FailureKind.RETRYABLE, "the LLM call timed out", tokens, cost);
+                return new CallFailed(
+                        FailureKind.RETRYABLE, "the LLM call timed out", tokens, cost);
             }
         }
-        return new CallFailed(FailureKind.RETRYABLE, "the LLM call failed: " + e.getClass().getSimpleName()
-                + (e.getMessage() == null ? "" : ": " + e.getMessage().lines().findFirst().orElse("")), tokens, cost);
+        return new CallFailed(
+                FailureKind.RETRYABLE,
+                "the LLM call failed: "
+                        + e.getClass().getSimpleName()
+                        + (e.getMessage() == null
+                                ? ""
+                                : ": " + e.getMessage().lines().findFirst().orElse("")),
+                tokens,
+                cost);
     }
 }

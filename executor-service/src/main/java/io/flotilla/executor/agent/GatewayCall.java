@@ -20,7 +20,8 @@ public class GatewayCall implements ClientResponseFilter {
     static final String BUDGET = "X-Flotilla-Budget";
     static final String COST = "x-flotilla-cost-usd";
 
-    private static final ThreadLocal<Map<String, String>> HEADERS = ThreadLocal.withInitial(Map::of);
+    private static final ThreadLocal<Map<String, String>> HEADERS =
+            ThreadLocal.withInitial(Map::of);
     private static final Map<String, Double> COSTS = new ConcurrentHashMap<>();
 
     /** The headers of the calls this thread makes next. */
@@ -51,7 +52,8 @@ public class GatewayCall implements ClientResponseFilter {
             try {
                 COSTS.merge(key, Double.parseDouble(cost), Double::sum);
             } catch (NumberFormatException ignored) {
-                // a gateway that reports no parsable cost is charged nothing here; its ledger stays authoritative
+                // a gateway that reports no parsable cost is charged nothing here; its ledger stays
+                // authoritative
             }
         }
     }

@@ -28,8 +28,7 @@ final class Advance {
     static final Set<String> ENDED = Set.of("succeeded", "skipped", "failed", "cancelled");
 
     /** A step row as the DAG sees it (outputs are read only when an expression needs them). */
-    record Row(String stepId, int item, String status) {
-    }
+    record Row(String stepId, int item, String status) {}
 
     private final RunTx tx;
     private final WorkflowSpec spec;
@@ -48,7 +47,8 @@ final class Advance {
 
     /**
      * Advances the run; the caller holds the run row's lock and has checked that the run is
-     * running. The input is parsed, and outputs read, only if a {@code when} or {@code foreach} needs them.
+     * running. The input is parsed, and outputs read, only if a {@code when} or {@code foreach}
+     * needs them.
      */
     static void run(RunTx tx, WorkflowSpec spec, Supplier<JsonNode> input) throws SQLException {
         Advance a = new Advance(tx, spec, input);
@@ -57,8 +57,9 @@ final class Advance {
     }
 
     private void load() throws SQLException {
-        try (PreparedStatement ps = tx.conn.prepareStatement(
-                "SELECT step_id, item, status FROM executor.steps WHERE run_id = ? ORDER BY step_id, item")) {
+        try (PreparedStatement ps =
+                tx.conn.prepareStatement(
+                        "SELECT step_id, item, status FROM executor.steps WHERE run_id = ? ORDER BY step_id, item")) {
             ps.setObject(1, tx.runId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -84,7 +85,8 @@ final class Advance {
             changed = false;
             for (Step s : spec.steps()) {
                 Row row = top.get(s.id());
-                if (row.status().equals("waiting") && s.needs().stream().allMatch(n -> DONE.contains(top.get(n).status()))) {
+                if (row.status().equals("waiting")
+                        && s.needs().stream().allMatch(n -> DONE.contains(top.get(n).status()))) {
                     if (!start(s)) {
                         return; // the run failed
                     }
@@ -103,16 +105,30 @@ final class Advance {
         try {
             if (s.when() != null && !Expressions.test(s.when(), scope())) {
                 set(s.id(), "skipped");
-                tx.update("UPDATE executor.steps SET status = 'skipped', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
-                        tx.runId, s.id());
-                tx.event("step.skipped", s.id(), null, JsonNodeFactory.instance.objectNode().put("when", s.when()));
+                tx.update(
+                        "UPDATE executor.steps SET status = 'skipped', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
+                        tx.runId,
+                        s.id());
+                tx.event(
+                        "step.skipped",
+                        s.id(),
+                        null,
+                        JsonNodeFactory.instance.objectNode().put("when", s.when()));
                 return true;
             }
             if (s.foreach() != null) {
                 return fanOut(s, Expressions.evaluate(s.foreach(), scope()));
             }
         } catch (Expressions.EvaluationException e) {
-            Failure.failStep(tx, s.id(), -1, "steps." + s.id() + (s.when() != null ? ".when" : ".foreach") + ": " + e.getMessage());
+            Failure.failStep(
+                    tx,
+                    s.id(),
+                    -1,
+                    "steps."
+                            + s.id()
+                            + (s.when() != null ? ".when" : ".foreach")
+                            + ": "
+                            + e.getMessage());
             return false;
         }
         set(s.id(), "ready");
@@ -122,19 +138,37 @@ final class Advance {
 
     private boolean fanOut(Step s, JsonNode list) throws SQLException {
         if (!list.isArray()) {
-            Failure.failStep(tx, s.id(), -1, "steps." + s.id() + ".foreach: '" + s.foreach() + "' must give a list, but gave " + abbreviate(list));
+            Failure.failStep(
+                    tx,
+                    s.id(),
+                    -1,
+                    "steps."
+                            + s.id()
+                            + ".foreach: '"
+                            + s.foreach()
+                            + "' must give a list, but gave "
+                            + abbreviate(list));
             return false;
         }
         if (list.isEmpty()) {
             set(s.id(), "succeeded");
-            tx.update("UPDATE executor.steps SET status = 'succeeded', output = '[]'::jsonb, finished_at = now() "
-                    + "WHERE run_id = ? AND step_id = ? AND item = -1", tx.runId, s.id());
-            tx.event("step.succeeded", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", 0));
+            tx.update(
+                    "UPDATE executor.steps SET status = 'succeeded', output = '[]'::jsonb, finished_at = now() "
+                            + "WHERE run_id = ? AND step_id = ? AND item = -1",
+                    tx.runId,
+                    s.id());
+            tx.event(
+                    "step.succeeded",
+                    s.id(),
+                    null,
+                    JsonNodeFactory.instance.objectNode().put("items", 0));
             return true;
         }
         int parallel = s.maxParallel() == null ? list.size() : s.maxParallel();
-        try (PreparedStatement ps = tx.conn.prepareStatement("INSERT INTO executor.steps (run_id, step_id, item, status, item_value, ready_at) "
-                + "VALUES (?, ?, ?, ?, ?::jsonb, CASE WHEN ? THEN clock_timestamp() END)")) {
+        try (PreparedStatement ps =
+                tx.conn.prepareStatement(
+                        "INSERT INTO executor.steps (run_id, step_id, item, status, item_value, ready_at) "
+                                + "VALUES (?, ?, ?, ?, ?::jsonb, CASE WHEN ? THEN clock_timestamp() END)")) {
             for (int i = 0; i < list.size(); i++) {
                 boolean now = i < parallel;
                 ps.setObject(1, tx.runId);
@@ -149,25 +183,48 @@ final class Advance {
         }
         tx.madeReady = true;
         set(s.id(), "fanout");
-        tx.update("UPDATE executor.steps SET status = 'fanout', started_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
-                tx.runId, s.id());
-        tx.event("step.fanout", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", list.size()).put("maxParallel", parallel));
+        tx.update(
+                "UPDATE executor.steps SET status = 'fanout', started_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
+                tx.runId,
+                s.id());
+        tx.event(
+                "step.fanout",
+                s.id(),
+                null,
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("items", list.size())
+                        .put("maxParallel", parallel));
         return true;
     }
 
-    /** A fan-out ends when all its items succeeded (its output: their outputs, in order); else more items may start. */
+    /**
+     * A fan-out ends when all its items succeeded (its output: their outputs, in order); else more
+     * items may start.
+     */
     private void join(Step s) throws SQLException {
         List<Row> rows = items.getOrDefault(s.id(), List.of());
         if (rows.stream().allMatch(r -> r.status().equals("succeeded"))) {
             set(s.id(), "succeeded");
-            tx.update("UPDATE executor.steps p SET status = 'succeeded', finished_at = now(), output = j.output, tokens = j.tokens, cost_usd = j.cost "
-                    + "FROM (SELECT jsonb_agg(coalesce(output, 'null'::jsonb) ORDER BY item) AS output, sum(tokens) AS tokens, sum(cost_usd) AS cost "
-                    + "FROM executor.steps WHERE run_id = ? AND step_id = ? AND item >= 0) j WHERE p.run_id = ? AND p.step_id = ? AND p.item = -1",
-                    tx.runId, s.id(), tx.runId, s.id());
-            tx.event("step.succeeded", s.id(), null, JsonNodeFactory.instance.objectNode().put("items", rows.size()));
+            tx.update(
+                    "UPDATE executor.steps p SET status = 'succeeded', finished_at = now(), output = j.output, tokens = j.tokens, cost_usd = j.cost "
+                            + "FROM (SELECT jsonb_agg(coalesce(output, 'null'::jsonb) ORDER BY item) AS output, sum(tokens) AS tokens, sum(cost_usd) AS cost "
+                            + "FROM executor.steps WHERE run_id = ? AND step_id = ? AND item >= 0) j WHERE p.run_id = ? AND p.step_id = ? AND p.item = -1",
+                    tx.runId,
+                    s.id(),
+                    tx.runId,
+                    s.id());
+            tx.event(
+                    "step.succeeded",
+                    s.id(),
+                    null,
+                    JsonNodeFactory.instance.objectNode().put("items", rows.size()));
             return;
         }
-        long active = rows.stream().filter(r -> r.status().equals("ready") || r.status().equals("running")).count();
+        long active =
+                rows.stream()
+                        .filter(r -> r.status().equals("ready") || r.status().equals("running"))
+                        .count();
         int parallel = s.maxParallel() == null ? rows.size() : s.maxParallel();
         for (Row r : rows) {
             if (active >= parallel) {
@@ -190,8 +247,10 @@ final class Advance {
         if (readySteps.isEmpty()) {
             return;
         }
-        try (PreparedStatement ps = tx.conn.prepareStatement("UPDATE executor.steps s SET status = 'ready', ready_at = clock_timestamp() "
-                + "FROM unnest(?::text[], ?::int[]) AS r(step_id, item) WHERE s.run_id = ? AND s.step_id = r.step_id AND s.item = r.item")) {
+        try (PreparedStatement ps =
+                tx.conn.prepareStatement(
+                        "UPDATE executor.steps s SET status = 'ready', ready_at = clock_timestamp() "
+                                + "FROM unnest(?::text[], ?::int[]) AS r(step_id, item) WHERE s.run_id = ? AND s.step_id = r.step_id AND s.item = r.item")) {
             ps.setArray(1, tx.conn.createArrayOf("text", readySteps.toArray()));
             ps.setArray(2, tx.conn.createArrayOf("int4", readyItems.toArray()));
             ps.setObject(3, tx.runId);
@@ -200,15 +259,21 @@ final class Advance {
         tx.madeReady = true;
     }
 
-    /** Every step ended: the run's output is its last step's output, or an object of the outputs of its last steps. */
+    /**
+     * Every step ended: the run's output is its last step's output, or an object of the outputs of
+     * its last steps.
+     */
     private void succeed() throws SQLException {
         Set<String> needed = new HashSet<>();
         spec.steps().forEach(s -> needed.addAll(s.needs()));
-        Object[] sinks = spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toArray();
-        try (PreparedStatement ps = tx.conn.prepareStatement("UPDATE executor.runs SET status = 'succeeded', finished_at = now(), output = "
-                + "(SELECT CASE WHEN count(*) = 1 THEN min(coalesce(output, 'null'::jsonb)::text)::jsonb "
-                + "ELSE jsonb_object_agg(step_id, coalesce(output, 'null'::jsonb)) END "
-                + "FROM executor.steps WHERE run_id = ? AND item = -1 AND step_id = ANY (?)) WHERE id = ?")) {
+        Object[] sinks =
+                spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toArray();
+        try (PreparedStatement ps =
+                tx.conn.prepareStatement(
+                        "UPDATE executor.runs SET status = 'succeeded', finished_at = now(), output = "
+                                + "(SELECT CASE WHEN count(*) = 1 THEN min(coalesce(output, 'null'::jsonb)::text)::jsonb "
+                                + "ELSE jsonb_object_agg(step_id, coalesce(output, 'null'::jsonb)) END "
+                                + "FROM executor.steps WHERE run_id = ? AND item = -1 AND step_id = ANY (?)) WHERE id = ?")) {
             ps.setObject(1, tx.runId);
             ps.setArray(2, tx.conn.createArrayOf("text", sinks));
             ps.setObject(3, tx.runId);
@@ -218,7 +283,10 @@ final class Advance {
         tx.event("run.succeeded", null, null, null);
     }
 
-    /** What a condition sees: the input and the outputs of finished steps, read once per advance (again after it changed them). */
+    /**
+     * What a condition sees: the input and the outputs of finished steps, read once per advance
+     * (again after it changed them).
+     */
     private Expressions.Scope scope() throws SQLException {
         if (outputs == null) {
             outputs = RunTx.finishedOutputs(tx.conn, tx.runId);

@@ -33,17 +33,32 @@ public class Checkpoints {
     private static final Logger LOG = Logger.getLogger(Checkpoints.class);
 
     /** How a failed execution ends. */
-    public enum FailureKind { RETRYABLE, FATAL, BUDGET }
+    public enum FailureKind {
+        RETRYABLE,
+        FATAL,
+        BUDGET
+    }
 
     /** What a step execution sees: the run's input, the spec, the outputs of finished steps. */
-    public record Context(String status, JsonNode input, WorkflowSpec spec, WorkflowSpec.Step step, Map<String, JsonNode> outputs,
-            boolean budgetScope, String traceParent) {
-    }
+    public record Context(
+            String status,
+            JsonNode input,
+            WorkflowSpec spec,
+            WorkflowSpec.Step step,
+            Map<String, JsonNode> outputs,
+            boolean budgetScope,
+            String traceParent) {}
 
     /** The fenced part of a commit: the step's new state and the event that says so. */
-    private record Transition(String status, JsonNode output, String error, boolean nextIteration, int failures, long delayMillis,
-            String event, ObjectNode data) {
-    }
+    private record Transition(
+            String status,
+            JsonNode output,
+            String error,
+            boolean nextIteration,
+            int failures,
+            long delayMillis,
+            String event,
+            ObjectNode data) {}
 
     private final DataSource ds;
     private final ExecutorConfig config;
@@ -69,7 +84,10 @@ public class Checkpoints {
         }
     }
 
-    /** What the step needs to run: the claim brought the run; finished outputs are read only if the step has needs (they never change). */
+    /**
+     * What the step needs to run: the claim brought the run; finished outputs are read only if the
+     * step has needs (they never change).
+     */
     public Context context(Claim claim) throws SQLException {
         Claim.Run run = claim.run();
         WorkflowSpec spec = Specs.cached(run.namespace(), run.workflow(), run.revision());
@@ -85,7 +103,13 @@ public class Checkpoints {
             }
         }
         try {
-            return new Context(run.status(), RunTx.JSON.readTree(run.input()), spec, step(spec, claim.stepId()), outputs, run.budgetScope(),
+            return new Context(
+                    run.status(),
+                    RunTx.JSON.readTree(run.input()),
+                    spec,
+                    step(spec, claim.stepId()),
+                    outputs,
+                    run.budgetScope(),
                     run.traceParent());
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
@@ -94,42 +118,102 @@ public class Checkpoints {
 
     /**
      * Commits a successful execution; false when the claim was fenced off (another pod owns the
-     * step now). A loop step that has not met its {@code until} is made ready for its next iteration.
+     * step now). A loop step that has not met its {@code until} is made ready for its next
+     * iteration.
      */
-    public boolean succeed(Claim claim, Context ctx, JsonNode output, long tokens, double cost) throws SQLException {
+    public boolean succeed(Claim claim, Context ctx, JsonNode output, long tokens, double cost)
+            throws SQLException {
         WorkflowSpec.Step step = ctx.step();
-        ObjectNode data = JsonNodeFactory.instance.objectNode().put("attempt", claim.attempt()).put("tokens", tokens).put("costUsd", cost);
+        ObjectNode data =
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("attempt", claim.attempt())
+                        .put("tokens", tokens)
+                        .put("costUsd", cost);
         boolean again = false;
         if (claim.item() < 0 && step.loop() != null) {
             Map<String, JsonNode> outputs = new HashMap<>(ctx.outputs());
             outputs.put(step.id(), output);
-            boolean until = Expressions.test(step.loop().until(), new Expressions.Scope(ctx.input(), outputs, null));
+            boolean until =
+                    Expressions.test(
+                            step.loop().until(), new Expressions.Scope(ctx.input(), outputs, null));
             int done = claim.iteration() + 1;
             again = !until && done < step.loop().maxIterations();
             data.put("iterations", done).put("until", until);
         }
-        Transition t = again ? new Transition("ready", output, null, true, 0, 0, "step.iteration", data)
-                : new Transition("succeeded", output, null, false, claim.failures(), 0, "step.succeeded", data);
+        Transition t =
+                again
+                        ? new Transition("ready", output, null, true, 0, 0, "step.iteration", data)
+                        : new Transition(
+                                "succeeded",
+                                output,
+                                null,
+                                false,
+                                claim.failures(),
+                                0,
+                                "step.succeeded",
+                                data);
         return commit(claim, t, tokens, cost, (tx, run) -> Advance.run(tx, run.spec(), run::input));
     }
 
-    /** Commits a failed execution: a retry after a backoff, or the end of the run. False when fenced off. */
-    public boolean fail(Claim claim, Context ctx, FailureKind kind, String error, long tokens, double cost) throws SQLException {
+    /**
+     * Commits a failed execution: a retry after a backoff, or the end of the run. False when fenced
+     * off.
+     */
+    public boolean fail(
+            Claim claim, Context ctx, FailureKind kind, String error, long tokens, double cost)
+            throws SQLException {
         int failures = claim.failures() + 1;
-        boolean retry = kind == FailureKind.RETRYABLE && ctx != null && failures <= retries(ctx.spec(), ctx.step());
-        ObjectNode data = JsonNodeFactory.instance.objectNode().put("attempt", claim.attempt()).put("error", error);
+        boolean retry =
+                kind == FailureKind.RETRYABLE
+                        && ctx != null
+                        && failures <= retries(ctx.spec(), ctx.step());
+        ObjectNode data =
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("attempt", claim.attempt())
+                        .put("error", error);
         long delay = retry ? backoff(failures) : 0;
-        Transition t = retry ? new Transition("ready", null, error, false, failures, delay, "step.retrying", data.put("retryInMs", delay))
-                : new Transition("failed", null, error, false, failures, 0, "step.failed", data);
-        String reason = kind == FailureKind.BUDGET ? "budget exhausted at step " + claim.name() + ": " + error
-                : "step " + claim.name() + " failed" + (kind == FailureKind.RETRYABLE ? " after " + failures + " attempts" : "") + ": " + error;
-        return commit(claim, t, tokens, cost, (tx, run) -> {
-            if (claim.item() >= 0) {
-                tx.update("UPDATE executor.steps SET status = 'failed', error = ?, finished_at = now() "
-                        + "WHERE run_id = ? AND step_id = ? AND item = -1", error, claim.runId(), claim.stepId());
-            }
-            Failure.end(tx, "failed", reason);
-        });
+        Transition t =
+                retry
+                        ? new Transition(
+                                "ready",
+                                null,
+                                error,
+                                false,
+                                failures,
+                                delay,
+                                "step.retrying",
+                                data.put("retryInMs", delay))
+                        : new Transition(
+                                "failed", null, error, false, failures, 0, "step.failed", data);
+        String reason =
+                kind == FailureKind.BUDGET
+                        ? "budget exhausted at step " + claim.name() + ": " + error
+                        : "step "
+                                + claim.name()
+                                + " failed"
+                                + (kind == FailureKind.RETRYABLE
+                                        ? " after " + failures + " attempts"
+                                        : "")
+                                + ": "
+                                + error;
+        return commit(
+                claim,
+                t,
+                tokens,
+                cost,
+                (tx, run) -> {
+                    if (claim.item() >= 0) {
+                        tx.update(
+                                "UPDATE executor.steps SET status = 'failed', error = ?, finished_at = now() "
+                                        + "WHERE run_id = ? AND step_id = ? AND item = -1",
+                                error,
+                                claim.runId(),
+                                claim.stepId());
+                    }
+                    Failure.end(tx, "failed", reason);
+                });
     }
 
     /** What a commit does next when its step finished for good and its run is still running. */
@@ -142,25 +226,29 @@ public class Checkpoints {
      * and — unless the run ended meanwhile (the step ends cancelled) or the step goes round again
      * (a retry or the next loop iteration) — {@code then}. False when fenced off.
      */
-    private boolean commit(Claim claim, Transition t, long tokens, double cost, Then then) throws SQLException {
-        return Boolean.TRUE.equals(inRun(claim.runId(), tx -> {
-            String status = fenced(tx, claim, t, tokens, cost);
-            if (status == null) {
-                return false;
-            }
-            RunTx.LockedRun run = tx.lockRun(tokens, cost);
-            if (status.equals("cancelled")) {
-                return true;
-            }
-            if (!run.running()) {
-                cancelled(tx, claim);
-            } else if (status.equals("ready")) {
-                tx.madeReady = true;
-            } else {
-                then.apply(tx, run);
-            }
-            return true;
-        }));
+    private boolean commit(Claim claim, Transition t, long tokens, double cost, Then then)
+            throws SQLException {
+        return Boolean.TRUE.equals(
+                inRun(
+                        claim.runId(),
+                        tx -> {
+                            String status = fenced(tx, claim, t, tokens, cost);
+                            if (status == null) {
+                                return false;
+                            }
+                            RunTx.LockedRun run = tx.lockRun(tokens, cost);
+                            if (status.equals("cancelled")) {
+                                return true;
+                            }
+                            if (!run.running()) {
+                                cancelled(tx, claim);
+                            } else if (status.equals("ready")) {
+                                tx.madeReady = true;
+                            } else {
+                                then.apply(tx, run);
+                            }
+                            return true;
+                        }));
     }
 
     private long backoff(int failures) {
@@ -173,7 +261,9 @@ public class Checkpoints {
         if (step.retries() != null && step.retries().max() != null) {
             return step.retries().max();
         }
-        if (spec.defaults() != null && spec.defaults().retries() != null && spec.defaults().retries().max() != null) {
+        if (spec.defaults() != null
+                && spec.defaults().retries() != null
+                && spec.defaults().retries().max() != null) {
             return spec.defaults().retries().max();
         }
         return 0;
@@ -184,8 +274,11 @@ public class Checkpoints {
      * claim's epoch still holds the step, and answers the step's new status (cancelled when the run
      * was cancelled while it ran), or null when fenced off.
      */
-    private static String fenced(RunTx tx, Claim claim, Transition t, long tokens, double cost) throws SQLException {
-        try (PreparedStatement ps = tx.conn.prepareStatement("""
+    private static String fenced(RunTx tx, Claim claim, Transition t, long tokens, double cost)
+            throws SQLException {
+        try (PreparedStatement ps =
+                tx.conn.prepareStatement(
+                        """
                 WITH u AS (
                   UPDATE executor.steps SET tokens = tokens + ?, cost_usd = cost_usd + ?, lease_owner = NULL,
                          status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE ? END,
@@ -224,8 +317,11 @@ public class Checkpoints {
 
     /** The run ended while the step ran: the step ends as cancelled (what it spent is kept). */
     private static void cancelled(RunTx tx, Claim claim) throws SQLException {
-        tx.update("UPDATE executor.steps SET status = 'cancelled', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = ?",
-                claim.runId(), claim.stepId(), claim.item());
+        tx.update(
+                "UPDATE executor.steps SET status = 'cancelled', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = ?",
+                claim.runId(),
+                claim.stepId(),
+                claim.item());
         tx.event("step.cancelled", claim.stepId(), claim.item() < 0 ? null : claim.item(), null);
     }
 
@@ -237,7 +333,10 @@ public class Checkpoints {
         T apply(RunTx tx) throws SQLException;
     }
 
-    /** Runs work in one transaction on one run; run endings are counted and wake-ups announced after the commit. */
+    /**
+     * Runs work in one transaction on one run; run endings are counted and wake-ups announced after
+     * the commit.
+     */
     <T> T inRun(UUID runId, RunWork<T> work) throws SQLException {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);

@@ -5,14 +5,32 @@ import java.util.UUID;
 
 /**
  * A step this pod holds under a lease. {@code epoch} fences it: only the holder of the current
- * epoch can commit it. {@code failures} counts the failed attempts of its current iteration.
- * The run's row comes with it (one query per claim, not one per step).
+ * epoch can commit it. {@code failures} counts the failed attempts of its current iteration. The
+ * run's row comes with it (one query per claim, not one per step).
  */
-public record Claim(UUID runId, String stepId, int item, int attempt, long epoch, int iteration, int failures, JsonNode itemValue, Run run) {
+public record Claim(
+        UUID runId,
+        String stepId,
+        int item,
+        int attempt,
+        long epoch,
+        int iteration,
+        int failures,
+        JsonNode itemValue,
+        Run run) {
 
-    /** The step's run as read with the claim: its status, revision, input, whether it has a budget scope, its trace. */
-    public record Run(String status, String namespace, String workflow, String revision, String input, boolean budgetScope, String traceParent) {
-    }
+    /**
+     * The step's run as read with the claim: its status, revision, input, whether it has a budget
+     * scope, its trace.
+     */
+    public record Run(
+            String status,
+            String namespace,
+            String workflow,
+            String revision,
+            String input,
+            boolean budgetScope,
+            String traceParent) {}
 
     /** The step's name in keys and messages: {@code id} or {@code id[item]}. */
     public String name() {

@@ -69,7 +69,14 @@ public class Engine {
     private Thread dispatcher;
     private AgentRegistration registration;
 
-    Engine(ExecutorConfig config, Checkpoints checkpoints, Leases leases, Runs runs, AgentCaller agents, Wakeups wakeups, Tracer tracer,
+    Engine(
+            ExecutorConfig config,
+            Checkpoints checkpoints,
+            Leases leases,
+            Runs runs,
+            AgentCaller agents,
+            Wakeups wakeups,
+            Tracer tracer,
             MeterRegistry meters) {
         this.config = config;
         this.runs = runs;
@@ -79,13 +86,20 @@ public class Engine {
         this.wakeups = wakeups;
         this.tracer = tracer;
         this.meters = meters;
-        this.overhead = Timer.builder("flotilla.executor.step.overhead")
-                .description("Engine time of a step execution besides its LLM calls: reading its context and the checkpoint commit")
-                .publishPercentiles(0.5, 0.99).register(meters);
-        this.reclaims = Counter.builder("flotilla.executor.lease.reclaims").description("Steps taken over after their lease expired")
-                .register(meters);
-        this.purged = Counter.builder("flotilla.executor.runs.purged").description("Ended runs deleted after the retention")
-                .register(meters);
+        this.overhead =
+                Timer.builder("flotilla.executor.step.overhead")
+                        .description(
+                                "Engine time of a step execution besides its LLM calls: reading its context and the checkpoint commit")
+                        .publishPercentiles(0.5, 0.99)
+                        .register(meters);
+        this.reclaims =
+                Counter.builder("flotilla.executor.lease.reclaims")
+                        .description("Steps taken over after their lease expired")
+                        .register(meters);
+        this.purged =
+                Counter.builder("flotilla.executor.runs.purged")
+                        .description("Ended runs deleted after the retention")
+                        .register(meters);
         meters.gauge("flotilla.executor.ready.depth", readyDepth);
     }
 
@@ -104,21 +118,41 @@ public class Engine {
         workers = Executors.newFixedThreadPool(config.concurrency(), named("flotilla-step"));
         housekeeping = Executors.newSingleThreadScheduledExecutor(named("flotilla-leases"));
         long renewEvery = Math.max(100, config.lease().toMillis() / 3);
-        housekeeping.scheduleWithFixedDelay(this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-        housekeeping.scheduleWithFixedDelay(this::reclaim, config.poll().toMillis(), config.poll().toMillis(), TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(
+                this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(
+                this::reclaim,
+                config.poll().toMillis(),
+                config.poll().toMillis(),
+                TimeUnit.MILLISECONDS);
         housekeeping.scheduleWithFixedDelay(this::purge, 10, 10, TimeUnit.SECONDS);
         wakeups.onReady(wake::release);
         dispatcher = new Thread(this::dispatch, "flotilla-dispatch");
         dispatcher.start();
-        LOG.infof("engine started: owner %s, %d workers, lease %s", owner, config.concurrency(), config.lease());
+        LOG.infof(
+                "engine started: owner %s, %d workers, lease %s",
+                owner, config.concurrency(), config.lease());
     }
 
     private void register(String url) {
-        String pod = System.getenv().getOrDefault("POD_NAME", System.getenv().getOrDefault("HOSTNAME", "local"));
+        String pod =
+                System.getenv()
+                        .getOrDefault(
+                                "POD_NAME", System.getenv().getOrDefault("HOSTNAME", "local"));
         String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "default");
         RegistryClient client = new RegistryClient(URI.create(url), Duration.ofSeconds(5));
-        registration = AgentRegistration.start(client, new RegistryClient.Spec("executor-" + pod + "-" + ProcessHandle.current().pid(),
-                "executor", namespace, pod, null, config.registry().ttlSeconds(), List.of("agent-steps"), null));
+        registration =
+                AgentRegistration.start(
+                        client,
+                        new RegistryClient.Spec(
+                                "executor-" + pod + "-" + ProcessHandle.current().pid(),
+                                "executor",
+                                namespace,
+                                pod,
+                                null,
+                                config.registry().ttlSeconds(),
+                                List.of("agent-steps"),
+                                null));
         owner = registration.identity().id().toString();
         registration.onNewIdentity(id -> owner = id.id().toString());
     }
@@ -132,14 +166,17 @@ public class Engine {
         try {
             dispatcher.join(5_000); // no new claims from here on
             workers.shutdown();
-            // steps in flight get a moment to finish and commit; the rest are handed back at once rather than at lease expiry
+            // steps in flight get a moment to finish and commit; the rest are handed back at once
+            // rather than at lease expiry
             if (!workers.awaitTermination(10, TimeUnit.SECONDS)) {
                 LOG.infof("handing back %d steps still in flight", leases.release(inFlight));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (SQLException | RuntimeException e) {
-            LOG.warnf("handing back steps failed (%s); they are reclaimed when their leases expire", e.getMessage());
+            LOG.warnf(
+                    "handing back steps failed (%s); they are reclaimed when their leases expire",
+                    e.getMessage());
         }
         housekeeping.shutdownNow();
         if (registration != null) {
@@ -155,15 +192,16 @@ public class Engine {
                 for (Claim claim : claims) {
                     slots.acquireUninterruptibly();
                     inFlight.add(claim);
-                    workers.execute(() -> {
-                        try {
-                            execute(claim);
-                        } finally {
-                            inFlight.remove(claim);
-                            slots.release();
-                            wake.release();
-                        }
-                    });
+                    workers.execute(
+                            () -> {
+                                try {
+                                    execute(claim);
+                                } finally {
+                                    inFlight.remove(claim);
+                                    slots.release();
+                                    wake.release();
+                                }
+                            });
                 }
                 if (claims.isEmpty() || claims.size() < free) {
                     wake.tryAcquire(config.poll().toMillis(), TimeUnit.MILLISECONDS);
@@ -185,15 +223,23 @@ public class Engine {
         Span span = null;
         try {
             Checkpoints.Context ctx = checkpoints.context(claim);
-            span = tracer.spanBuilder("step " + claim.stepId()).setSpanKind(SpanKind.INTERNAL).setParent(RunTraces.parent(ctx.traceParent()))
-                    .setAttribute("flotilla.run.id", claim.runId().toString()).setAttribute("flotilla.step.id", claim.name())
-                    .setAttribute("flotilla.step.attempt", claim.attempt()).startSpan();
+            span =
+                    tracer.spanBuilder("step " + claim.stepId())
+                            .setSpanKind(SpanKind.INTERNAL)
+                            .setParent(RunTraces.parent(ctx.traceParent()))
+                            .setAttribute("flotilla.run.id", claim.runId().toString())
+                            .setAttribute("flotilla.step.id", claim.name())
+                            .setAttribute("flotilla.step.attempt", claim.attempt())
+                            .startSpan();
             try (Scope ignored = span.makeCurrent()) {
                 outcome = run(claim, ctx, callNanos);
             }
         } catch (SQLException | RuntimeException e) {
-            // nothing was committed; no longer in flight, its lease is not renewed, lapses, and another pod takes the step
-            LOG.warnf("step %s of run %s could not be committed: %s", claim.name(), claim.runId(), e.getMessage());
+            // nothing was committed; no longer in flight, its lease is not renewed, lapses, and
+            // another pod takes the step
+            LOG.warnf(
+                    "step %s of run %s could not be committed: %s",
+                    claim.name(), claim.runId(), e.getMessage());
             if (span != null) {
                 span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
             }
@@ -203,38 +249,74 @@ public class Engine {
                 span.end();
             }
             long total = System.nanoTime() - started;
-            stepTimers.computeIfAbsent(outcome, o -> Timer.builder("flotilla.executor.step.duration")
-                    .description("Time from claim to commit of a step execution").tag("outcome", o).publishPercentileHistogram()
-                    .register(meters)).record(total, TimeUnit.NANOSECONDS);
+            stepTimers
+                    .computeIfAbsent(
+                            outcome,
+                            o ->
+                                    Timer.builder("flotilla.executor.step.duration")
+                                            .description(
+                                                    "Time from claim to commit of a step execution")
+                                            .tag("outcome", o)
+                                            .publishPercentileHistogram()
+                                            .register(meters))
+                    .record(total, TimeUnit.NANOSECONDS);
             overhead.record(total - callNanos[0], TimeUnit.NANOSECONDS);
         }
     }
 
     private String run(Claim claim, Checkpoints.Context ctx, long[] callNanos) throws SQLException {
         if (!ctx.status().equals("running")) {
-            return checkpoints.fail(claim, ctx, FailureKind.FATAL, "the run has ended", 0, 0) ? "cancelled" : "fenced";
+            return checkpoints.fail(claim, ctx, FailureKind.FATAL, "the run has ended", 0, 0)
+                    ? "cancelled"
+                    : "fenced";
         }
         if (ctx.step().kind() != WorkflowSpec.Kind.AGENT) {
-            return committed(checkpoints.fail(claim, ctx, FailureKind.FATAL, "steps of kind " + ctx.step().kind().name().toLowerCase()
-                    + " are not run by this executor yet", 0, 0), "failed");
+            return committed(
+                    checkpoints.fail(
+                            claim,
+                            ctx,
+                            FailureKind.FATAL,
+                            "steps of kind "
+                                    + ctx.step().kind().name().toLowerCase()
+                                    + " are not run by this executor yet",
+                            0,
+                            0),
+                    "failed");
         }
         AgentCaller.Result result;
         long callStart = System.nanoTime();
         try {
-            result = agents.call(claim, ctx.spec(), ctx.step(), new Expressions.Scope(ctx.input(), ctx.outputs(), claim.itemValue()),
-                    ctx.budgetScope());
+            result =
+                    agents.call(
+                            claim,
+                            ctx.spec(),
+                            ctx.step(),
+                            new Expressions.Scope(ctx.input(), ctx.outputs(), claim.itemValue()),
+                            ctx.budgetScope());
         } catch (AgentCaller.CallFailed f) {
             callNanos[0] = System.nanoTime() - callStart;
             Span.current().setStatus(StatusCode.ERROR, f.kind.name());
-            return committed(checkpoints.fail(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost), "failed");
+            return committed(
+                    checkpoints.fail(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost),
+                    "failed");
         }
         callNanos[0] = System.nanoTime() - callStart;
         Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
         try {
-            return committed(checkpoints.succeed(claim, ctx, result.output(), result.tokens(), result.cost()), "succeeded");
+            return committed(
+                    checkpoints.succeed(
+                            claim, ctx, result.output(), result.tokens(), result.cost()),
+                    "succeeded");
         } catch (Expressions.EvaluationException e) {
-            return committed(checkpoints.fail(claim, ctx, FailureKind.FATAL, "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
-                    result.tokens(), result.cost()), "failed");
+            return committed(
+                    checkpoints.fail(
+                            claim,
+                            ctx,
+                            FailureKind.FATAL,
+                            "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
+                            result.tokens(),
+                            result.cost()),
+                    "failed");
         }
     }
 
@@ -247,17 +329,26 @@ public class Engine {
             leases.renew(inFlight);
             readyDepth.set(leases.readyDepth());
         } catch (SQLException | RuntimeException e) {
-            LOG.warnf("renewing leases failed (%s); retrying in a third of the lease", e.getMessage());
+            LOG.warnf(
+                    "renewing leases failed (%s); retrying in a third of the lease",
+                    e.getMessage());
         }
     }
 
-    /** Hands back the steps of dead executors; any pod may do it, the rows' locks keep it to one. */
+    /**
+     * Hands back the steps of dead executors; any pod may do it, the rows' locks keep it to one.
+     */
     private void reclaim() {
         try {
             for (Leases.Reclaimed r : leases.reclaim()) {
                 reclaims.increment();
-                LOG.infof("step %s%s of run %s taken back from %s, whose lease expired %d ms ago", r.stepId(), r.item() < 0 ? "" : "[" + r.item() + "]",
-                        r.runId(), r.deadOwner(), r.expiredMillis());
+                LOG.infof(
+                        "step %s%s of run %s taken back from %s, whose lease expired %d ms ago",
+                        r.stepId(),
+                        r.item() < 0 ? "" : "[" + r.item() + "]",
+                        r.runId(),
+                        r.deadOwner(),
+                        r.expiredMillis());
                 wake.release();
             }
         } catch (SQLException | RuntimeException e) {
@@ -265,7 +356,9 @@ public class Engine {
         }
     }
 
-    /** Deletes a batch of runs past the retention; any pod may do it, skipped rows keep it to one. */
+    /**
+     * Deletes a batch of runs past the retention; any pod may do it, skipped rows keep it to one.
+     */
     private void purge() {
         try {
             int n = runs.purgeEnded(config.retention(), PURGE_BATCH);

@@ -22,8 +22,8 @@ import javax.sql.DataSource;
 public class Leases {
 
     /** A step handed back after its lease expired, and how long ago it expired. */
-    public record Reclaimed(UUID runId, String stepId, int item, String deadOwner, long expiredMillis) {
-    }
+    public record Reclaimed(
+            UUID runId, String stepId, int item, String deadOwner, long expiredMillis) {}
 
     private final DataSource ds;
     private final ExecutorConfig config;
@@ -36,7 +36,10 @@ public class Leases {
     /** Claims up to {@code limit} ready steps for {@code owner}. */
     public List<Claim> claim(String owner, int limit) throws SQLException {
         List<Claim> claims = new ArrayList<>();
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                """
                 UPDATE executor.steps s SET status = 'running', attempt = s.attempt + 1, epoch = s.epoch + 1, lease_owner = ?,
                        lease_expires_at = now() + make_interval(secs => ?), started_at = coalesce(s.started_at, now()), not_before = NULL
                   FROM (SELECT run_id, step_id, item FROM executor.steps
@@ -51,9 +54,24 @@ public class Leases {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String item = rs.getString(8);
-                    claims.add(new Claim((UUID) rs.getObject(1), rs.getString(2), rs.getInt(3), rs.getInt(4), rs.getLong(5), rs.getInt(6),
-                            rs.getInt(7), item == null ? null : RunTx.JSON.readTree(item), new Claim.Run(rs.getString(9), rs.getString(10),
-                            rs.getString(11), rs.getString(12), rs.getString(13), rs.getBoolean(14), rs.getString(15))));
+                    claims.add(
+                            new Claim(
+                                    (UUID) rs.getObject(1),
+                                    rs.getString(2),
+                                    rs.getInt(3),
+                                    rs.getInt(4),
+                                    rs.getLong(5),
+                                    rs.getInt(6),
+                                    rs.getInt(7),
+                                    item == null ? null : RunTx.JSON.readTree(item),
+                                    new Claim.Run(
+                                            rs.getString(9),
+                                            rs.getString(10),
+                                            rs.getString(11),
+                                            rs.getString(12),
+                                            rs.getString(13),
+                                            rs.getBoolean(14),
+                                            rs.getString(15))));
                 }
             } catch (JsonProcessingException e) {
                 throw new UncheckedIOException(e);
@@ -71,11 +89,15 @@ public class Leases {
         if (inFlight.isEmpty()) {
             return 0;
         }
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                """
                 UPDATE executor.steps s SET lease_expires_at = now() + make_interval(secs => ?)
                   FROM (SELECT x.run_id, x.step_id, x.item FROM executor.steps x JOIN HELD USING (run_id, step_id, item, epoch)
                          WHERE x.status IN ('running', 'cancelling') FOR UPDATE OF x SKIP LOCKED) c
-                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item""".replace("HELD", HELD))) {
+                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item"""
+                                        .replace("HELD", HELD))) {
             ps.setDouble(1, config.lease().toMillis() / 1000.0);
             held(c, ps, 2, inFlight);
             return ps.executeUpdate();
@@ -90,7 +112,9 @@ public class Leases {
     public List<Reclaimed> reclaim() throws SQLException {
         List<Reclaimed> reclaimed = new ArrayList<>();
         try (Connection c = ds.getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement("""
+            try (PreparedStatement ps =
+                            c.prepareStatement(
+                                    """
                     WITH r AS (
                       UPDATE executor.steps s SET status = 'ready', lease_owner = NULL
                         FROM (SELECT run_id, step_id, item, lease_owner AS dead, lease_expires_at AS expired FROM executor.steps
@@ -101,13 +125,21 @@ public class Leases {
                       INSERT INTO executor.events (run_id, type, step_id, item, data)
                       SELECT run_id, 'step.reclaimed', step_id, nullif(item, -1), jsonb_build_object('leaseExpiredMs', ms) FROM r)
                     SELECT * FROM r""");
-                 ResultSet rs = ps.executeQuery()) {
+                    ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    reclaimed.add(new Reclaimed((UUID) rs.getObject(1), rs.getString(2), rs.getInt(3), rs.getString(4), rs.getLong(5)));
+                    reclaimed.add(
+                            new Reclaimed(
+                                    (UUID) rs.getObject(1),
+                                    rs.getString(2),
+                                    rs.getInt(3),
+                                    rs.getString(4),
+                                    rs.getLong(5)));
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE executor.steps SET status = 'cancelled', finished_at = now() "
-                    + "WHERE status = 'cancelling' AND lease_expires_at < now()")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement(
+                            "UPDATE executor.steps SET status = 'cancelled', finished_at = now() "
+                                    + "WHERE status = 'cancelling' AND lease_expires_at < now()")) {
                 ps.executeUpdate();
             }
         }
@@ -122,28 +154,44 @@ public class Leases {
         if (inFlight.isEmpty()) {
             return 0;
         }
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE executor.steps s SET status = 'ready', "
-                + "lease_owner = NULL FROM " + HELD + " WHERE s.run_id = h.run_id AND s.step_id = h.step_id AND s.item = h.item "
-                + "AND s.epoch = h.epoch AND s.status = 'running'")) {
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                "UPDATE executor.steps s SET status = 'ready', "
+                                        + "lease_owner = NULL FROM "
+                                        + HELD
+                                        + " WHERE s.run_id = h.run_id AND s.step_id = h.step_id AND s.item = h.item "
+                                        + "AND s.epoch = h.epoch AND s.status = 'running'")) {
             held(c, ps, 1, inFlight);
             return ps.executeUpdate();
         }
     }
 
-    /** The claims a pod holds, as a table {@code h(run_id, step_id, item, epoch)} of four array parameters. */
-    private static final String HELD = "unnest(?::uuid[], ?::text[], ?::int[], ?::bigint[]) AS h(run_id, step_id, item, epoch)";
+    /**
+     * The claims a pod holds, as a table {@code h(run_id, step_id, item, epoch)} of four array
+     * parameters.
+     */
+    private static final String HELD =
+            "unnest(?::uuid[], ?::text[], ?::int[], ?::bigint[]) AS h(run_id, step_id, item, epoch)";
 
-    private static void held(Connection c, PreparedStatement ps, int first, Collection<Claim> claims) throws SQLException {
+    private static void held(
+            Connection c, PreparedStatement ps, int first, Collection<Claim> claims)
+            throws SQLException {
         ps.setArray(first, c.createArrayOf("uuid", claims.stream().map(Claim::runId).toArray()));
-        ps.setArray(first + 1, c.createArrayOf("text", claims.stream().map(Claim::stepId).toArray()));
+        ps.setArray(
+                first + 1, c.createArrayOf("text", claims.stream().map(Claim::stepId).toArray()));
         ps.setArray(first + 2, c.createArrayOf("int4", claims.stream().map(Claim::item).toArray()));
-        ps.setArray(first + 3, c.createArrayOf("int8", claims.stream().map(Claim::epoch).toArray()));
+        ps.setArray(
+                first + 3, c.createArrayOf("int8", claims.stream().map(Claim::epoch).toArray()));
     }
 
     /** Ready steps not yet claimed (a gauge). */
     public long readyDepth() throws SQLException {
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT count(*) FROM executor.steps WHERE status = 'ready'"); ResultSet rs = ps.executeQuery()) {
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                "SELECT count(*) FROM executor.steps WHERE status = 'ready'");
+                ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
         }

@@ -12,20 +12,20 @@ import java.util.Map;
  */
 public final class RunTraces {
 
-    private static final TextMapGetter<Map<String, String>> GETTER = new TextMapGetter<>() {
-        @Override
-        public Iterable<String> keys(Map<String, String> carrier) {
-            return carrier.keySet();
-        }
+    private static final TextMapGetter<Map<String, String>> GETTER =
+            new TextMapGetter<>() {
+                @Override
+                public Iterable<String> keys(Map<String, String> carrier) {
+                    return carrier.keySet();
+                }
 
-        @Override
-        public String get(Map<String, String> carrier, String key) {
-            return carrier == null ? null : carrier.get(key);
-        }
-    };
+                @Override
+                public String get(Map<String, String> carrier, String key) {
+                    return carrier == null ? null : carrier.get(key);
+                }
+            };
 
-    private RunTraces() {
-    }
+    private RunTraces() {}
 
     /** The traceparent of the current span (null when tracing is off). */
     public static String current() {
@@ -38,7 +38,7 @@ public final class RunTraces {
         if (traceParent == null) {
             return Context.current();
         }
-        return W3CTraceContextPropagator.getInstance().extract(Context.root(), Map.of("traceparent", traceParent), GETTER);
+        return W3CTraceContextPropagator.getInstance()
+                .extract(Context.root(), Map.of("traceparent", traceParent), GETTER);
     }
-
 }

@@ -16,11 +16,11 @@ public final class Specs {
     private static final int MAX = 1_000;
     private static final Map<String, WorkflowSpec> CACHE = new ConcurrentHashMap<>();
 
-    private Specs() {
-    }
+    private Specs() {}
 
     /** The revision's spec, parsed from {@code json} the first time it is asked for. */
-    public static WorkflowSpec of(String namespace, String workflow, String revision, Supplier<String> json) {
+    public static WorkflowSpec of(
+            String namespace, String workflow, String revision, Supplier<String> json) {
         String key = namespace + "/" + workflow + "@" + revision;
         WorkflowSpec spec = CACHE.get(key);
         if (spec == null) {
@@ -38,19 +38,28 @@ public final class Specs {
         return CACHE.get(namespace + "/" + workflow + "@" + revision);
     }
 
-    static WorkflowSpec of(Connection conn, String namespace, String workflow, String revision) throws SQLException {
+    static WorkflowSpec of(Connection conn, String namespace, String workflow, String revision)
+            throws SQLException {
         WorkflowSpec cached = cached(namespace, workflow, revision);
         if (cached != null) {
             return cached;
         }
-        try (PreparedStatement ps = conn.prepareStatement(
-                "SELECT spec::text FROM executor.workflow_revisions WHERE namespace = ? AND name = ? AND revision = ?")) {
+        try (PreparedStatement ps =
+                conn.prepareStatement(
+                        "SELECT spec::text FROM executor.workflow_revisions WHERE namespace = ? AND name = ? AND revision = ?")) {
             ps.setString(1, namespace);
             ps.setString(2, workflow);
             ps.setString(3, revision);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw new IllegalStateException("revision " + namespace + "/" + workflow + "@" + revision + " is missing");
+                    throw new IllegalStateException(
+                            "revision "
+                                    + namespace
+                                    + "/"
+                                    + workflow
+                                    + "@"
+                                    + revision
+                                    + " is missing");
                 }
                 String json = rs.getString(1);
                 return of(namespace, workflow, revision, () -> json);

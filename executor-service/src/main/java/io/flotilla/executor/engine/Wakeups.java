@@ -6,22 +6,22 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import javax.sql.DataSource;
-import java.util.Optional;
-import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import javax.sql.DataSource;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.postgresql.PGConnection;
@@ -33,8 +33,8 @@ import org.postgresql.PGNotification;
  * is woken at once, and the NOTIFYs for the other pods go out in one statement every few
  * milliseconds from a separate connection — a NOTIFY inside the checkpoint transaction would take
  * Postgres' global notification lock through the commit and serialise every checkpoint. Payloads
- * name the sending pod, which ignores its own. One
- * dedicated connection LISTENs, and reconnects when it drops (the engine's safety poll covers the gap).
+ * name the sending pod, which ignores its own. One dedicated connection LISTENs, and reconnects
+ * when it drops (the engine's safety poll covers the gap).
  */
 @ApplicationScoped
 public class Wakeups {
@@ -47,6 +47,7 @@ public class Wakeups {
 
     /** Marks this pod's NOTIFYs, so it does not wake itself twice for its own commits. */
     private final String self = UUID.randomUUID().toString();
+
     private final List<Runnable> readyListeners = new CopyOnWriteArrayList<>();
     private final Set<UUID> changedRuns = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean readyPending = new AtomicBoolean();
@@ -59,7 +60,9 @@ public class Wakeups {
     private volatile boolean running;
     private Thread thread;
 
-    Wakeups(DataSource ds, @ConfigProperty(name = "quarkus.datasource.jdbc.url") String url,
+    Wakeups(
+            DataSource ds,
+            @ConfigProperty(name = "quarkus.datasource.jdbc.url") String url,
             @ConfigProperty(name = "quarkus.datasource.username") Optional<String> user,
             @ConfigProperty(name = "quarkus.datasource.password") Optional<String> password) {
         this.ds = ds;
@@ -100,9 +103,17 @@ public class Wakeups {
         if (!ready && runs.isEmpty()) {
             return;
         }
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT pg_notify('" + CHANNEL_RUN + "', ? || ' ' || r) FROM unnest(?::text[]) r"
-                        + (ready ? " UNION ALL SELECT pg_notify('" + CHANNEL_READY + "', ?)" : ""))) {
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                "SELECT pg_notify('"
+                                        + CHANNEL_RUN
+                                        + "', ? || ' ' || r) FROM unnest(?::text[]) r"
+                                        + (ready
+                                                ? " UNION ALL SELECT pg_notify('"
+                                                        + CHANNEL_READY
+                                                        + "', ?)"
+                                                : ""))) {
             ps.setString(1, self);
             ps.setArray(2, c.createArrayOf("text", runs.toArray()));
             if (ready) {
@@ -110,18 +121,23 @@ public class Wakeups {
             }
             ps.execute();
         } catch (SQLException | RuntimeException e) {
-            LOG.warnf("sending wake-ups failed (%s); other pods find the work at their next poll", e.getMessage());
+            LOG.warnf(
+                    "sending wake-ups failed (%s); other pods find the work at their next poll",
+                    e.getMessage());
         }
     }
 
     void start(@Observes StartupEvent ignored) {
         running = true;
-        sender = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "flotilla-notify");
-            t.setDaemon(true);
-            return t;
-        });
-        sender.scheduleWithFixedDelay(this::send, SEND_EVERY_MILLIS, SEND_EVERY_MILLIS, TimeUnit.MILLISECONDS);
+        sender =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "flotilla-notify");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        sender.scheduleWithFixedDelay(
+                this::send, SEND_EVERY_MILLIS, SEND_EVERY_MILLIS, TimeUnit.MILLISECONDS);
         thread = new Thread(this::listen, "flotilla-listen");
         thread.setDaemon(true);
         thread.start();
@@ -159,7 +175,10 @@ public class Wakeups {
                         if (n.getName().equals(CHANNEL_READY)) {
                             ready = true;
                         } else {
-                            UUID run = UUID.fromString(n.getParameter().substring(n.getParameter().indexOf(' ') + 1));
+                            UUID run =
+                                    UUID.fromString(
+                                            n.getParameter()
+                                                    .substring(n.getParameter().indexOf(' ') + 1));
                             runListeners.forEach(l -> l.accept(run));
                         }
                     }

@@ -13,23 +13,34 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.UUID;
 
-/** Opens a run's budget scope {@code run:<id>} in the gateway, whose reservations then hold every LLM call of the run to it. */
+/**
+ * Opens a run's budget scope {@code run:<id>} in the gateway, whose reservations then hold every
+ * LLM call of the run to it.
+ */
 @ApplicationScoped
 public class GatewayBudgets {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ExecutorConfig config;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     GatewayBudgets(ExecutorConfig config) {
         this.config = config;
     }
 
     void open(UUID runId, JsonNode budget) {
-        String token = config.gateway().adminToken().orElseThrow(() -> new ProblemException(503, "Budgets unavailable",
-                "this run has a budget, but the executor has no gateway admin token to open it with; "
-                        + "set flotilla.executor.gateway.admin-token (nothing was stored)"));
+        String token =
+                config.gateway()
+                        .adminToken()
+                        .orElseThrow(
+                                () ->
+                                        new ProblemException(
+                                                503,
+                                                "Budgets unavailable",
+                                                "this run has a budget, but the executor has no gateway admin token to open it with; "
+                                                        + "set flotilla.executor.gateway.admin-token (nothing was stored)"));
         var body = JSON.createObjectNode().put("tenant", config.gateway().tenant());
         if (budget.hasNonNull("maxTokens")) {
             body.put("maxTokens", budget.get("maxTokens").asLong());
@@ -37,21 +48,45 @@ public class GatewayBudgets {
         if (budget.hasNonNull("maxCostUsd")) {
             body.put("maxCostUsd", budget.get("maxCostUsd").asDouble());
         }
-        HttpRequest request = HttpRequest.newBuilder(URI.create(config.gateway().url().replaceAll("/+$", "") + "/admin/v1/scopes/run:" + runId))
-                .timeout(Duration.ofSeconds(10)).header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+        HttpRequest request =
+                HttpRequest.newBuilder(
+                                URI.create(
+                                        config.gateway().url().replaceAll("/+$", "")
+                                                + "/admin/v1/scopes/run:"
+                                                + runId))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Authorization", "Bearer " + token)
+                        .header("Content-Type", "application/json")
+                        .PUT(HttpRequest.BodyPublishers.ofString(body.toString()))
+                        .build();
         try {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response =
+                    http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() / 100 != 2) {
-                throw new ProblemException(502, "Budget refused by the gateway", "the gateway answered " + response.statusCode()
-                        + " when opening the run's budget: " + abbreviate(response.body()) + " (nothing was stored)");
+                throw new ProblemException(
+                        502,
+                        "Budget refused by the gateway",
+                        "the gateway answered "
+                                + response.statusCode()
+                                + " when opening the run's budget: "
+                                + abbreviate(response.body())
+                                + " (nothing was stored)");
             }
         } catch (IOException e) {
-            throw new ProblemException(503, "Gateway unavailable", "could not open the run's budget in the gateway at "
-                    + config.gateway().url() + " (" + e.getClass().getSimpleName() + "); nothing was stored, try again");
+            throw new ProblemException(
+                    503,
+                    "Gateway unavailable",
+                    "could not open the run's budget in the gateway at "
+                            + config.gateway().url()
+                            + " ("
+                            + e.getClass().getSimpleName()
+                            + "); nothing was stored, try again");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ProblemException(503, "Interrupted", "interrupted while opening the run's budget; nothing was stored");
+            throw new ProblemException(
+                    503,
+                    "Interrupted",
+                    "interrupted while opening the run's budget; nothing was stored");
         }
     }
 

@@ -48,19 +48,25 @@ public class RunEvents {
     }
 
     Multi<OutboundSseEvent> stream(UUID run, long after, Sse sse) {
-        return Multi.createFrom().emitter(em -> {
-            Fetcher fetcher = new Fetcher(run, after, sse, em);
-            watchers.computeIfAbsent(run, k -> new CopyOnWriteArrayList<>()).add(fetcher);
-            long timer = vertx.setPeriodic(5000, t -> fetcher.run());
-            em.onTermination(() -> {
-                vertx.cancelTimer(timer);
-                watchers.computeIfPresent(run, (k, list) -> {
-                    list.remove(fetcher);
-                    return list.isEmpty() ? null : list;
-                });
-            });
-            fetcher.run();
-        });
+        return Multi.createFrom()
+                .emitter(
+                        em -> {
+                            Fetcher fetcher = new Fetcher(run, after, sse, em);
+                            watchers.computeIfAbsent(run, k -> new CopyOnWriteArrayList<>())
+                                    .add(fetcher);
+                            long timer = vertx.setPeriodic(5000, t -> fetcher.run());
+                            em.onTermination(
+                                    () -> {
+                                        vertx.cancelTimer(timer);
+                                        watchers.computeIfPresent(
+                                                run,
+                                                (k, list) -> {
+                                                    list.remove(fetcher);
+                                                    return list.isEmpty() ? null : list;
+                                                });
+                                    });
+                            fetcher.run();
+                        });
     }
 
     private final class Fetcher implements Runnable {
@@ -84,35 +90,53 @@ public class RunEvents {
                 again.set(true);
                 return;
             }
-            pool.preparedQuery("SELECT id, type, step_id, item, data, at FROM executor.events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT " + PAGE)
-                    .execute(Tuple.of(run, last.get())).subscribe().with(rows -> {
-                        boolean done = false;
-                        for (Row r : rows) {
-                            var data = new io.vertx.core.json.JsonObject().put("type", r.getString("type")).put("at", r.getOffsetDateTime("at").toString());
-                            if (r.getString("step_id") != null) {
-                                data.put("step", r.getString("step_id"));
-                            }
-                            if (r.getInteger("item") != null) {
-                                data.put("item", r.getInteger("item"));
-                            }
-                            if (r.getValue("data") != null) {
-                                data.put("data", r.getValue("data"));
-                            }
-                            last.set(r.getLong("id"));
-                            em.emit(sse.newEventBuilder().id(String.valueOf(r.getLong("id"))).name(r.getString("type"))
-                                    .mediaType(jakarta.ws.rs.core.MediaType.APPLICATION_JSON_TYPE).data(data.encode()).build());
-                            done |= FINAL.contains(r.getString("type"));
-                        }
-                        busy.set(false);
-                        if (done) {
-                            em.complete();
-                        } else if (again.getAndSet(false) || rows.size() == PAGE) {
-                            run();
-                        }
-                    }, failure -> {
-                        busy.set(false);
-                        em.fail(failure);
-                    });
+            pool.preparedQuery(
+                            "SELECT id, type, step_id, item, data, at FROM executor.events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT "
+                                    + PAGE)
+                    .execute(Tuple.of(run, last.get()))
+                    .subscribe()
+                    .with(
+                            rows -> {
+                                boolean done = false;
+                                for (Row r : rows) {
+                                    var data =
+                                            new io.vertx.core.json.JsonObject()
+                                                    .put("type", r.getString("type"))
+                                                    .put(
+                                                            "at",
+                                                            r.getOffsetDateTime("at").toString());
+                                    if (r.getString("step_id") != null) {
+                                        data.put("step", r.getString("step_id"));
+                                    }
+                                    if (r.getInteger("item") != null) {
+                                        data.put("item", r.getInteger("item"));
+                                    }
+                                    if (r.getValue("data") != null) {
+                                        data.put("data", r.getValue("data"));
+                                    }
+                                    last.set(r.getLong("id"));
+                                    em.emit(
+                                            sse.newEventBuilder()
+                                                    .id(String.valueOf(r.getLong("id")))
+                                                    .name(r.getString("type"))
+                                                    .mediaType(
+                                                            jakarta.ws.rs.core.MediaType
+                                                                    .APPLICATION_JSON_TYPE)
+                                                    .data(data.encode())
+                                                    .build());
+                                    done |= FINAL.contains(r.getString("type"));
+                                }
+                                busy.set(false);
+                                if (done) {
+                                    em.complete();
+                                } else if (again.getAndSet(false) || rows.size() == PAGE) {
+                                    run();
+                                }
+                            },
+                            failure -> {
+                                busy.set(false);
+                                em.fail(failure);
+                            });
         }
     }
 }

@@ -31,11 +31,11 @@ import org.jboss.resteasy.reactive.RestResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class RunResource {
 
-    private static final Set<String> STATUSES = Set.of("running", "succeeded", "failed", "cancelled");
+    private static final Set<String> STATUSES =
+            Set.of("running", "succeeded", "failed", "cancelled");
 
     /** The answer to a start or a cancel. */
-    public record Accepted(UUID id, String status) {
-    }
+    public record Accepted(UUID id, String status) {}
 
     private final RunService runs;
     private final RunQueries queries;
@@ -51,11 +51,16 @@ public class RunResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public RestResponse<Accepted> start(RunService.StartRequest request) throws SQLException {
         if (request == null) {
-            throw ProblemException.invalid(List.of(new FieldError("body", "send {workflow, input, budget?, idempotencyKey?}")));
+            throw ProblemException.invalid(
+                    List.of(
+                            new FieldError(
+                                    "body", "send {workflow, input, budget?, idempotencyKey?}")));
         }
         Runs.Started started = runs.start(request);
         return RestResponse.ResponseBuilder.accepted(new Accepted(started.id(), started.status()))
-                .location(URI.create("/api/v1/runs/" + started.id())).header("Idempotent-Replayed", String.valueOf(started.replayed())).build();
+                .location(URI.create("/api/v1/runs/" + started.id()))
+                .header("Idempotent-Replayed", String.valueOf(started.replayed()))
+                .build();
     }
 
     @GET
@@ -65,17 +70,24 @@ public class RunResource {
     }
 
     @GET
-    public List<RunQueries.RunView> list(@QueryParam("workflow") String workflow, @QueryParam("status") String status,
-            @QueryParam("limit") @DefaultValue("50") int limit) throws SQLException {
+    public List<RunQueries.RunView> list(
+            @QueryParam("workflow") String workflow,
+            @QueryParam("status") String status,
+            @QueryParam("limit") @DefaultValue("50") int limit)
+            throws SQLException {
         if (status != null && !STATUSES.contains(status)) {
-            throw ProblemException.invalid(List.of(new FieldError("status", "must be one of " + STATUSES)));
+            throw ProblemException.invalid(
+                    List.of(new FieldError("status", "must be one of " + STATUSES)));
         }
         if (limit < 1 || limit > 500) {
             throw ProblemException.invalid(List.of(new FieldError("limit", "must be 1 to 500")));
         }
         WorkflowRef ref = WorkflowRef.parse(workflow);
         if (workflow != null && ref == null) {
-            throw ProblemException.invalid(List.of(new FieldError("workflow", "give it as namespace/name: " + WorkflowRef.RULE)));
+            throw ProblemException.invalid(
+                    List.of(
+                            new FieldError(
+                                    "workflow", "give it as namespace/name: " + WorkflowRef.RULE)));
         }
         return queries.list(ref, status, limit);
     }
@@ -91,8 +103,11 @@ public class RunResource {
     @Path("/{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @Blocking
-    public Multi<OutboundSseEvent> events(@PathParam("id") String id, @HeaderParam("Last-Event-ID") @DefaultValue("0") long after,
-            @Context Sse sse) throws SQLException {
+    public Multi<OutboundSseEvent> events(
+            @PathParam("id") String id,
+            @HeaderParam("Last-Event-ID") @DefaultValue("0") long after,
+            @Context Sse sse)
+            throws SQLException {
         UUID run = uuid(id);
         queries.get(run); // 404 before the stream starts
         return events.stream(run, after, sse);

@@ -8,10 +8,10 @@ import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
-import io.flotilla.executor.workflow.JsonSchemas;
+import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.engine.Runs;
 import io.flotilla.executor.engine.Specs;
-import io.flotilla.executor.engine.RunTraces;
+import io.flotilla.executor.workflow.JsonSchemas;
 import io.flotilla.executor.workflow.WorkflowRef;
 import io.flotilla.executor.workflow.WorkflowStore;
 import io.opentelemetry.api.trace.Span;
@@ -25,15 +25,21 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
-/** Starting and cancelling runs: the request is checked whole before anything is stored or any budget opened. */
+/**
+ * Starting and cancelling runs: the request is checked whole before anything is stored or any
+ * budget opened.
+ */
 @ApplicationScoped
 public class RunService {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** {@code POST /api/v1/runs}: the workflow as {@code namespace/name} (namespace default when omitted). */
-    public record StartRequest(String workflow, JsonNode input, WorkflowSpec.Budget budget, String idempotencyKey) {
-    }
+    /**
+     * {@code POST /api/v1/runs}: the workflow as {@code namespace/name} (namespace default when
+     * omitted).
+     */
+    public record StartRequest(
+            String workflow, JsonNode input, WorkflowSpec.Budget budget, String idempotencyKey) {}
 
     private final WorkflowStore workflows;
     private final Runs runs;
@@ -51,14 +57,27 @@ public class RunService {
         List<FieldError> errors = new ArrayList<>();
         WorkflowRef ref = WorkflowRef.parse(r.workflow());
         if (ref == null) {
-            errors.add(new FieldError("workflow", "give the workflow as namespace/name (or name, for namespace default): " + WorkflowRef.RULE));
+            errors.add(
+                    new FieldError(
+                            "workflow",
+                            "give the workflow as namespace/name (or name, for namespace default): "
+                                    + WorkflowRef.RULE));
         }
-        JsonNode input = r.input() == null || r.input().isNull() ? JsonNodeFactory.instance.objectNode() : r.input();
-        if (r.budget() != null && (r.budget().maxTokens() == null && r.budget().maxCostUsd() == null
-                || r.budget().maxTokens() != null && r.budget().maxTokens() < 1 || r.budget().maxCostUsd() != null && r.budget().maxCostUsd() <= 0)) {
-            errors.add(new FieldError("budget", "give maxTokens (at least 1) and/or maxCostUsd (more than 0)"));
+        JsonNode input =
+                r.input() == null || r.input().isNull()
+                        ? JsonNodeFactory.instance.objectNode()
+                        : r.input();
+        if (r.budget() != null
+                && (r.budget().maxTokens() == null && r.budget().maxCostUsd() == null
+                        || r.budget().maxTokens() != null && r.budget().maxTokens() < 1
+                        || r.budget().maxCostUsd() != null && r.budget().maxCostUsd() <= 0)) {
+            errors.add(
+                    new FieldError(
+                            "budget",
+                            "give maxTokens (at least 1) and/or maxCostUsd (more than 0)"));
         }
-        if (r.idempotencyKey() != null && (r.idempotencyKey().isBlank() || r.idempotencyKey().length() > 200)) {
+        if (r.idempotencyKey() != null
+                && (r.idempotencyKey().isBlank() || r.idempotencyKey().length() > 200)) {
             errors.add(new FieldError("idempotencyKey", "must be 1 to 200 characters"));
         }
         if (!errors.isEmpty()) {
@@ -76,29 +95,55 @@ public class RunService {
                 return replay(earlier, hash);
             }
         }
-        WorkflowStore.Published published = workflows.current(namespace, name).await().atMost(Duration.ofSeconds(10));
+        WorkflowStore.Published published =
+                workflows.current(namespace, name).await().atMost(Duration.ofSeconds(10));
         if (published == null) {
-            throw new ProblemException(404, "Unknown workflow", "no workflow " + namespace + "/" + name
-                    + "; publish it first with PUT /api/v1/workflows/" + namespace + "/" + name);
+            throw new ProblemException(
+                    404,
+                    "Unknown workflow",
+                    "no workflow "
+                            + namespace
+                            + "/"
+                            + name
+                            + "; publish it first with PUT /api/v1/workflows/"
+                            + namespace
+                            + "/"
+                            + name);
         }
-        WorkflowSpec spec = Specs.of(namespace, name, published.revision(), () -> published.spec().encode());
+        WorkflowSpec spec =
+                Specs.of(namespace, name, published.revision(), () -> published.spec().encode());
         if (spec.input() != null && spec.input().schema() != null) {
-            List<FieldError> problems = JsonSchemas.problems(spec.input().schema(), input).stream()
-                    .map(p -> new FieldError("input", p.replaceFirst("^\\$", "input"))).toList();
+            List<FieldError> problems =
+                    JsonSchemas.problems(spec.input().schema(), input).stream()
+                            .map(p -> new FieldError("input", p.replaceFirst("^\\$", "input")))
+                            .toList();
             if (!problems.isEmpty()) {
                 throw ProblemException.invalid(problems);
             }
         }
         WorkflowSpec.Budget budget = r.budget() != null ? r.budget() : spec.budget();
         UUID id = UUID.randomUUID();
-        Span span = tracer.spanBuilder("run " + namespace + "/" + name).setAttribute("flotilla.run.id", id.toString())
-                .setAttribute("flotilla.workflow.revision", published.revision()).startSpan();
+        Span span =
+                tracer.spanBuilder("run " + namespace + "/" + name)
+                        .setAttribute("flotilla.run.id", id.toString())
+                        .setAttribute("flotilla.workflow.revision", published.revision())
+                        .startSpan();
         try (Scope ignored = span.makeCurrent()) {
             if (budget != null) {
                 budgets.open(id, JSON.valueToTree(budget));
             }
-            Runs.Started started = runs.start(id, namespace, name, published.revision(), spec, input,
-                    budget == null ? null : JSON.valueToTree(budget), r.idempotencyKey(), hash, RunTraces.current());
+            Runs.Started started =
+                    runs.start(
+                            id,
+                            namespace,
+                            name,
+                            published.revision(),
+                            spec,
+                            input,
+                            budget == null ? null : JSON.valueToTree(budget),
+                            r.idempotencyKey(),
+                            hash,
+                            RunTraces.current());
             return started.replayed() ? replay(started, hash) : started;
         } finally {
             span.end();
@@ -107,8 +152,12 @@ public class RunService {
 
     private static Runs.Started replay(Runs.Started earlier, String hash) {
         if (!hash.equals(earlier.requestHash())) {
-            throw new ProblemException(409, "Idempotency key reused", "this idempotencyKey already started run " + earlier.id()
-                    + " with a different workflow, input or budget; use a new key for a different run");
+            throw new ProblemException(
+                    409,
+                    "Idempotency key reused",
+                    "this idempotencyKey already started run "
+                            + earlier.id()
+                            + " with a different workflow, input or budget; use a new key for a different run");
         }
         return earlier;
     }
@@ -119,7 +168,10 @@ public class RunService {
             throw RunQueries.notFound(id);
         }
         if (!status.equals("cancelled")) {
-            throw new ProblemException(409, "Run already ended", "run " + id + " already ended as " + status + "; there is nothing to cancel");
+            throw new ProblemException(
+                    409,
+                    "Run already ended",
+                    "run " + id + " already ended as " + status + "; there is nothing to cancel");
         }
         return status;
     }

@@ -9,14 +9,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** JSON Schema (2020-12) checks of run inputs (against the workflow's input schema) and step outputs; each problem as "path: message". */
+/**
+ * JSON Schema (2020-12) checks of run inputs (against the workflow's input schema) and step
+ * outputs; each problem as "path: message".
+ */
 public final class JsonSchemas {
 
-    private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+    private static final JsonSchemaFactory FACTORY =
+            JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     private static final Map<String, JsonSchema> CACHE = new ConcurrentHashMap<>();
 
-    private JsonSchemas() {
-    }
+    private JsonSchemas() {}
 
     /** The problems of {@code value} against {@code schema}; empty when it conforms. */
     public static List<String> problems(JsonNode schema, JsonNode value) {
@@ -28,6 +31,9 @@ public final class JsonSchemas {
                 CACHE.put(key, compiled);
             }
         }
-        return compiled.validate(value).stream().map(ValidationMessage::getMessage).sorted().toList();
+        return compiled.validate(value).stream()
+                .map(ValidationMessage::getMessage)
+                .sorted()
+                .toList();
     }
 }

@@ -31,9 +31,15 @@ public class WorkflowResource {
     }
 
     @PUT
-    @Consumes({MediaType.APPLICATION_JSON, "application/yaml", "application/x-yaml", "text/yaml", MediaType.TEXT_PLAIN})
-    public Uni<RestResponse<WorkflowStore.Published>> put(@PathParam("namespace") String namespace, @PathParam("name") String name,
-            String body) {
+    @Consumes({
+        MediaType.APPLICATION_JSON,
+        "application/yaml",
+        "application/x-yaml",
+        "text/yaml",
+        MediaType.TEXT_PLAIN
+    })
+    public Uni<RestResponse<WorkflowStore.Published>> put(
+            @PathParam("namespace") String namespace, @PathParam("name") String name, String body) {
         names(namespace, name);
         WorkflowSpec spec;
         try {
@@ -41,47 +47,77 @@ public class WorkflowResource {
         } catch (WorkflowSpecs.InvalidWorkflowException e) {
             throw ProblemException.invalid(e.errors());
         }
-        List<Problem.FieldError> unsupported = spec.steps().stream().filter(s -> s.kind() != WorkflowSpec.Kind.AGENT)
-                .map(s -> new Problem.FieldError("steps." + s.id(), "steps of kind " + s.kind().name().toLowerCase()
-                        + " are valid but this executor runs agent steps only; remove the step or express it as an agent step"))
-                .toList();
+        List<Problem.FieldError> unsupported =
+                spec.steps().stream()
+                        .filter(s -> s.kind() != WorkflowSpec.Kind.AGENT)
+                        .map(
+                                s ->
+                                        new Problem.FieldError(
+                                                "steps." + s.id(),
+                                                "steps of kind "
+                                                        + s.kind().name().toLowerCase()
+                                                        + " are valid but this executor runs agent steps only; remove the step or express it as an agent step"))
+                        .toList();
         if (!unsupported.isEmpty()) {
             throw ProblemException.invalid(unsupported);
         }
-        return store.publish(namespace, name, spec).map(p -> RestResponse.ResponseBuilder
-                .<WorkflowStore.Published>create(p.created() ? RestResponse.Status.CREATED : RestResponse.Status.OK).entity(p).build());
+        return store.publish(namespace, name, spec)
+                .map(
+                        p ->
+                                RestResponse.ResponseBuilder.<WorkflowStore.Published>create(
+                                                p.created()
+                                                        ? RestResponse.Status.CREATED
+                                                        : RestResponse.Status.OK)
+                                        .entity(p)
+                                        .build());
     }
 
     @GET
-    public Uni<WorkflowStore.Published> get(@PathParam("namespace") String namespace, @PathParam("name") String name) {
+    public Uni<WorkflowStore.Published> get(
+            @PathParam("namespace") String namespace, @PathParam("name") String name) {
         names(namespace, name);
-        return store.current(namespace, name).map(p -> {
-            if (p == null) {
-                throw notFound(namespace, name);
-            }
-            return p;
-        });
+        return store.current(namespace, name)
+                .map(
+                        p -> {
+                            if (p == null) {
+                                throw notFound(namespace, name);
+                            }
+                            return p;
+                        });
     }
 
     @DELETE
-    public Uni<RestResponse<Void>> delete(@PathParam("namespace") String namespace, @PathParam("name") String name) {
+    public Uni<RestResponse<Void>> delete(
+            @PathParam("namespace") String namespace, @PathParam("name") String name) {
         names(namespace, name);
-        return store.delete(namespace, name).map(found -> {
-            if (!found) {
-                throw notFound(namespace, name);
-            }
-            return RestResponse.noContent();
-        });
+        return store.delete(namespace, name)
+                .map(
+                        found -> {
+                            if (!found) {
+                                throw notFound(namespace, name);
+                            }
+                            return RestResponse.noContent();
+                        });
     }
 
     private static ProblemException notFound(String namespace, String name) {
-        return new ProblemException(404, "Unknown workflow", "no workflow " + namespace + "/" + name
-                + "; publish it with PUT /api/v1/workflows/" + namespace + "/" + name);
+        return new ProblemException(
+                404,
+                "Unknown workflow",
+                "no workflow "
+                        + namespace
+                        + "/"
+                        + name
+                        + "; publish it with PUT /api/v1/workflows/"
+                        + namespace
+                        + "/"
+                        + name);
     }
 
     private static void names(String namespace, String name) {
         if (!new WorkflowRef(namespace, name).valid()) {
-            throw ProblemException.invalid(List.of(new Problem.FieldError("path", WorkflowRef.RULE)));
+            throw ProblemException.invalid(
+                    List.of(new Problem.FieldError("path", WorkflowRef.RULE)));
         }
     }
 }

@@ -22,44 +22,83 @@ public class WorkflowStore {
         this.pool = pool;
     }
 
-    /** A published workflow: its current revision and spec; {@code created} when this call made a new revision. */
-    public record Published(String namespace, String name, String revision, boolean created, Instant updatedAt, JsonObject spec) {
-    }
+    /**
+     * A published workflow: its current revision and spec; {@code created} when this call made a
+     * new revision.
+     */
+    public record Published(
+            String namespace,
+            String name,
+            String revision,
+            boolean created,
+            Instant updatedAt,
+            JsonObject spec) {}
 
     public Uni<Published> publish(String namespace, String name, WorkflowSpec spec) {
         String json = WorkflowSpecs.toJson(spec);
         String revision = HexFormat.of().formatHex(Secrets.sha256(json)).substring(0, 16);
         JsonObject specJson = new JsonObject(json);
-        return pool.withTransaction(conn -> conn.preparedQuery("""
+        return pool.withTransaction(
+                conn ->
+                        conn.preparedQuery(
+                                        """
                 INSERT INTO executor.workflow_revisions (namespace, name, revision, spec) VALUES ($1, $2, $3, $4)
-                ON CONFLICT DO NOTHING""").execute(Tuple.of(namespace, name, revision, specJson))
-                .chain(inserted -> conn.preparedQuery("""
+                ON CONFLICT DO NOTHING""")
+                                .execute(Tuple.of(namespace, name, revision, specJson))
+                                .chain(
+                                        inserted ->
+                                                conn.preparedQuery(
+                                                                """
                         INSERT INTO executor.workflows (namespace, name, revision) VALUES ($1, $2, $3)
                         ON CONFLICT (namespace, name) DO UPDATE SET revision = EXCLUDED.revision,
                             updated_at = CASE WHEN workflows.revision = EXCLUDED.revision THEN workflows.updated_at ELSE now() END
-                        RETURNING updated_at""").execute(Tuple.of(namespace, name, revision))
-                        .map(rows -> new Published(namespace, name, revision, inserted.rowCount() > 0,
-                                rows.iterator().next().getOffsetDateTime("updated_at").toInstant(), specJson))));
+                        RETURNING updated_at""")
+                                                        .execute(
+                                                                Tuple.of(namespace, name, revision))
+                                                        .map(
+                                                                rows ->
+                                                                        new Published(
+                                                                                namespace,
+                                                                                name,
+                                                                                revision,
+                                                                                inserted.rowCount()
+                                                                                        > 0,
+                                                                                rows.iterator()
+                                                                                        .next()
+                                                                                        .getOffsetDateTime(
+                                                                                                "updated_at")
+                                                                                        .toInstant(),
+                                                                                specJson))));
     }
 
     public Uni<Published> current(String namespace, String name) {
-        return pool.preparedQuery("""
+        return pool.preparedQuery(
+                        """
                 SELECT w.revision, w.updated_at, r.spec FROM executor.workflows w
                   JOIN executor.workflow_revisions r USING (namespace, name, revision)
-                 WHERE w.namespace = $1 AND w.name = $2""").execute(Tuple.of(namespace, name))
-                .map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        return null;
-                    }
-                    Row r = rows.iterator().next();
-                    return new Published(namespace, name, r.getString("revision"), false,
-                            r.getOffsetDateTime("updated_at").toInstant(), (JsonObject) r.getValue("spec"));
-                });
+                 WHERE w.namespace = $1 AND w.name = $2""")
+                .execute(Tuple.of(namespace, name))
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                return null;
+                            }
+                            Row r = rows.iterator().next();
+                            return new Published(
+                                    namespace,
+                                    name,
+                                    r.getString("revision"),
+                                    false,
+                                    r.getOffsetDateTime("updated_at").toInstant(),
+                                    (JsonObject) r.getValue("spec"));
+                        });
     }
 
     /** Removes the workflow; its revisions stay for the runs pinned to them. */
     public Uni<Boolean> delete(String namespace, String name) {
-        return pool.preparedQuery("DELETE FROM executor.workflows WHERE namespace = $1 AND name = $2")
-                .execute(Tuple.of(namespace, name)).map(rows -> rows.rowCount() > 0);
+        return pool.preparedQuery(
+                        "DELETE FROM executor.workflows WHERE namespace = $1 AND name = $2")
+                .execute(Tuple.of(namespace, name))
+                .map(rows -> rows.rowCount() > 0);
     }
 }

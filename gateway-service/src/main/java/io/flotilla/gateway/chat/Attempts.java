@@ -35,8 +35,7 @@ public class Attempts {
     }
 
     /** The answer and how it was obtained. */
-    public record Result<T>(T value, Target target, int calls, List<String> fallbacks) {
-    }
+    public record Result<T>(T value, Target target, int calls, List<String> fallbacks) {}
 
     private static final class State {
         final List<Target> order;
@@ -53,18 +52,42 @@ public class Attempts {
     }
 
     /** Tries the targets; each call gets an attempt span under {@code span}. */
-    public <T> Uni<Result<T>> run(String alias, List<Target> order, Span span, String operation, Function<Target, Uni<T>> call) {
+    public <T> Uni<Result<T>> run(
+            String alias,
+            List<Target> order,
+            Span span,
+            String operation,
+            Function<Target, Uni<T>> call) {
         State state = new State(alias, order);
-        return next(state, target -> {
-            Span attempt = spans.attempt(span, operation, target);
-            long start = System.nanoTime();
-            return call.apply(target).onItemOrFailure().invoke((item, failure) -> {
-                GenAiSpans.endAttempt(attempt, failure);
-                meters.timer("flotilla.gateway.upstream", "target", target.id(),
-                        "outcome", failure == null ? "ok" : failure instanceof UpstreamFailure f ? f.kind().name().toLowerCase() : "error")
-                        .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
-            });
-        });
+        return next(
+                state,
+                target -> {
+                    Span attempt = spans.attempt(span, operation, target);
+                    long start = System.nanoTime();
+                    return call.apply(target)
+                            .onItemOrFailure()
+                            .invoke(
+                                    (item, failure) -> {
+                                        GenAiSpans.endAttempt(attempt, failure);
+                                        meters.timer(
+                                                        "flotilla.gateway.upstream",
+                                                        "target",
+                                                        target.id(),
+                                                        "outcome",
+                                                        failure == null
+                                                                ? "ok"
+                                                                : failure
+                                                                                instanceof
+                                                                                UpstreamFailure f
+                                                                        ? f.kind()
+                                                                                .name()
+                                                                                .toLowerCase()
+                                                                        : "error")
+                                                .record(
+                                                        System.nanoTime() - start,
+                                                        java.util.concurrent.TimeUnit.NANOSECONDS);
+                                    });
+                });
     }
 
     private <T> Uni<Result<T>> next(State s, Function<Target, Uni<T>> call) {
@@ -74,65 +97,126 @@ public class Attempts {
         return attempt(s, s.order.get(s.index), 0, call);
     }
 
-    private <T> Uni<Result<T>> attempt(State s, Target target, int retry, Function<Target, Uni<T>> call) {
+    private <T> Uni<Result<T>> attempt(
+            State s, Target target, int retry, Function<Target, Uni<T>> call) {
         s.calls++;
         return breakers.call(target, () -> call.apply(target))
                 .map(value -> new Result<>(value, target, s.calls, List.copyOf(s.trail)))
-                .onFailure().recoverWithUni(error -> {
-                    if (error instanceof CircuitBreakerOpenException) {
-                        s.calls--; // refused without calling
-                        return fallBack(s, target, "breaker-open", call);
-                    }
-                    UpstreamFailure f = error instanceof UpstreamFailure u ? u
-                            : new UpstreamFailure(UpstreamFailure.Kind.CONNECTION, error.getClass().getSimpleName());
-                    s.last = f;
-                    if (!f.fallsBack()) {
-                        return Uni.createFrom().failure(f);
-                    }
-                    Duration wait = f.retryable() && retry < config.retry().maxRetries() && s.calls < config.maxAttempts()
-                            ? backoff(retry, f.retryAfter()) : null;
-                    if (wait != null) {
-                        meters.counter("flotilla.gateway.retries", "target", target.id()).increment();
-                        return Uni.createFrom().voidItem().onItem().delayIt().by(wait)
-                                .chain(() -> attempt(s, target, retry + 1, call));
-                    }
-                    return fallBack(s, target, f.label(), call);
-                });
+                .onFailure()
+                .recoverWithUni(
+                        error -> {
+                            if (error instanceof CircuitBreakerOpenException) {
+                                s.calls--; // refused without calling
+                                return fallBack(s, target, "breaker-open", call);
+                            }
+                            UpstreamFailure f =
+                                    error instanceof UpstreamFailure u
+                                            ? u
+                                            : new UpstreamFailure(
+                                                    UpstreamFailure.Kind.CONNECTION,
+                                                    error.getClass().getSimpleName());
+                            s.last = f;
+                            if (!f.fallsBack()) {
+                                return Uni.createFrom().failure(f);
+                            }
+                            Duration wait =
+                                    f.retryable()
+                                                    && retry < config.retry().maxRetries()
+                                                    && s.calls < config.maxAttempts()
+                                            ? backoff(retry, f.retryAfter())
+                                            : null;
+                            if (wait != null) {
+                                meters.counter("flotilla.gateway.retries", "target", target.id())
+                                        .increment();
+                                return Uni.createFrom()
+                                        .voidItem()
+                                        .onItem()
+                                        .delayIt()
+                                        .by(wait)
+                                        .chain(() -> attempt(s, target, retry + 1, call));
+                            }
+                            return fallBack(s, target, f.label(), call);
+                        });
     }
 
-    private <T> Uni<Result<T>> fallBack(State s, Target target, String reason, Function<Target, Uni<T>> call) {
+    private <T> Uni<Result<T>> fallBack(
+            State s, Target target, String reason, Function<Target, Uni<T>> call) {
         s.trail.add(target.id() + "=" + reason);
         s.index++;
         if (s.index < s.order.size()) {
-            meters.counter("flotilla.gateway.fallbacks", "alias", s.alias, "reason", reason.replaceAll("\\(.*", "")).increment();
+            meters.counter(
+                            "flotilla.gateway.fallbacks",
+                            "alias",
+                            s.alias,
+                            "reason",
+                            reason.replaceAll("\\(.*", ""))
+                    .increment();
         }
         return next(s, call);
     }
 
-    /** Full-jitter exponential backoff, or the upstream's Retry-After when it is not too long; null = do not wait. */
+    /**
+     * Full-jitter exponential backoff, or the upstream's Retry-After when it is not too long; null
+     * = do not wait.
+     */
     Duration backoff(int retry, Duration retryAfter) {
         if (retryAfter != null) {
             return retryAfter.compareTo(config.retry().maxRetryAfter()) <= 0 ? retryAfter : null;
         }
-        long cap = Math.min(config.retry().maxBackoff().toMillis(), config.retry().initialBackoff().toMillis() << Math.min(retry, 20));
+        long cap =
+                Math.min(
+                        config.retry().maxBackoff().toMillis(),
+                        config.retry().initialBackoff().toMillis() << Math.min(retry, 20));
         return Duration.ofMillis(cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1));
     }
 
     private static OpenAiError exhausted(State s) {
         String trail = String.join(", ", s.trail);
         if (s.last == null) {
-            return new OpenAiError(503, "api_error", "targets_unavailable", null, "every target of '" + s.alias
-                    + "' is unavailable (circuit open: " + trail + "); retry later", Duration.ofSeconds(5));
+            return new OpenAiError(
+                    503,
+                    "api_error",
+                    "targets_unavailable",
+                    null,
+                    "every target of '"
+                            + s.alias
+                            + "' is unavailable (circuit open: "
+                            + trail
+                            + "); retry later",
+                    Duration.ofSeconds(5));
         }
         if (s.last.kind() == UpstreamFailure.Kind.RATE_LIMITED) {
-            return new OpenAiError(429, "rate_limit_error", "rate_limit_exceeded", null, "every target of '" + s.alias
-                    + "' is rate limited (" + trail + "); retry later", s.last.retryAfter() != null ? s.last.retryAfter() : Duration.ofSeconds(1));
+            return new OpenAiError(
+                    429,
+                    "rate_limit_error",
+                    "rate_limit_exceeded",
+                    null,
+                    "every target of '"
+                            + s.alias
+                            + "' is rate limited ("
+                            + trail
+                            + "); retry later",
+                    s.last.retryAfter() != null ? s.last.retryAfter() : Duration.ofSeconds(1));
         }
         if (s.last.kind() == UpstreamFailure.Kind.CONTEXT_LENGTH) {
-            return new OpenAiError(400, "invalid_request_error", "context_length_exceeded", "messages",
-                    "the prompt does not fit any target of '" + s.alias + "' (" + trail + "); shorten it or lower max_tokens", null);
+            return new OpenAiError(
+                    400,
+                    "invalid_request_error",
+                    "context_length_exceeded",
+                    "messages",
+                    "the prompt does not fit any target of '"
+                            + s.alias
+                            + "' ("
+                            + trail
+                            + "); shorten it or lower max_tokens",
+                    null);
         }
-        return new OpenAiError(502, "api_error", "upstream_error", null, "every target of '" + s.alias + "' failed ("
-                + trail + "); retry later", null);
+        return new OpenAiError(
+                502,
+                "api_error",
+                "upstream_error",
+                null,
+                "every target of '" + s.alias + "' failed (" + trail + "); retry later",
+                null);
     }
 }

@@ -17,9 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One circuit breaker per target (SmallRye Fault Tolerance's programmatic guards, since the
- * policy comes from configuration). Server errors, timeouts and connection failures count as
- * failures; rate limits and rejected requests do not (they say nothing about the target's health).
+ * One circuit breaker per target (SmallRye Fault Tolerance's programmatic guards, since the policy
+ * comes from configuration). Server errors, timeouts and connection failures count as failures;
+ * rate limits and rejected requests do not (they say nothing about the target's health).
  */
 @Singleton
 public class Breakers {
@@ -34,7 +34,10 @@ public class Breakers {
         this.meters = meters;
     }
 
-    /** Calls the target through its breaker; fails with CircuitBreakerOpenException while it is open. */
+    /**
+     * Calls the target through its breaker; fails with CircuitBreakerOpenException while it is
+     * open.
+     */
     @SuppressWarnings("unchecked")
     public <T> Uni<T> call(Target target, java.util.function.Supplier<Uni<T>> call) {
         TypedGuard<Uni<Object>> guard = guards.computeIfAbsent(target.id(), id -> create(id));
@@ -44,11 +47,15 @@ public class Breakers {
     /** Breaker state per target: closed, half-open or open. */
     public Map<String, String> states() {
         Map<String, String> out = new TreeMap<>();
-        states.forEach((id, s) -> out.put(id, switch (s.get()) {
-            case 1 -> "half-open";
-            case 2 -> "open";
-            default -> "closed";
-        }));
+        states.forEach(
+                (id, s) ->
+                        out.put(
+                                id,
+                                switch (s.get()) {
+                                    case 1 -> "half-open";
+                                    case 2 -> "open";
+                                    default -> "closed";
+                                }));
         return out;
     }
 
@@ -56,22 +63,30 @@ public class Breakers {
         AtomicInteger state = states.computeIfAbsent(id, k -> new AtomicInteger());
         meters.gauge("flotilla.gateway.breaker.state", Tags.of("target", id), state);
         GatewayConfig.Breaker b = config.breaker();
-        return TypedGuard.create(new TypeLiteral<Uni<Object>>() { })
+        return TypedGuard.create(new TypeLiteral<Uni<Object>>() {})
                 .withCircuitBreaker()
                 .requestVolumeThreshold(b.requestVolume())
                 .failureRatio(b.failureRatio())
                 .delay(b.delay().toMillis(), ChronoUnit.MILLIS)
                 .successThreshold(b.successThreshold())
                 .when(Breakers::countsAsFailure)
-                .onStateChange(s -> state.set(s == CircuitBreakerState.HALF_OPEN ? 1 : s == CircuitBreakerState.OPEN ? 2 : 0))
+                .onStateChange(
+                        s ->
+                                state.set(
+                                        s == CircuitBreakerState.HALF_OPEN
+                                                ? 1
+                                                : s == CircuitBreakerState.OPEN ? 2 : 0))
                 .done()
-                // the guarded call only assembles a non-blocking Uni: stay on the event loop instead of hopping to a worker
+                // the guarded call only assembles a non-blocking Uni: stay on the event loop
+                // instead of hopping to a worker
                 .withThreadOffload(false)
                 .build();
     }
 
     static boolean countsAsFailure(Throwable t) {
-        return t instanceof UpstreamFailure f && (f.kind() == UpstreamFailure.Kind.SERVER_ERROR
-                || f.kind() == UpstreamFailure.Kind.TIMEOUT || f.kind() == UpstreamFailure.Kind.CONNECTION);
+        return t instanceof UpstreamFailure f
+                && (f.kind() == UpstreamFailure.Kind.SERVER_ERROR
+                        || f.kind() == UpstreamFailure.Kind.TIMEOUT
+                        || f.kind() == UpstreamFailure.Kind.CONNECTION);
     }
 }

@@ -9,16 +9,14 @@ import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.governance.Governor;
 import io.flotilla.gateway.governance.Ledger;
 import io.flotilla.gateway.key.Keys;
-import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.provider.Upstream;
+import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.RouteTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -50,8 +48,15 @@ public class ChatRoutes {
     private final Governor governor;
     private final Ledger ledger;
 
-    ChatRoutes(ChatService chat, Keys keys, RouteTable routes, GatewayConfig config, MeterRegistry meters, GenAiSpans spans,
-            Governor governor, Ledger ledger) {
+    ChatRoutes(
+            ChatService chat,
+            Keys keys,
+            RouteTable routes,
+            GatewayConfig config,
+            MeterRegistry meters,
+            GenAiSpans spans,
+            Governor governor,
+            Ledger ledger) {
         this.spans = spans;
         this.governor = governor;
         this.ledger = ledger;
@@ -67,65 +72,126 @@ public class ChatRoutes {
         router.post("/v1/chat/completions").handler(body).handler(ctx -> handle(ctx, true));
         router.post("/v1/embeddings").handler(body).handler(ctx -> handle(ctx, false));
         router.get("/v1/models").handler(this::models);
-        router.route("/v1/*").last().handler(ctx -> fail(ctx, new OpenAiError(404, "invalid_request_error", "unknown_url", null,
-                "no endpoint " + ctx.request().method() + " " + ctx.request().path()
-                        + "; this gateway serves /v1/chat/completions, /v1/embeddings and /v1/models", null)));
+        router.route("/v1/*")
+                .last()
+                .handler(
+                        ctx ->
+                                fail(
+                                        ctx,
+                                        new OpenAiError(
+                                                404,
+                                                "invalid_request_error",
+                                                "unknown_url",
+                                                null,
+                                                "no endpoint "
+                                                        + ctx.request().method()
+                                                        + " "
+                                                        + ctx.request().path()
+                                                        + "; this gateway serves /v1/chat/completions, /v1/embeddings and /v1/models",
+                                                null)));
     }
 
     private void handle(RoutingContext ctx, boolean isChat) {
         Timer.Sample timer = Timer.start(meters);
         ObjectNode request;
         try {
-            JsonNode parsed = Upstream.JSON.readTree(ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes());
+            JsonNode parsed =
+                    Upstream.JSON.readTree(
+                            ctx.body().buffer() == null
+                                    ? new byte[0]
+                                    : ctx.body().buffer().getBytes());
             if (parsed == null || !parsed.isObject()) {
                 throw new IOException("not an object");
             }
             request = (ObjectNode) parsed;
         } catch (IOException e) {
-            fail(ctx, OpenAiError.invalid(null, "the body must be a JSON object (see the OpenAI API reference); it could not be parsed"));
+            fail(
+                    ctx,
+                    OpenAiError.invalid(
+                            null,
+                            "the body must be a JSON object (see the OpenAI API reference); it could not be parsed"));
             return;
         }
         Span span = spans.request(isChat ? "chat" : "embeddings", request);
-        Exchange exchange = new Exchange(ctx, request, isChat, span, chat, governor, ledger, meters);
-        authenticate(ctx).chain(exchange::run).subscribe().with(
-                ok -> record(timer, ctx, isChat, exchange),
-                failure -> {
-                    fail(ctx, failure);
-                    record(timer, ctx, isChat, exchange);
-                    span.setAttribute("error.type", failure instanceof OpenAiError e ? String.valueOf(e.status()) : failure.getClass().getSimpleName());
-                    span.setStatus(StatusCode.ERROR);
-                    exchange.settle(0, 0, 0, ctx.response().getStatusCode(), false);
-                });
+        Exchange exchange =
+                new Exchange(ctx, request, isChat, span, chat, governor, ledger, meters);
+        authenticate(ctx)
+                .chain(exchange::run)
+                .subscribe()
+                .with(
+                        ok -> record(timer, ctx, isChat, exchange),
+                        failure -> {
+                            fail(ctx, failure);
+                            record(timer, ctx, isChat, exchange);
+                            span.setAttribute(
+                                    "error.type",
+                                    failure instanceof OpenAiError e
+                                            ? String.valueOf(e.status())
+                                            : failure.getClass().getSimpleName());
+                            span.setStatus(StatusCode.ERROR);
+                            exchange.settle(0, 0, 0, ctx.response().getStatusCode(), false);
+                        });
     }
 
     private Uni<Keys.Caller> authenticate(RoutingContext ctx) {
         String secret = Secrets.bearer(ctx.request().getHeader("Authorization"));
         if (secret == null) {
-            return Uni.createFrom().failure(new OpenAiError(401, "authentication_error", "missing_api_key", null,
-                    "no API key: send your Flotilla virtual key as 'Authorization: Bearer <key>'", null));
+            return Uni.createFrom()
+                    .failure(
+                            new OpenAiError(
+                                    401,
+                                    "authentication_error",
+                                    "missing_api_key",
+                                    null,
+                                    "no API key: send your Flotilla virtual key as 'Authorization: Bearer <key>'",
+                                    null));
         }
-        return keys.authenticate(secret).onFailure().transform(governor::keyStoreFailure).map(caller -> {
-            if (caller == null) {
-                throw new OpenAiError(401, "authentication_error", "invalid_api_key", null,
-                        "the API key is not valid (unknown or revoked); ask your platform team for a key", null);
-            }
-            return caller;
-        });
+        return keys.authenticate(secret)
+                .onFailure()
+                .transform(governor::keyStoreFailure)
+                .map(
+                        caller -> {
+                            if (caller == null) {
+                                throw new OpenAiError(
+                                        401,
+                                        "authentication_error",
+                                        "invalid_api_key",
+                                        null,
+                                        "the API key is not valid (unknown or revoked); ask your platform team for a key",
+                                        null);
+                            }
+                            return caller;
+                        });
     }
 
     private void models(RoutingContext ctx) {
-        authenticate(ctx).subscribe().with(caller -> {
-            ObjectNode list = F.objectNode().put("object", "list");
-            ArrayNode data = list.putArray("data");
-            long created = Instant.parse("2026-01-01T00:00:00Z").getEpochSecond();
-            routes.all().forEach((alias, route) -> {
-                if (caller.allows(alias)) {
-                    data.addObject().put("id", alias).put("object", "model").put("created", created)
-                            .put("owned_by", mockOnly(route) ? "flotilla-mock (offline mock provider, not a real model)" : "flotilla");
-                }
-            });
-            ctx.response().putHeader("Content-Type", "application/json").end(list.toString());
-        }, failure -> fail(ctx, failure));
+        authenticate(ctx)
+                .subscribe()
+                .with(
+                        caller -> {
+                            ObjectNode list = F.objectNode().put("object", "list");
+                            ArrayNode data = list.putArray("data");
+                            long created = Instant.parse("2026-01-01T00:00:00Z").getEpochSecond();
+                            routes.all()
+                                    .forEach(
+                                            (alias, route) -> {
+                                                if (caller.allows(alias)) {
+                                                    data.addObject()
+                                                            .put("id", alias)
+                                                            .put("object", "model")
+                                                            .put("created", created)
+                                                            .put(
+                                                                    "owned_by",
+                                                                    mockOnly(route)
+                                                                            ? "flotilla-mock (offline mock provider, not a real model)"
+                                                                            : "flotilla");
+                                                }
+                                            });
+                            ctx.response()
+                                    .putHeader("Content-Type", "application/json")
+                                    .end(list.toString());
+                        },
+                        failure -> fail(ctx, failure));
     }
 
     private boolean mockOnly(io.flotilla.gateway.route.Route route) {
@@ -148,9 +214,14 @@ public class ChatRoutes {
         OpenAiError error = toOpenAi(failure);
         Exchange.rateHeaders(response, error.rate());
         if (error.retryAfter() != null) {
-            response.putHeader("Retry-After", String.valueOf(Math.max(1, (long) Math.ceil(error.retryAfter().toMillis() / 1000.0))));
+            response.putHeader(
+                    "Retry-After",
+                    String.valueOf(
+                            Math.max(1, (long) Math.ceil(error.retryAfter().toMillis() / 1000.0))));
         }
-        response.setStatusCode(error.status()).putHeader("Content-Type", "application/json").end(error.body().toString());
+        response.setStatusCode(error.status())
+                .putHeader("Content-Type", "application/json")
+                .end(error.body().toString());
     }
 
     private static OpenAiError toOpenAi(Throwable failure) {
@@ -159,22 +230,38 @@ public class ChatRoutes {
         }
         if (failure instanceof UpstreamFailure f && f.kind() == UpstreamFailure.Kind.REJECTED) {
             int status = f.status() >= 400 && f.status() < 500 ? f.status() : 400;
-            return new OpenAiError(status, "invalid_request_error", "upstream_rejected", null,
-                    "the provider rejected the request: " + f.getMessage(), null);
+            return new OpenAiError(
+                    status,
+                    "invalid_request_error",
+                    "upstream_rejected",
+                    null,
+                    "the provider rejected the request: " + f.getMessage(),
+                    null);
         }
         String ref = UUID.randomUUID().toString();
         LOG.errorf(failure, "unexpected failure, reference %s", ref);
-        return new OpenAiError(500, "api_error", "internal_error", null,
-                "the gateway failed unexpectedly; report reference " + ref, null);
+        return new OpenAiError(
+                500,
+                "api_error",
+                "internal_error",
+                null,
+                "the gateway failed unexpectedly; report reference " + ref,
+                null);
     }
 
     private void record(Timer.Sample timer, RoutingContext ctx, boolean isChat, Exchange exchange) {
         ChatService.Plan plan = exchange.plan();
         String target = exchange.target() == null ? null : exchange.target().id();
-        timer.stop(meters.timer("flotilla.gateway.requests",
-                "endpoint", isChat ? "chat" : "embeddings",
-                "alias", plan == null ? "none" : plan.alias(),
-                "target", target == null ? "none" : target,
-                "status", String.valueOf(ctx.response().getStatusCode())));
+        timer.stop(
+                meters.timer(
+                        "flotilla.gateway.requests",
+                        "endpoint",
+                        isChat ? "chat" : "embeddings",
+                        "alias",
+                        plan == null ? "none" : plan.alias(),
+                        "target",
+                        target == null ? "none" : target,
+                        "status",
+                        String.valueOf(ctx.response().getStatusCode())));
     }
 }

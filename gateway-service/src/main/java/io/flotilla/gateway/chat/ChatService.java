@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
 @Singleton
 public class ChatService {
 
-    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
+    private static final Set<String> ROLES =
+            Set.of("system", "developer", "user", "assistant", "tool", "function");
 
     private final RouteTable routes;
     private final Providers providers;
@@ -44,8 +45,7 @@ public class ChatService {
     }
 
     /** Targets to try, in order, and which alias chose them. */
-    public record Plan(String alias, String routedVia, List<Target> order) {
-    }
+    public record Plan(String alias, String routedVia, List<Target> order) {}
 
     public Plan plan(Keys.Caller caller, ObjectNode request, boolean chat) {
         if (chat) {
@@ -57,109 +57,193 @@ public class ChatService {
         }
         Route route = routes.route(model);
         if (route == null) {
-            throw new OpenAiError(404, "invalid_request_error", "model_not_found", "model",
-                    "the model '" + model + "' does not exist; available to this key: " + allowed(caller), null);
+            throw new OpenAiError(
+                    404,
+                    "invalid_request_error",
+                    "model_not_found",
+                    "model",
+                    "the model '"
+                            + model
+                            + "' does not exist; available to this key: "
+                            + allowed(caller),
+                    null);
         }
         if (!caller.allows(model)) {
-            throw new OpenAiError(403, "permission_error", "model_not_allowed", "model",
-                    "model '" + model + "' is not allowed for this key; allowed: " + allowed(caller), null);
+            throw new OpenAiError(
+                    403,
+                    "permission_error",
+                    "model_not_allowed",
+                    "model",
+                    "model '"
+                            + model
+                            + "' is not allowed for this key; allowed: "
+                            + allowed(caller),
+                    null);
         }
         // tokenize only when the byte bound does not already settle the question
         int bound = chat ? TokenEstimator.promptTokensUpperBound(request) : 0;
         int[] exact = {-1};
-        java.util.function.IntSupplier prompt = () -> exact[0] >= 0 ? exact[0] : (exact[0] = TokenEstimator.promptTokens(request));
+        java.util.function.IntSupplier prompt =
+                () -> exact[0] >= 0 ? exact[0] : (exact[0] = TokenEstimator.promptTokens(request));
         String via = null;
         if (route.isAuto()) {
-            String chosen = simple(route.auto(), request, prompt) ? route.auto().cheap() : route.auto().strong();
+            String chosen =
+                    simple(route.auto(), request, prompt)
+                            ? route.auto().cheap()
+                            : route.auto().strong();
             via = model + "->" + chosen;
             route = routes.route(chosen);
             if (route == null || route.isAuto()) {
-                throw new OpenAiError(500, "api_error", "route_misconfigured", "model",
-                        "the auto route '" + model + "' points at '" + chosen + "', which is not a plain route; tell the operator", null);
+                throw new OpenAiError(
+                        500,
+                        "api_error",
+                        "route_misconfigured",
+                        "model",
+                        "the auto route '"
+                                + model
+                                + "' points at '"
+                                + chosen
+                                + "', which is not a plain route; tell the operator",
+                        null);
             }
         }
-        int maxTokens = request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(config.defaultMaxTokens()));
-        List<Target> fitting = route.targets().stream()
-                .filter(t -> !chat || t.fits(bound, maxTokens) || t.fits(prompt.getAsInt(), maxTokens)).toList();
+        int maxTokens =
+                request.path("max_completion_tokens")
+                        .asInt(request.path("max_tokens").asInt(config.defaultMaxTokens()));
+        List<Target> fitting =
+                route.targets().stream()
+                        .filter(
+                                t ->
+                                        !chat
+                                                || t.fits(bound, maxTokens)
+                                                || t.fits(prompt.getAsInt(), maxTokens))
+                        .toList();
         if (fitting.isEmpty()) {
-            int largest = route.targets().stream().mapToInt(t -> t.contextWindow() == null ? 0 : t.contextWindow()).max().orElse(0);
-            throw new OpenAiError(400, "invalid_request_error", "context_length_exceeded", "messages",
-                    "this request needs about " + prompt.getAsInt() + " prompt tokens plus max_tokens " + maxTokens + ", but the largest context window of '"
-                            + route.alias() + "' is " + largest + " tokens; shorten the messages or lower max_tokens", null);
+            int largest =
+                    route.targets().stream()
+                            .mapToInt(t -> t.contextWindow() == null ? 0 : t.contextWindow())
+                            .max()
+                            .orElse(0);
+            throw new OpenAiError(
+                    400,
+                    "invalid_request_error",
+                    "context_length_exceeded",
+                    "messages",
+                    "this request needs about "
+                            + prompt.getAsInt()
+                            + " prompt tokens plus max_tokens "
+                            + maxTokens
+                            + ", but the largest context window of '"
+                            + route.alias()
+                            + "' is "
+                            + largest
+                            + " tokens; shorten the messages or lower max_tokens",
+                    null);
         }
         return new Plan(route.alias(), via, order(fitting));
     }
 
     public Uni<Attempts.Result<ObjectNode>> complete(Plan plan, ObjectNode request, Span span) {
-        return attempts.run(plan.alias(), plan.order(), span, "chat", t -> providers.of(t).complete(t, request));
+        return attempts.run(
+                plan.alias(),
+                plan.order(),
+                span,
+                "chat",
+                t -> providers.of(t).complete(t, request));
     }
 
     public Uni<Attempts.Result<ObjectNode>> embed(Plan plan, ObjectNode request, Span span) {
-        return attempts.run(plan.alias(), plan.order(), span, "embeddings", t -> providers.of(t).embed(t, request));
+        return attempts.run(
+                plan.alias(),
+                plan.order(),
+                span,
+                "embeddings",
+                t -> providers.of(t).embed(t, request));
     }
 
     /**
-     * A stream that counts as started only once its first chunk arrived: a target that fails
-     * before that is retried or replaced like a failed non-streaming call.
+     * A stream that counts as started only once its first chunk arrived: a target that fails before
+     * that is retried or replaced like a failed non-streaming call.
      */
-    public Uni<Attempts.Result<Multi<ObjectNode>>> stream(Plan plan, ObjectNode request, Span span) {
-        return attempts.run(plan.alias(), plan.order(), span, "chat", t -> providers.of(t).stream(t, request).chain(ChatService::firstChunk));
+    public Uni<Attempts.Result<Multi<ObjectNode>>> stream(
+            Plan plan, ObjectNode request, Span span) {
+        return attempts.run(
+                plan.alias(),
+                plan.order(),
+                span,
+                "chat",
+                t -> providers.of(t).stream(t, request).chain(ChatService::firstChunk));
     }
 
     private static Uni<Multi<ObjectNode>> firstChunk(Multi<ObjectNode> chunks) {
-        return Uni.createFrom().emitter(started -> {
-            UnicastProcessor<ObjectNode> rest = UnicastProcessor.create();
-            AtomicReference<Cancellable> upstream = new AtomicReference<>();
-            AtomicBoolean first = new AtomicBoolean(true);
-            Runnable cancel = () -> {
-                Cancellable c = upstream.get();
-                if (c != null) {
-                    c.cancel();
-                }
-            };
-            Multi<ObjectNode> handed = rest.onCancellation().invoke(cancel);
-            started.onTermination(() -> {
-                if (first.get()) {
-                    cancel.run(); // nobody will read this stream
-                }
-            });
-            upstream.set(chunks.subscribe().with(
-                    chunk -> {
-                        rest.onNext(chunk);
-                        if (first.compareAndSet(true, false)) {
-                            started.complete(handed);
-                        }
-                    },
-                    failure -> {
-                        if (first.get()) {
-                            started.fail(failure);
-                        } else {
-                            rest.onError(failure);
-                        }
-                    },
-                    () -> {
-                        if (first.get()) {
-                            started.fail(new UpstreamFailure(UpstreamFailure.Kind.CONNECTION, "the upstream stream was empty"));
-                        } else {
-                            rest.onComplete();
-                        }
-                    }));
-        });
+        return Uni.createFrom()
+                .emitter(
+                        started -> {
+                            UnicastProcessor<ObjectNode> rest = UnicastProcessor.create();
+                            AtomicReference<Cancellable> upstream = new AtomicReference<>();
+                            AtomicBoolean first = new AtomicBoolean(true);
+                            Runnable cancel =
+                                    () -> {
+                                        Cancellable c = upstream.get();
+                                        if (c != null) {
+                                            c.cancel();
+                                        }
+                                    };
+                            Multi<ObjectNode> handed = rest.onCancellation().invoke(cancel);
+                            started.onTermination(
+                                    () -> {
+                                        if (first.get()) {
+                                            cancel.run(); // nobody will read this stream
+                                        }
+                                    });
+                            upstream.set(
+                                    chunks.subscribe()
+                                            .with(
+                                                    chunk -> {
+                                                        rest.onNext(chunk);
+                                                        if (first.compareAndSet(true, false)) {
+                                                            started.complete(handed);
+                                                        }
+                                                    },
+                                                    failure -> {
+                                                        if (first.get()) {
+                                                            started.fail(failure);
+                                                        } else {
+                                                            rest.onError(failure);
+                                                        }
+                                                    },
+                                                    () -> {
+                                                        if (first.get()) {
+                                                            started.fail(
+                                                                    new UpstreamFailure(
+                                                                            UpstreamFailure.Kind
+                                                                                    .CONNECTION,
+                                                                            "the upstream stream was empty"));
+                                                        } else {
+                                                            rest.onComplete();
+                                                        }
+                                                    }));
+                        });
     }
 
     /** The documented auto rule: short, plain prompts go to the cheap alias. */
-    static boolean simple(Routes.AutoSpec auto, JsonNode request, java.util.function.IntSupplier promptTokens) {
-        if (promptTokens.getAsInt() > (auto.maxPromptTokens() == null ? 400 : auto.maxPromptTokens())) {
+    static boolean simple(
+            Routes.AutoSpec auto, JsonNode request, java.util.function.IntSupplier promptTokens) {
+        if (promptTokens.getAsInt()
+                > (auto.maxPromptTokens() == null ? 400 : auto.maxPromptTokens())) {
             return false;
         }
-        if (request.path("tools").size() > 0 || request.path("response_format").path("type").asText().equals("json_schema")) {
+        if (request.path("tools").size() > 0
+                || request.path("response_format").path("type").asText().equals("json_schema")) {
             return false;
         }
         String text = TokenEstimator.promptText(request).toLowerCase(Locale.ROOT);
         if (text.contains("```")) {
             return false;
         }
-        return auto.strongKeywords() == null || auto.strongKeywords().stream().noneMatch(k -> text.contains(k.toLowerCase(Locale.ROOT)));
+        return auto.strongKeywords() == null
+                || auto.strongKeywords().stream()
+                        .noneMatch(k -> text.contains(k.toLowerCase(Locale.ROOT)));
     }
 
     /** Weighted first pick among targets with weight > 0, then the rest in listed order. */
@@ -188,23 +272,35 @@ public class ChatService {
     }
 
     private String allowed(Keys.Caller caller) {
-        return caller.allowedModels().contains("*") ? String.join(", ", routes.all().keySet()) : String.join(", ", caller.allowedModels());
+        return caller.allowedModels().contains("*")
+                ? String.join(", ", routes.all().keySet())
+                : String.join(", ", caller.allowedModels());
     }
 
     private static void validateChat(ObjectNode request) {
         JsonNode messages = request.path("messages");
         if (!messages.isArray() || messages.isEmpty()) {
-            throw OpenAiError.invalid("messages", "messages must be a non-empty array of {role, content}");
+            throw OpenAiError.invalid(
+                    "messages", "messages must be a non-empty array of {role, content}");
         }
         for (int i = 0; i < messages.size(); i++) {
             String role = messages.get(i).path("role").asText("");
             if (!ROLES.contains(role)) {
-                throw OpenAiError.invalid("messages[" + i + "].role", "messages[" + i + "].role must be one of " + new java.util.TreeSet<>(ROLES)
-                        + ", was '" + role + "'");
+                throw OpenAiError.invalid(
+                        "messages[" + i + "].role",
+                        "messages["
+                                + i
+                                + "].role must be one of "
+                                + new java.util.TreeSet<>(ROLES)
+                                + ", was '"
+                                + role
+                                + "'");
             }
         }
         for (String field : new String[] {"max_tokens", "max_completion_tokens"}) {
-            if (request.has(field) && !request.get(field).isNull() && (!request.get(field).canConvertToInt() || request.get(field).asInt() < 1)) {
+            if (request.has(field)
+                    && !request.get(field).isNull()
+                    && (!request.get(field).canConvertToInt() || request.get(field).asInt() < 1)) {
                 throw OpenAiError.invalid(field, field + " must be a positive integer");
             }
         }

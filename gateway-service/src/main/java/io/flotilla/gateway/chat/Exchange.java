@@ -30,6 +30,7 @@ import org.jboss.logging.Logger;
 final class Exchange {
 
     private static final Logger LOG = Logger.getLogger(Exchange.class);
+
     /** Tokenizers differ between providers: reserve the prompt with a margin over our estimate. */
     private static final double PROMPT_MARGIN = 1.1;
 
@@ -49,7 +50,14 @@ final class Exchange {
     private Target target;
     private int promptEstimate = -1;
 
-    Exchange(RoutingContext ctx, ObjectNode request, boolean isChat, Span span, ChatService chat, Governor governor, Ledger ledger,
+    Exchange(
+            RoutingContext ctx,
+            ObjectNode request,
+            boolean isChat,
+            Span span,
+            ChatService chat,
+            Governor governor,
+            Ledger ledger,
             MeterRegistry meters) {
         this.ctx = ctx;
         this.request = request;
@@ -69,31 +77,62 @@ final class Exchange {
         return target;
     }
 
-    /** Plans, reserves and calls; the Uni ends when the answer is written (or, for a stream, started). */
+    /**
+     * Plans, reserves and calls; the Uni ends when the answer is written (or, for a stream,
+     * started).
+     */
     Uni<Void> run(Keys.Caller who) {
         caller = who;
         span.setAttribute("flotilla.tenant", caller.tenant());
         plan = chat.plan(caller, request, isChat);
         String named = ctx.request().getHeader("X-Flotilla-Budget");
         if (named != null && (named.isBlank() || named.length() > 200)) {
-            throw OpenAiError.invalid("X-Flotilla-Budget", "X-Flotilla-Budget must name a budget scope, e.g. run:42 (at most 200 characters)");
+            throw OpenAiError.invalid(
+                    "X-Flotilla-Budget",
+                    "X-Flotilla-Budget must name a budget scope, e.g. run:42 (at most 200 characters)");
         }
         // tokenize only when something needs the count: an ungoverned request never does
-        int prompt = !governor.enabled() ? 0 : isChat ? (int) Math.ceil(promptEstimate() * PROMPT_MARGIN) + 8 : promptEstimate();
-        String maxField = request.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        Integer asked = request.path(maxField).canConvertToInt() && !request.path(maxField).isNull() ? request.path(maxField).asInt() : null;
-        return governor.reserve(caller, plan.alias(), named == null ? null : named.trim(), plan.order(), prompt, isChat ? asked : Integer.valueOf(0))
-                .chain(g -> {
-                    grant = g;
-                    if (isChat && governor.enabled() && (asked == null || g.completionTokens() < asked)) {
-                        request.put(maxField, g.completionTokens()); // the upstream may not write more than was reserved
-                    }
-                    if (isChat && request.path("stream").asBoolean(false)) {
-                        return chat.stream(plan, request, span).invoke(this::stream).replaceWithVoid();
-                    }
-                    return (isChat ? chat.complete(plan, request, span) : chat.embed(plan, request, span)).invoke(this::respond)
-                            .replaceWithVoid();
-                });
+        int prompt =
+                !governor.enabled()
+                        ? 0
+                        : isChat
+                                ? (int) Math.ceil(promptEstimate() * PROMPT_MARGIN) + 8
+                                : promptEstimate();
+        String maxField =
+                request.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        Integer asked =
+                request.path(maxField).canConvertToInt() && !request.path(maxField).isNull()
+                        ? request.path(maxField).asInt()
+                        : null;
+        return governor.reserve(
+                        caller,
+                        plan.alias(),
+                        named == null ? null : named.trim(),
+                        plan.order(),
+                        prompt,
+                        isChat ? asked : Integer.valueOf(0))
+                .chain(
+                        g -> {
+                            grant = g;
+                            if (isChat
+                                    && governor.enabled()
+                                    && (asked == null || g.completionTokens() < asked)) {
+                                request.put(
+                                        maxField,
+                                        g.completionTokens()); // the upstream may not write
+                                // more than was reserved
+                            }
+                            if (isChat && request.path("stream").asBoolean(false)) {
+                                return chat.stream(plan, request, span)
+                                        .invoke(this::stream)
+                                        .replaceWithVoid();
+                            }
+                            return (isChat
+                                            ? chat.complete(plan, request, span)
+                                            : chat.embed(plan, request, span))
+                                    .invoke(this::respond)
+                                    .replaceWithVoid();
+                        });
     }
 
     /** Our estimate of the prompt's tokens, computed once. */
@@ -129,7 +168,9 @@ final class Exchange {
         headers(response, result);
         response.putHeader("x-flotilla-cost-usd", usd(cost));
         if (!response.closed()) {
-            response.putHeader("Content-Type", "application/json").setStatusCode(200).end(result.value().toString());
+            response.putHeader("Content-Type", "application/json")
+                    .setStatusCode(200)
+                    .end(result.value().toString());
         }
         settle(in, cached, out, 200, false);
     }
@@ -137,75 +178,113 @@ final class Exchange {
     private void stream(Attempts.Result<Multi<ObjectNode>> result) {
         target = result.target();
         HttpServerResponse response = ctx.response();
-        boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
+        boolean includeUsage =
+                request.path("stream_options").path("include_usage").asBoolean(false);
         long[] counted = {0};
         JsonNode[] reported = {null};
         headers(response, result);
-        response.setChunked(true).setStatusCode(200).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-cache");
+        response.setChunked(true)
+                .setStatusCode(200)
+                .putHeader("Content-Type", "text/event-stream")
+                .putHeader("Cache-Control", "no-cache");
         Cancellable[] subscription = {null};
-        subscription[0] = result.value().subscribe().with(
-                chunk -> {
-                    if (chunk.path("usage").isObject()) {
-                        reported[0] = chunk.path("usage");
-                    }
-                    counted[0] += Governor.countCompletion(chunk);
-                    if (grant.metered() && counted[0] > grant.completionTokens()) {
-                        // the upstream wrote past what was reserved (it ignored max_tokens): stop here
-                        if (subscription[0] != null) {
-                            subscription[0].cancel();
-                        }
-                        endWithError(response, "budget_exhausted", "the reservation of this request ran out after "
-                                + grant.completionTokens() + " completion tokens; the answer is incomplete");
-                        settleStream(counted[0], reported[0], 200);
-                        return;
-                    }
-                    boolean usageOnly = chunk.path("choices").isEmpty() && chunk.has("usage");
-                    if (usageOnly) {
-                        if (!includeUsage) {
-                            return; // the gateway asked for usage; the caller did not
-                        }
-                        ((ObjectNode) chunk.get("usage")).put("x_flotilla_cost_usd", usd(cost(counted[0], reported[0])));
-                    } else if (!includeUsage) {
-                        chunk.remove("usage");
-                    }
-                    if (!response.closed()) {
-                        response.write("data: " + chunk + "\n\n");
-                    }
-                },
-                failure -> {
-                    LOG.warnf("stream from %s broke mid-way: %s", target.id(), failure.getMessage());
-                    meters.counter("flotilla.gateway.streams.broken", "target", target.id()).increment();
-                    span.setAttribute("error.type", "stream_interrupted");
-                    span.setStatus(StatusCode.ERROR);
-                    endWithError(response, "stream_interrupted", "the upstream stream from " + target.id()
-                            + " broke before it finished; the answer is incomplete, retry the request");
-                    settleStream(counted[0], reported[0], 502);
-                },
-                () -> {
-                    if (!response.closed()) {
-                        response.end("data: [DONE]\n\n");
-                    }
-                    settleStream(counted[0], reported[0], 200);
+        subscription[0] =
+                result.value()
+                        .subscribe()
+                        .with(
+                                chunk -> {
+                                    if (chunk.path("usage").isObject()) {
+                                        reported[0] = chunk.path("usage");
+                                    }
+                                    counted[0] += Governor.countCompletion(chunk);
+                                    if (grant.metered() && counted[0] > grant.completionTokens()) {
+                                        // the upstream wrote past what was reserved (it ignored
+                                        // max_tokens): stop here
+                                        if (subscription[0] != null) {
+                                            subscription[0].cancel();
+                                        }
+                                        endWithError(
+                                                response,
+                                                "budget_exhausted",
+                                                "the reservation of this request ran out after "
+                                                        + grant.completionTokens()
+                                                        + " completion tokens; the answer is incomplete");
+                                        settleStream(counted[0], reported[0], 200);
+                                        return;
+                                    }
+                                    boolean usageOnly =
+                                            chunk.path("choices").isEmpty() && chunk.has("usage");
+                                    if (usageOnly) {
+                                        if (!includeUsage) {
+                                            return; // the gateway asked for usage; the caller did
+                                            // not
+                                        }
+                                        ((ObjectNode) chunk.get("usage"))
+                                                .put(
+                                                        "x_flotilla_cost_usd",
+                                                        usd(cost(counted[0], reported[0])));
+                                    } else if (!includeUsage) {
+                                        chunk.remove("usage");
+                                    }
+                                    if (!response.closed()) {
+                                        response.write("data: " + chunk + "\n\n");
+                                    }
+                                },
+                                failure -> {
+                                    LOG.warnf(
+                                            "stream from %s broke mid-way: %s",
+                                            target.id(), failure.getMessage());
+                                    meters.counter(
+                                                    "flotilla.gateway.streams.broken",
+                                                    "target",
+                                                    target.id())
+                                            .increment();
+                                    span.setAttribute("error.type", "stream_interrupted");
+                                    span.setStatus(StatusCode.ERROR);
+                                    endWithError(
+                                            response,
+                                            "stream_interrupted",
+                                            "the upstream stream from "
+                                                    + target.id()
+                                                    + " broke before it finished; the answer is incomplete, retry the request");
+                                    settleStream(counted[0], reported[0], 502);
+                                },
+                                () -> {
+                                    if (!response.closed()) {
+                                        response.end("data: [DONE]\n\n");
+                                    }
+                                    settleStream(counted[0], reported[0], 200);
+                                });
+        response.closeHandler(
+                v -> {
+                    subscription[0].cancel();
+                    settleStream(
+                            counted[0],
+                            reported[0],
+                            499); // the client went away: charge what was produced
                 });
-        response.closeHandler(v -> {
-            subscription[0].cancel();
-            settleStream(counted[0], reported[0], 499); // the client went away: charge what was produced
-        });
     }
 
     private static void endWithError(HttpServerResponse response, String code, String message) {
         if (!response.closed() && !response.ended()) {
-            response.end("data: " + new OpenAiError(502, "api_error", code, null, message, null).body() + "\n\n");
+            response.end(
+                    "data: "
+                            + new OpenAiError(502, "api_error", code, null, message, null).body()
+                            + "\n\n");
         }
     }
 
     private void settleStream(long counted, JsonNode reported, int status) {
         long in = reported != null ? reported.path("prompt_tokens").asLong() : promptEstimate();
-        long out = reported != null ? Math.max(reported.path("completion_tokens").asLong(), 0) : counted;
+        long out =
+                reported != null
+                        ? Math.max(reported.path("completion_tokens").asLong(), 0)
+                        : counted;
         if (reported != null) {
             GenAiSpans.usage(span, target.model(), reported);
         } else {
-            meters.counter("flotilla.gateway.streams.counted_locally", "target", target.id()).increment();
+            meters.counter("flotilla.gateway.streams.counted_locally", "target", target.id())
+                    .increment();
             span.setAttribute("gen_ai.response.model", target.model());
             span.setAttribute("gen_ai.usage.input_tokens", in);
             span.setAttribute("gen_ai.usage.output_tokens", out);
@@ -214,8 +293,12 @@ final class Exchange {
     }
 
     private long cost(long counted, JsonNode reported) {
-        return reported != null ? Governor.costMicros(target, reported.path("prompt_tokens").asLong(), Governor.cachedTokens(reported),
-                reported.path("completion_tokens").asLong())
+        return reported != null
+                ? Governor.costMicros(
+                        target,
+                        reported.path("prompt_tokens").asLong(),
+                        Governor.cachedTokens(reported),
+                        reported.path("completion_tokens").asLong())
                 : Governor.costMicros(target, promptEstimate(), 0, counted);
     }
 
@@ -226,16 +309,31 @@ final class Exchange {
         }
         long cost = target == null ? 0 : Governor.costMicros(target, in, cachedIn, out);
         if (grant != null) {
-            governor.settle(grant, in + out, cost).subscribe().with(v -> { }, e -> { });
+            governor.settle(grant, in + out, cost).subscribe().with(v -> {}, e -> {});
         }
         if (caller != null && plan != null && governor.enabled()) {
-            ledger.record(new Ledger.Entry(UUID.randomUUID(), java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC), caller.tenant(),
-                    caller.keyId(), scopes(), plan.alias(), target == null ? null : target.provider(), target == null ? null : target.model(),
-                    in, out, cost, (int) ((System.nanoTime() - started) / 1_000_000), status, stream));
+            ledger.record(
+                    new Ledger.Entry(
+                            UUID.randomUUID(),
+                            java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC),
+                            caller.tenant(),
+                            caller.keyId(),
+                            scopes(),
+                            plan.alias(),
+                            target == null ? null : target.provider(),
+                            target == null ? null : target.model(),
+                            in,
+                            out,
+                            cost,
+                            (int) ((System.nanoTime() - started) / 1_000_000),
+                            status,
+                            stream));
         }
         if (in + out > 0 && plan != null) {
-            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "input").increment(in);
-            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "output").increment(out);
+            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "input")
+                    .increment(in);
+            meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "output")
+                    .increment(out);
         }
         span.end();
     }
@@ -263,10 +361,17 @@ final class Exchange {
         }
         if (grant != null) {
             if (grant.clamped()) {
-                response.putHeader("x-flotilla-max-tokens-clamped", String.valueOf(grant.completionTokens()));
+                response.putHeader(
+                        "x-flotilla-max-tokens-clamped", String.valueOf(grant.completionTokens()));
             }
-            rateHeaders(response, new Governor.RateHeaders(grant.limitRequests(), grant.remainingRequests(), grant.limitTokens(),
-                    grant.remainingTokens(), 60));
+            rateHeaders(
+                    response,
+                    new Governor.RateHeaders(
+                            grant.limitRequests(),
+                            grant.remainingRequests(),
+                            grant.limitTokens(),
+                            grant.remainingTokens(),
+                            60));
         }
     }
 
@@ -276,12 +381,17 @@ final class Exchange {
         }
         if (rate.limitRequests() != null) {
             response.putHeader("x-ratelimit-limit-requests", String.valueOf(rate.limitRequests()));
-            response.putHeader("x-ratelimit-remaining-requests", String.valueOf(rate.remainingRequests() == null ? 0 : rate.remainingRequests()));
+            response.putHeader(
+                    "x-ratelimit-remaining-requests",
+                    String.valueOf(
+                            rate.remainingRequests() == null ? 0 : rate.remainingRequests()));
             response.putHeader("x-ratelimit-reset-requests", rate.resetSeconds() + "s");
         }
         if (rate.limitTokens() != null) {
             response.putHeader("x-ratelimit-limit-tokens", String.valueOf(rate.limitTokens()));
-            response.putHeader("x-ratelimit-remaining-tokens", String.valueOf(rate.remainingTokens() == null ? 0 : rate.remainingTokens()));
+            response.putHeader(
+                    "x-ratelimit-remaining-tokens",
+                    String.valueOf(rate.remainingTokens() == null ? 0 : rate.remainingTokens()));
             response.putHeader("x-ratelimit-reset-tokens", rate.resetSeconds() + "s");
         }
     }

@@ -26,8 +26,11 @@ public class GenAiSpans {
 
     /** The span of one /v1 request, child of the HTTP server span. */
     public Span request(String operation, JsonNode request) {
-        Span span = tracer.spanBuilder(operation + " " + request.path("model").asText("unknown"))
-                .setParent(Context.current()).setSpanKind(SpanKind.INTERNAL).startSpan();
+        Span span =
+                tracer.spanBuilder(operation + " " + request.path("model").asText("unknown"))
+                        .setParent(Context.current())
+                        .setSpanKind(SpanKind.INTERNAL)
+                        .startSpan();
         span.setAttribute("gen_ai.operation.name", operation);
         span.setAttribute("gen_ai.request.model", request.path("model").asText("unknown"));
         if (request.has("max_tokens")) {
@@ -41,8 +44,11 @@ public class GenAiSpans {
 
     /** The span of one call to one target, child of the request span. */
     public Span attempt(Span request, String operation, Target target) {
-        Span span = tracer.spanBuilder(operation + " " + target.model())
-                .setParent(Context.current().with(request)).setSpanKind(SpanKind.CLIENT).startSpan();
+        Span span =
+                tracer.spanBuilder(operation + " " + target.model())
+                        .setParent(Context.current().with(request))
+                        .setSpanKind(SpanKind.CLIENT)
+                        .startSpan();
         span.setAttribute("gen_ai.operation.name", operation);
         span.setAttribute("gen_ai.system", system(target.kind()));
         span.setAttribute("gen_ai.request.model", target.model());
@@ -56,7 +62,11 @@ public class GenAiSpans {
     /** Ends an attempt span with its outcome. */
     public static void endAttempt(Span span, Throwable failure) {
         if (failure != null) {
-            span.setAttribute("error.type", failure instanceof UpstreamFailure f ? f.label() : failure.getClass().getSimpleName());
+            span.setAttribute(
+                    "error.type",
+                    failure instanceof UpstreamFailure f
+                            ? f.label()
+                            : failure.getClass().getSimpleName());
             span.setStatus(StatusCode.ERROR);
         }
         span.end();
@@ -67,7 +77,8 @@ public class GenAiSpans {
         span.setAttribute("gen_ai.response.model", responseModel);
         if (usage != null && usage.isObject()) {
             span.setAttribute("gen_ai.usage.input_tokens", usage.path("prompt_tokens").asLong());
-            span.setAttribute("gen_ai.usage.output_tokens", usage.path("completion_tokens").asLong());
+            span.setAttribute(
+                    "gen_ai.usage.output_tokens", usage.path("completion_tokens").asLong());
         }
     }
 

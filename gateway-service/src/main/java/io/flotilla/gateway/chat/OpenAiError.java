@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 
 /**
- * An error answered on /v1 in OpenAI's envelope {@code {"error":{"message","type","code","param"}}},
- * with the HTTP status OpenAI uses for it, so SDKs raise their typed errors.
+ * An error answered on /v1 in OpenAI's envelope {@code
+ * {"error":{"message","type","code","param"}}}, with the HTTP status OpenAI uses for it, so SDKs
+ * raise their typed errors.
  */
 public final class OpenAiError extends RuntimeException {
 
@@ -17,7 +18,13 @@ public final class OpenAiError extends RuntimeException {
     private final transient Duration retryAfter;
     private transient io.flotilla.gateway.governance.Governor.RateHeaders rate;
 
-    public OpenAiError(int status, String type, String code, String param, String message, Duration retryAfter) {
+    public OpenAiError(
+            int status,
+            String type,
+            String code,
+            String param,
+            String message,
+            Duration retryAfter) {
         super(message, null, false, false);
         this.status = status;
         this.type = type;
@@ -27,7 +34,8 @@ public final class OpenAiError extends RuntimeException {
     }
 
     public static OpenAiError invalid(String param, String message) {
-        return new OpenAiError(400, "invalid_request_error", "invalid_request", param, message, null);
+        return new OpenAiError(
+                400, "invalid_request_error", "invalid_request", param, message, null);
     }
 
     /** Attaches x-ratelimit-* values to a 429. */

@@ -59,11 +59,16 @@ public interface GatewayConfig {
         @WithDefault("true")
         boolean enabled();
 
-        /** Completion tokens reserved when a request sets no max_tokens; the upstream is told this cap. */
+        /**
+         * Completion tokens reserved when a request sets no max_tokens; the upstream is told this
+         * cap.
+         */
         @WithDefault("4096")
         int defaultCompletionTokens();
 
-        /** Fewest completion tokens worth granting; a budget that cannot pay prompt + this refuses. */
+        /**
+         * Fewest completion tokens worth granting; a budget that cannot pay prompt + this refuses.
+         */
         @WithDefault("64")
         int minCompletionTokens();
 
@@ -71,7 +76,10 @@ public interface GatewayConfig {
         @WithDefault("10m")
         Duration reservationTtl();
 
-        /** What to do when Postgres cannot be reached: closed refuses requests, open lets them through unmetered. */
+        /**
+         * What to do when Postgres cannot be reached: closed refuses requests, open lets them
+         * through unmetered.
+         */
         @WithDefault("closed")
         String onStoreFailure();
 
@@ -81,7 +89,10 @@ public interface GatewayConfig {
     }
 
     interface Retry {
-        /** Retries of one target (so 1 + this many calls) on 429, 5xx, timeouts and connection failures. */
+        /**
+         * Retries of one target (so 1 + this many calls) on 429, 5xx, timeouts and connection
+         * failures.
+         */
         @WithDefault("2")
         int maxRetries();
 
@@ -93,7 +104,10 @@ public interface GatewayConfig {
         @WithDefault("5s")
         Duration maxBackoff();
 
-        /** Longest Retry-After honoured; a longer one makes the gateway fall back instead of waiting. */
+        /**
+         * Longest Retry-After honoured; a longer one makes the gateway fall back instead of
+         * waiting.
+         */
         @WithDefault("10s")
         Duration maxRetryAfter();
     }
@@ -107,7 +121,9 @@ public interface GatewayConfig {
         @WithDefault("0.5")
         double failureRatio();
 
-        /** How long an open breaker refuses calls before it lets trial calls through (half-open). */
+        /**
+         * How long an open breaker refuses calls before it lets trial calls through (half-open).
+         */
         @WithDefault("30s")
         Duration delay();
 

@@ -22,8 +22,8 @@ import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
@@ -42,9 +42,11 @@ public class Governor {
     private final MeterRegistry meters;
     private final Vertx vertx;
     private final AtomicInteger degraded = new AtomicInteger();
+
     /** Reservations waiting per scope chain, and settlements: combined into batched calls. */
     private final Map<String, Combiner<ReserveCall>> reservations = new ConcurrentHashMap<>();
-    private final Combiner<SettleCall> settlements = new Combiner<>(this::settleBatch, () -> { });
+
+    private final Combiner<SettleCall> settlements = new Combiner<>(this::settleBatch, () -> {});
 
     Governor(Pool pool, GatewayConfig config, MeterRegistry meters, Vertx vertx) {
         this.pool = pool;
@@ -55,13 +57,25 @@ public class Governor {
     }
 
     void start(@Observes StartupEvent ev) {
-        vertx.setPeriodic(30_000, id -> pool.query("SELECT gateway.expire_reservations() AS n").execute()
-                .subscribe().with(rows -> {
-                    int n = rows.iterator().next().getInteger("n");
-                    if (n > 0) {
-                        LOG.warnf("charged and released %d reservations of requests that never settled", n);
-                    }
-                }, e -> LOG.warnf("expiring reservations failed: %s", e.getMessage())));
+        vertx.setPeriodic(
+                30_000,
+                id ->
+                        pool.query("SELECT gateway.expire_reservations() AS n")
+                                .execute()
+                                .subscribe()
+                                .with(
+                                        rows -> {
+                                            int n = rows.iterator().next().getInteger("n");
+                                            if (n > 0) {
+                                                LOG.warnf(
+                                                        "charged and released %d reservations of requests that never settled",
+                                                        n);
+                                            }
+                                        },
+                                        e ->
+                                                LOG.warnf(
+                                                        "expiring reservations failed: %s",
+                                                        e.getMessage())));
     }
 
     /** Lets in-flight settlements reach Postgres before the pool closes on a graceful stop. */
@@ -71,7 +85,8 @@ public class Governor {
             Thread.sleep(20);
         }
         if (!settlements.idle()) {
-            LOG.warn("settlements still pending at shutdown; their reservations will be charged in full when they expire");
+            LOG.warn(
+                    "settlements still pending at shutdown; their reservations will be charged in full when they expire");
         }
     }
 
@@ -81,88 +96,181 @@ public class Governor {
 
     /** The scope names of a caller and alias: key, tenant, and the alias within the tenant. */
     public static List<String> fixedScopes(Keys.Caller caller, String alias) {
-        return List.of("key:" + caller.keyId(), "tenant:" + caller.tenant(), "model:" + caller.tenant() + "/" + alias);
+        return List.of(
+                "key:" + caller.keyId(),
+                "tenant:" + caller.tenant(),
+                "model:" + caller.tenant() + "/" + alias);
     }
 
     /**
      * Reserves {@code prompt} plus the completion tokens asked for (or the configured default),
      * priced at the dearest target that may serve the request.
      */
-    public Uni<Grant> reserve(Keys.Caller caller, String alias, String namedScope, List<Target> targets, int prompt,
+    public Uni<Grant> reserve(
+            Keys.Caller caller,
+            String alias,
+            String namedScope,
+            List<Target> targets,
+            int prompt,
             Integer requestedCompletion) {
-        int completion = requestedCompletion != null ? requestedCompletion : config.defaultCompletionTokens();
+        int completion =
+                requestedCompletion != null
+                        ? requestedCompletion
+                        : config.defaultCompletionTokens();
         if (!config.enabled()) {
             return Uni.createFrom().item(Grant.unmetered(prompt, completion));
         }
-        double in = targets.stream().mapToDouble(t -> t.prices() == null ? 0 : t.prices().input()).max().orElse(0);
-        double out = targets.stream().mapToDouble(t -> t.prices() == null ? 0 : t.prices().output()).max().orElse(0);
+        double in =
+                targets.stream()
+                        .mapToDouble(t -> t.prices() == null ? 0 : t.prices().input())
+                        .max()
+                        .orElse(0);
+        double out =
+                targets.stream()
+                        .mapToDouble(t -> t.prices() == null ? 0 : t.prices().output())
+                        .max()
+                        .orElse(0);
         UUID id = UUID.randomUUID();
         String[] fixed = fixedScopes(caller, alias).toArray(new String[0]);
         String chain = caller.tenant() + "|" + String.join(",", fixed) + "|" + namedScope;
         int min = Math.min(config.minCompletionTokens(), completion);
-        Uni<Row> reserved = Uni.createFrom().emitter(emitter -> reservations.computeIfAbsent(chain, k -> new Combiner<ReserveCall>(
-                batch -> reserveBatch(caller.tenant(), fixed, namedScope, in, out, batch),
-                () -> reservations.remove(k))).submit(new ReserveCall(id, prompt, completion, min, emitter)));
-        return reserved
-                .map(r -> {
-                    degraded.set(0);
-                    if (!r.getBoolean("ok")) {
-                        throw refusal(r);
-                    }
-                    int granted = r.getLong("granted").intValue();
-                    if (granted < completion) {
-                        meters.counter("flotilla.gateway.governance.clamped").increment();
-                    }
-                    return new Grant(id, prompt, granted, granted < completion, true, r.getInteger("limit_requests"),
-                            r.getInteger("remaining_requests"), r.getInteger("limit_tokens"), r.getInteger("remaining_tokens"));
-                })
-                .onFailure(e -> !(e instanceof OpenAiError)).recoverWithUni(e -> storeFailure(e, prompt, completion));
+        Uni<Row> reserved =
+                Uni.createFrom()
+                        .emitter(
+                                emitter ->
+                                        reservations
+                                                .computeIfAbsent(
+                                                        chain,
+                                                        k ->
+                                                                new Combiner<ReserveCall>(
+                                                                        batch ->
+                                                                                reserveBatch(
+                                                                                        caller
+                                                                                                .tenant(),
+                                                                                        fixed,
+                                                                                        namedScope,
+                                                                                        in,
+                                                                                        out,
+                                                                                        batch),
+                                                                        () ->
+                                                                                reservations.remove(
+                                                                                        k)))
+                                                .submit(
+                                                        new ReserveCall(
+                                                                id,
+                                                                prompt,
+                                                                completion,
+                                                                min,
+                                                                emitter)));
+        return reserved.map(
+                        r -> {
+                            degraded.set(0);
+                            if (!r.getBoolean("ok")) {
+                                throw refusal(r);
+                            }
+                            int granted = r.getLong("granted").intValue();
+                            if (granted < completion) {
+                                meters.counter("flotilla.gateway.governance.clamped").increment();
+                            }
+                            return new Grant(
+                                    id,
+                                    prompt,
+                                    granted,
+                                    granted < completion,
+                                    true,
+                                    r.getInteger("limit_requests"),
+                                    r.getInteger("remaining_requests"),
+                                    r.getInteger("limit_tokens"),
+                                    r.getInteger("remaining_tokens"));
+                        })
+                .onFailure(e -> !(e instanceof OpenAiError))
+                .recoverWithUni(e -> storeFailure(e, prompt, completion));
     }
 
-    /** Charges the real usage and releases the rest; a request that failed upstream is charged nothing. */
+    /**
+     * Charges the real usage and releases the rest; a request that failed upstream is charged
+     * nothing.
+     */
     public Uni<Void> settle(Grant grant, long tokens, long costMicros) {
         if (!grant.metered()) {
             return Uni.createFrom().voidItem();
         }
-        return Uni.createFrom().<Void>emitter(emitter -> settlements.submit(new SettleCall(grant.id(), tokens, costMicros, emitter)))
-                .onFailure().invoke(e -> {
-                    degraded.set(1);
-                    meters.counter("flotilla.gateway.governance.store_failures", "operation", "settle").increment();
-                    LOG.warnf("settling reservation %s failed; it will be charged in full when it expires: %s", grant.id(), e.getMessage());
-                })
-                .onFailure().recoverWithItem((Void) null);
+        return Uni.createFrom()
+                .<Void>emitter(
+                        emitter ->
+                                settlements.submit(
+                                        new SettleCall(grant.id(), tokens, costMicros, emitter)))
+                .onFailure()
+                .invoke(
+                        e -> {
+                            degraded.set(1);
+                            meters.counter(
+                                            "flotilla.gateway.governance.store_failures",
+                                            "operation",
+                                            "settle")
+                                    .increment();
+                            LOG.warnf(
+                                    "settling reservation %s failed; it will be charged in full when it expires: %s",
+                                    grant.id(), e.getMessage());
+                        })
+                .onFailure()
+                .recoverWithItem((Void) null);
     }
 
-    private record ReserveCall(UUID id, int prompt, int completion, int min, UniEmitter<? super Row> emitter) {
-    }
+    private record ReserveCall(
+            UUID id, int prompt, int completion, int min, UniEmitter<? super Row> emitter) {}
 
-    private record SettleCall(UUID id, long tokens, long cost, UniEmitter<? super Void> emitter) {
-    }
+    private record SettleCall(UUID id, long tokens, long cost, UniEmitter<? super Void> emitter) {}
 
     /** One call for all waiting reservations of one chain; each waiter gets its own row. */
-    private Uni<Void> reserveBatch(String tenant, String[] fixed, String named, double in, double out, List<ReserveCall> batch) {
-        Tuple args = Tuple.tuple(List.of(batch.stream().map(ReserveCall::id).toArray(UUID[]::new), tenant, fixed))
-                .addString(named)
-                .addArrayOfLong(batch.stream().map(c -> (long) c.prompt()).toArray(Long[]::new))
-                .addArrayOfLong(batch.stream().map(c -> (long) c.completion()).toArray(Long[]::new))
-                .addArrayOfLong(batch.stream().map(c -> (long) c.min()).toArray(Long[]::new))
-                .addDouble(in).addDouble(out).addInteger((int) config.reservationTtl().toSeconds());
-        return pool.preparedQuery("SELECT * FROM gateway.reserve_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)").execute(args)
-                .invoke(rows -> {
-                    Map<UUID, Row> byId = new HashMap<>();
-                    rows.forEach(row -> byId.put(row.getUUID("request"), row));
-                    batch.forEach(c -> c.emitter().complete(byId.get(c.id())));
-                })
-                .onFailure().invoke(e -> batch.forEach(c -> c.emitter().fail(e)))
+    private Uni<Void> reserveBatch(
+            String tenant,
+            String[] fixed,
+            String named,
+            double in,
+            double out,
+            List<ReserveCall> batch) {
+        Tuple args =
+                Tuple.tuple(
+                                List.of(
+                                        batch.stream().map(ReserveCall::id).toArray(UUID[]::new),
+                                        tenant,
+                                        fixed))
+                        .addString(named)
+                        .addArrayOfLong(
+                                batch.stream().map(c -> (long) c.prompt()).toArray(Long[]::new))
+                        .addArrayOfLong(
+                                batch.stream().map(c -> (long) c.completion()).toArray(Long[]::new))
+                        .addArrayOfLong(
+                                batch.stream().map(c -> (long) c.min()).toArray(Long[]::new))
+                        .addDouble(in)
+                        .addDouble(out)
+                        .addInteger((int) config.reservationTtl().toSeconds());
+        return pool.preparedQuery(
+                        "SELECT * FROM gateway.reserve_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .execute(args)
+                .invoke(
+                        rows -> {
+                            Map<UUID, Row> byId = new HashMap<>();
+                            rows.forEach(row -> byId.put(row.getUUID("request"), row));
+                            batch.forEach(c -> c.emitter().complete(byId.get(c.id())));
+                        })
+                .onFailure()
+                .invoke(e -> batch.forEach(c -> c.emitter().fail(e)))
                 .replaceWithVoid();
     }
 
     private Uni<Void> settleBatch(List<SettleCall> batch) {
-        Tuple args = Tuple.of(batch.stream().map(SettleCall::id).toArray(UUID[]::new),
-                batch.stream().map(SettleCall::tokens).toArray(Long[]::new), batch.stream().map(SettleCall::cost).toArray(Long[]::new));
-        return pool.preparedQuery("SELECT gateway.settle_many($1, $2, $3)").execute(args)
+        Tuple args =
+                Tuple.of(
+                        batch.stream().map(SettleCall::id).toArray(UUID[]::new),
+                        batch.stream().map(SettleCall::tokens).toArray(Long[]::new),
+                        batch.stream().map(SettleCall::cost).toArray(Long[]::new));
+        return pool.preparedQuery("SELECT gateway.settle_many($1, $2, $3)")
+                .execute(args)
                 .invoke(rows -> batch.forEach(c -> c.emitter().complete(null)))
-                .onFailure().invoke(e -> batch.forEach(c -> c.emitter().fail(e)))
+                .onFailure()
+                .invoke(e -> batch.forEach(c -> c.emitter().fail(e)))
                 .replaceWithVoid();
     }
 
@@ -174,36 +282,52 @@ public class Governor {
         }
         double cachedPrice = p.cachedInput() == null ? p.input() : p.cachedInput();
         long cached = Math.min(cachedInput, input);
-        return (long) Math.ceil((input - cached) * p.input() + cached * cachedPrice + output * p.output());
+        return (long)
+                Math.ceil(
+                        (input - cached) * p.input() + cached * cachedPrice + output * p.output());
     }
 
-    /** Cached prompt tokens of an OpenAI usage object ({@code prompt_tokens_details.cached_tokens}). */
+    /**
+     * Cached prompt tokens of an OpenAI usage object ({@code prompt_tokens_details.cached_tokens}).
+     */
     public static long cachedTokens(JsonNode usage) {
-        return usage == null ? 0 : usage.path("prompt_tokens_details").path("cached_tokens").asLong(0);
+        return usage == null
+                ? 0
+                : usage.path("prompt_tokens_details").path("cached_tokens").asLong(0);
     }
 
     /** The answer when the store cannot be reached to authenticate a key: fail closed, count it. */
     public OpenAiError keyStoreFailure(Throwable e) {
         degraded.set(1);
-        meters.counter("flotilla.gateway.governance.store_failures", "operation", "authenticate").increment();
+        meters.counter("flotilla.gateway.governance.store_failures", "operation", "authenticate")
+                .increment();
         LOG.warnf("key store unreachable, refusing: %s", e.getMessage());
         return unavailable();
     }
 
     private static OpenAiError unavailable() {
-        return new OpenAiError(503, "api_error", "governance_unavailable", null,
+        return new OpenAiError(
+                503,
+                "api_error",
+                "governance_unavailable",
+                null,
                 "the gateway cannot reach its store of keys and limits, so it refuses requests rather than risk overspending; retry shortly",
                 Duration.ofSeconds(5));
     }
 
     private Uni<Grant> storeFailure(Throwable e, int prompt, int completion) {
         degraded.set(1);
-        meters.counter("flotilla.gateway.governance.store_failures", "operation", "reserve").increment();
+        meters.counter("flotilla.gateway.governance.store_failures", "operation", "reserve")
+                .increment();
         if ("open".equalsIgnoreCase(config.onStoreFailure())) {
-            LOG.warnf("governance store unreachable, letting the request through unmetered (on-store-failure=open): %s", e.getMessage());
+            LOG.warnf(
+                    "governance store unreachable, letting the request through unmetered (on-store-failure=open): %s",
+                    e.getMessage());
             return Uni.createFrom().item(Grant.unmetered(prompt, completion));
         }
-        LOG.warnf("governance store unreachable, refusing (on-store-failure=closed): %s", e.getMessage());
+        LOG.warnf(
+                "governance store unreachable, refusing (on-store-failure=closed): %s",
+                e.getMessage());
         return Uni.createFrom().failure(unavailable());
     }
 
@@ -212,33 +336,102 @@ public class Governor {
         String reason = r.getString("reason");
         Integer retry = r.getInteger("retry_after");
         OffsetDateTime ends = r.getOffsetDateTime("period_ends");
-        RateHeaders headers = new RateHeaders(r.getInteger("limit_requests"), r.getInteger("remaining_requests"),
-                r.getInteger("limit_tokens"), r.getInteger("remaining_tokens"), retry == null ? 0 : retry);
+        RateHeaders headers =
+                new RateHeaders(
+                        r.getInteger("limit_requests"),
+                        r.getInteger("remaining_requests"),
+                        r.getInteger("limit_tokens"),
+                        r.getInteger("remaining_tokens"),
+                        retry == null ? 0 : retry);
         return switch (reason) {
-            case "unknown_scope" -> new OpenAiError(400, "invalid_request_error", "unknown_budget_scope", "X-Flotilla-Budget",
-                    "budget scope '" + scope + "' does not exist; create it with PUT /admin/v1/scopes/" + scope, null);
-            case "foreign_scope" -> new OpenAiError(403, "permission_error", "foreign_budget_scope", "X-Flotilla-Budget",
-                    "budget scope '" + scope + "' belongs to another tenant", null);
-            case "paused" -> new OpenAiError(429, "insufficient_quota", "scope_paused", null,
-                    "scope '" + scope + "' is paused by an administrator (kill switch); resume it with POST /admin/v1/scopes/" + scope + "/resume",
-                    Duration.ofSeconds(30));
-            case "rpm" -> new OpenAiError(429, "rate_limit_error", "rate_limit_exceeded", null,
-                    "scope '" + scope + "' allows " + r.getInteger("limit_requests") + " requests per minute; retry in " + retry + " s",
-                    Duration.ofSeconds(retry)).with(headers);
-            case "tpm" -> new OpenAiError(429, "rate_limit_error", "rate_limit_exceeded", null,
-                    "scope '" + scope + "' allows " + r.getInteger("limit_tokens") + " tokens per minute and cannot fit this request now; retry in "
-                            + retry + " s or lower max_tokens", Duration.ofSeconds(retry)).with(headers);
-            default -> new OpenAiError(429, "insufficient_quota", "insufficient_quota", null,
-                    "the " + (reason.equals("budget_cost") ? "cost" : "token") + " budget of scope '" + scope + "' is spent"
-                            + (ends == null ? "; it does not reset, ask an administrator to raise it" : "; it resets at " + ends.toInstant()),
-                    ends == null ? Duration.ofHours(1) : Duration.between(java.time.Instant.now(), ends.toInstant()));
+            case "unknown_scope" ->
+                    new OpenAiError(
+                            400,
+                            "invalid_request_error",
+                            "unknown_budget_scope",
+                            "X-Flotilla-Budget",
+                            "budget scope '"
+                                    + scope
+                                    + "' does not exist; create it with PUT /admin/v1/scopes/"
+                                    + scope,
+                            null);
+            case "foreign_scope" ->
+                    new OpenAiError(
+                            403,
+                            "permission_error",
+                            "foreign_budget_scope",
+                            "X-Flotilla-Budget",
+                            "budget scope '" + scope + "' belongs to another tenant",
+                            null);
+            case "paused" ->
+                    new OpenAiError(
+                            429,
+                            "insufficient_quota",
+                            "scope_paused",
+                            null,
+                            "scope '"
+                                    + scope
+                                    + "' is paused by an administrator (kill switch); resume it with POST /admin/v1/scopes/"
+                                    + scope
+                                    + "/resume",
+                            Duration.ofSeconds(30));
+            case "rpm" ->
+                    new OpenAiError(
+                                    429,
+                                    "rate_limit_error",
+                                    "rate_limit_exceeded",
+                                    null,
+                                    "scope '"
+                                            + scope
+                                            + "' allows "
+                                            + r.getInteger("limit_requests")
+                                            + " requests per minute; retry in "
+                                            + retry
+                                            + " s",
+                                    Duration.ofSeconds(retry))
+                            .with(headers);
+            case "tpm" ->
+                    new OpenAiError(
+                                    429,
+                                    "rate_limit_error",
+                                    "rate_limit_exceeded",
+                                    null,
+                                    "scope '"
+                                            + scope
+                                            + "' allows "
+                                            + r.getInteger("limit_tokens")
+                                            + " tokens per minute and cannot fit this request now; retry in "
+                                            + retry
+                                            + " s or lower max_tokens",
+                                    Duration.ofSeconds(retry))
+                            .with(headers);
+            default ->
+                    new OpenAiError(
+                            429,
+                            "insufficient_quota",
+                            "insufficient_quota",
+                            null,
+                            "the "
+                                    + (reason.equals("budget_cost") ? "cost" : "token")
+                                    + " budget of scope '"
+                                    + scope
+                                    + "' is spent"
+                                    + (ends == null
+                                            ? "; it does not reset, ask an administrator to raise it"
+                                            : "; it resets at " + ends.toInstant()),
+                            ends == null
+                                    ? Duration.ofHours(1)
+                                    : Duration.between(java.time.Instant.now(), ends.toInstant()));
         };
     }
 
     /** x-ratelimit-* values. */
-    public record RateHeaders(Integer limitRequests, Integer remainingRequests, Integer limitTokens, Integer remainingTokens,
-            int resetSeconds) {
-    }
+    public record RateHeaders(
+            Integer limitRequests,
+            Integer remainingRequests,
+            Integer limitTokens,
+            Integer remainingTokens,
+            int resetSeconds) {}
 
     /** Counts streamed completion tokens when the upstream reports no usage. */
     public static int countCompletion(JsonNode chunk) {
@@ -247,8 +440,11 @@ public class Governor {
             JsonNode delta = choice.path("delta");
             n += io.flotilla.common.tokens.TokenEstimator.count(delta.path("content").asText(""));
             for (JsonNode call : delta.path("tool_calls")) {
-                n += io.flotilla.common.tokens.TokenEstimator.count(call.path("function").path("arguments").asText(""))
-                        + io.flotilla.common.tokens.TokenEstimator.count(call.path("function").path("name").asText(""));
+                n +=
+                        io.flotilla.common.tokens.TokenEstimator.count(
+                                        call.path("function").path("arguments").asText(""))
+                                + io.flotilla.common.tokens.TokenEstimator.count(
+                                        call.path("function").path("name").asText(""));
             }
         }
         return n;

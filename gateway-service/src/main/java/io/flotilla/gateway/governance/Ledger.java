@@ -23,8 +23,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The cost ledger: one row per request, queued on the request path and written in batches every
- * {@code ledger-flush}. A graceful shutdown writes what is queued before the pool closes; rows of
- * a failed batch go back to the queue.
+ * {@code ledger-flush}. A graceful shutdown writes what is queued before the pool closes; rows of a
+ * failed batch go back to the queue.
  */
 @Singleton
 public class Ledger {
@@ -33,10 +33,21 @@ public class Ledger {
     private static final int BATCH = 500;
 
     /** One request as recorded. */
-    public record Entry(UUID id, OffsetDateTime at, String tenant, UUID keyId, List<String> scopes, String alias,
-            String provider, String model, long inputTokens, long outputTokens, long costMicros, int latencyMs, int status,
-            boolean stream) {
-    }
+    public record Entry(
+            UUID id,
+            OffsetDateTime at,
+            String tenant,
+            UUID keyId,
+            List<String> scopes,
+            String alias,
+            String provider,
+            String model,
+            long inputTokens,
+            long outputTokens,
+            long costMicros,
+            int latencyMs,
+            int status,
+            boolean stream) {}
 
     private final Pool pool;
     private final Vertx vertx;
@@ -53,7 +64,7 @@ public class Ledger {
     }
 
     void start(@Observes StartupEvent ev) {
-        vertx.setPeriodic(flush.toMillis(), id -> write().subscribe().with(n -> { }, e -> { }));
+        vertx.setPeriodic(flush.toMillis(), id -> write().subscribe().with(n -> {}, e -> {}));
     }
 
     void stop(@Observes ShutdownEvent ev) {
@@ -62,7 +73,9 @@ public class Ledger {
             try {
                 write().await().atMost(Duration.ofSeconds(5));
             } catch (RuntimeException e) {
-                LOG.errorf("could not write %d ledger rows at shutdown: %s", queue.size(), e.getMessage());
+                LOG.errorf(
+                        "could not write %d ledger rows at shutdown: %s",
+                        queue.size(), e.getMessage());
                 return;
             }
         }
@@ -84,21 +97,43 @@ public class Ledger {
             batch.add(e);
         }
         queued.addAndGet(-batch.size());
-        List<Tuple> rows = batch.stream().map(x -> Tuple.tuple(List.of(x.id(), x.at(), x.tenant(), x.keyId(),
-                x.scopes().toArray(new String[0]), x.alias()))
-                .addString(x.provider()).addString(x.model()).addLong(x.inputTokens()).addLong(x.outputTokens())
-                .addLong(x.costMicros()).addInteger(x.latencyMs()).addInteger(x.status()).addBoolean(x.stream())).toList();
-        return pool.preparedQuery("""
+        List<Tuple> rows =
+                batch.stream()
+                        .map(
+                                x ->
+                                        Tuple.tuple(
+                                                        List.of(
+                                                                x.id(),
+                                                                x.at(),
+                                                                x.tenant(),
+                                                                x.keyId(),
+                                                                x.scopes().toArray(new String[0]),
+                                                                x.alias()))
+                                                .addString(x.provider())
+                                                .addString(x.model())
+                                                .addLong(x.inputTokens())
+                                                .addLong(x.outputTokens())
+                                                .addLong(x.costMicros())
+                                                .addInteger(x.latencyMs())
+                                                .addInteger(x.status())
+                                                .addBoolean(x.stream()))
+                        .toList();
+        return pool.preparedQuery(
+                        """
                 INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
                     cost_micros, latency_ms, status, stream)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING""")
                 .executeBatch(rows)
                 .map(r -> batch.size())
-                .onFailure().invoke(err -> {
-                    LOG.warnf("ledger batch of %d rows failed, will retry: %s", batch.size(), err.getMessage());
-                    queue.addAll(batch);
-                    queued.addAndGet(batch.size());
-                })
+                .onFailure()
+                .invoke(
+                        err -> {
+                            LOG.warnf(
+                                    "ledger batch of %d rows failed, will retry: %s",
+                                    batch.size(), err.getMessage());
+                            queue.addAll(batch);
+                            queued.addAndGet(batch.size());
+                        })
                 .eventually(() -> writing.set(false));
     }
 

@@ -33,7 +33,8 @@ import org.jboss.resteasy.reactive.RestResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class ScopeResource {
 
-    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}:[A-Za-z0-9._/:@-]{1,200}");
+    private static final Pattern NAME =
+            Pattern.compile("[a-z][a-z0-9-]{0,30}:[A-Za-z0-9._/:@-]{1,200}");
     private static final Set<String> PERIODS = Set.of("none", "daily", "monthly");
 
     private final Pool pool;
@@ -45,22 +46,45 @@ public class ScopeResource {
     }
 
     /** Limits of a scope; every field but tenant is optional (absent = no such limit). */
-    public record ScopeRequest(String tenant, String parent, Long maxTokens, Double maxCostUsd, String reset, Integer rpm, Integer tpm) {
-    }
+    public record ScopeRequest(
+            String tenant,
+            String parent,
+            Long maxTokens,
+            Double maxCostUsd,
+            String reset,
+            Integer rpm,
+            Integer tpm) {}
 
-    public record ScopeView(String scope, String tenant, String parent, Long maxTokens, Double maxCostUsd, String reset,
-            Instant periodStart, long usedTokens, double usedCostUsd, long reservedTokens, double reservedCostUsd, Integer rpm,
-            Integer tpm, boolean paused) {
-    }
+    public record ScopeView(
+            String scope,
+            String tenant,
+            String parent,
+            Long maxTokens,
+            Double maxCostUsd,
+            String reset,
+            Instant periodStart,
+            long usedTokens,
+            double usedCostUsd,
+            long reservedTokens,
+            double reservedCostUsd,
+            Integer rpm,
+            Integer tpm,
+            boolean paused) {}
 
     @PUT
     @Path("/{scope: .+}")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Uni<ScopeView> put(@PathParam("scope") String scope, ScopeRequest r, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<ScopeView> put(
+            @PathParam("scope") String scope,
+            ScopeRequest r,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin.require(auth);
         List<FieldError> errors = new ArrayList<>();
         if (!NAME.matcher(scope).matches()) {
-            errors.add(new FieldError("scope", "name it kind:id, e.g. tenant:acme, key:<uuid>, model:acme/fast, run:42, workflow:ns/name"));
+            errors.add(
+                    new FieldError(
+                            "scope",
+                            "name it kind:id, e.g. tenant:acme, key:<uuid>, model:acme/fast, run:42, workflow:ns/name"));
         }
         if (r == null || r.tenant() == null || r.tenant().isBlank()) {
             errors.add(new FieldError("tenant", "is required: the tenant that owns the scope"));
@@ -82,10 +106,19 @@ public class ScopeResource {
         if (!errors.isEmpty()) {
             throw ProblemException.invalid(errors);
         }
-        Tuple args = Tuple.tuple(List.of(scope, r.tenant())).addString(r.parent()).addLong(r.maxTokens())
-                .addLong(r.maxCostUsd() == null ? null : Math.round(r.maxCostUsd() * 1_000_000))
-                .addString(r.reset() == null ? "none" : r.reset()).addInteger(r.rpm()).addInteger(r.tpm());
-        return pool.preparedQuery("""
+        Tuple args =
+                Tuple.tuple(List.of(scope, r.tenant()))
+                        .addString(r.parent())
+                        .addLong(r.maxTokens())
+                        .addLong(
+                                r.maxCostUsd() == null
+                                        ? null
+                                        : Math.round(r.maxCostUsd() * 1_000_000))
+                        .addString(r.reset() == null ? "none" : r.reset())
+                        .addInteger(r.rpm())
+                        .addInteger(r.tpm());
+        return pool.preparedQuery(
+                        """
                 INSERT INTO gateway.scopes (scope, tenant_id, parent, max_tokens, max_cost_micros, reset_period, rpm, tpm)
                 SELECT $1, $2, $3, $4, $5, $6, $7, $8
                  WHERE EXISTS (SELECT 1 FROM gateway.tenants WHERE id = $2)
@@ -95,61 +128,87 @@ public class ScopeResource {
                     tpm = EXCLUDED.tpm
                  WHERE gateway.scopes.tenant_id = EXCLUDED.tenant_id""")
                 .execute(args)
-                .chain(rows -> {
-                    if (rows.rowCount() == 0) {
-                        throw new ProblemException(409, "Scope not stored", "check that tenant '" + r.tenant()
-                                + "' exists, that the parent scope exists and belongs to it, and that scope '" + scope
-                                + "' is not another tenant's");
-                    }
-                    return get(scope, auth);
-                });
+                .chain(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                throw new ProblemException(
+                                        409,
+                                        "Scope not stored",
+                                        "check that tenant '"
+                                                + r.tenant()
+                                                + "' exists, that the parent scope exists and belongs to it, and that scope '"
+                                                + scope
+                                                + "' is not another tenant's");
+                            }
+                            return get(scope, auth);
+                        });
     }
 
     @GET
     @Path("/{scope: .+}")
-    public Uni<ScopeView> get(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<ScopeView> get(
+            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin.require(auth);
-        return pool.preparedQuery("SELECT * FROM gateway.scopes WHERE scope = $1").execute(Tuple.of(scope)).map(rows -> {
-            if (rows.rowCount() == 0) {
-                throw new ProblemException(404, "Unknown scope", "no scope '" + scope + "'; create it with PUT /admin/v1/scopes/" + scope);
-            }
-            return view(rows.iterator().next());
-        });
+        return pool.preparedQuery("SELECT * FROM gateway.scopes WHERE scope = $1")
+                .execute(Tuple.of(scope))
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                throw new ProblemException(
+                                        404,
+                                        "Unknown scope",
+                                        "no scope '"
+                                                + scope
+                                                + "'; create it with PUT /admin/v1/scopes/"
+                                                + scope);
+                            }
+                            return view(rows.iterator().next());
+                        });
     }
 
     @POST
     @Path("/{scope: .+}/pause")
-    public Uni<ScopeView> pause(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<ScopeView> pause(
+            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         return setPaused(scope, true, auth);
     }
 
     @POST
     @Path("/{scope: .+}/resume")
-    public Uni<ScopeView> resume(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<ScopeView> resume(
+            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         return setPaused(scope, false, auth);
     }
 
     @DELETE
     @Path("/{scope: .+}")
-    public Uni<RestResponse<Void>> delete(@PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<RestResponse<Void>> delete(
+            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin.require(auth);
-        return pool.preparedQuery("DELETE FROM gateway.scopes WHERE scope = $1").execute(Tuple.of(scope)).map(rows -> {
-            if (rows.rowCount() == 0) {
-                throw new ProblemException(404, "Unknown scope", "no scope '" + scope + "'");
-            }
-            return RestResponse.noContent();
-        });
+        return pool.preparedQuery("DELETE FROM gateway.scopes WHERE scope = $1")
+                .execute(Tuple.of(scope))
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                throw new ProblemException(
+                                        404, "Unknown scope", "no scope '" + scope + "'");
+                            }
+                            return RestResponse.noContent();
+                        });
     }
 
     private Uni<ScopeView> setPaused(String scope, boolean paused, String auth) {
         admin.require(auth);
-        return pool.preparedQuery("UPDATE gateway.scopes SET paused = $2 WHERE scope = $1").execute(Tuple.of(scope, paused))
-                .chain(rows -> {
-                    if (rows.rowCount() == 0) {
-                        throw new ProblemException(404, "Unknown scope", "no scope '" + scope + "'");
-                    }
-                    return get(scope, auth);
-                });
+        return pool.preparedQuery("UPDATE gateway.scopes SET paused = $2 WHERE scope = $1")
+                .execute(Tuple.of(scope, paused))
+                .chain(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                throw new ProblemException(
+                                        404, "Unknown scope", "no scope '" + scope + "'");
+                            }
+                            return get(scope, auth);
+                        });
     }
 
     private static void positive(List<FieldError> errors, String field, Long value) {
@@ -160,10 +219,20 @@ public class ScopeResource {
 
     private static ScopeView view(Row r) {
         Long maxCost = r.getLong("max_cost_micros");
-        return new ScopeView(r.getString("scope"), r.getString("tenant_id"), r.getString("parent"), r.getLong("max_tokens"),
-                maxCost == null ? null : maxCost / 1_000_000.0, r.getString("reset_period"),
-                r.getOffsetDateTime("period_start").toInstant(), r.getLong("used_tokens"), r.getLong("used_cost_micros") / 1_000_000.0,
-                r.getLong("reserved_tokens"), r.getLong("reserved_cost_micros") / 1_000_000.0, r.getInteger("rpm"), r.getInteger("tpm"),
+        return new ScopeView(
+                r.getString("scope"),
+                r.getString("tenant_id"),
+                r.getString("parent"),
+                r.getLong("max_tokens"),
+                maxCost == null ? null : maxCost / 1_000_000.0,
+                r.getString("reset_period"),
+                r.getOffsetDateTime("period_start").toInstant(),
+                r.getLong("used_tokens"),
+                r.getLong("used_cost_micros") / 1_000_000.0,
+                r.getLong("reserved_tokens"),
+                r.getLong("reserved_cost_micros") / 1_000_000.0,
+                r.getInteger("rpm"),
+                r.getInteger("tpm"),
                 r.getBoolean("paused"));
     }
 }

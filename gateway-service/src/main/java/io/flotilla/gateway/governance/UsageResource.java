@@ -29,12 +29,14 @@ import java.util.Map;
 @Produces(MediaType.APPLICATION_JSON)
 public class UsageResource {
 
-    private static final Map<String, String> GROUPS = Map.of(
-            "tenant", "tenant_id",
-            "key", "key_id::text",
-            "model", "alias || ' (' || coalesce(provider, '-') || '/' || coalesce(model, '-') || ')'",
-            "day", "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-            "scope", "unnest(scopes)");
+    private static final Map<String, String> GROUPS =
+            Map.of(
+                    "tenant", "tenant_id",
+                    "key", "key_id::text",
+                    "model",
+                            "alias || ' (' || coalesce(provider, '-') || '/' || coalesce(model, '-') || ')'",
+                    "day", "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+                    "scope", "unnest(scopes)");
 
     private final Pool pool;
     private final Keys keys;
@@ -46,56 +48,103 @@ public class UsageResource {
         this.admin = admin;
     }
 
-    public record Total(String group, long requests, long inputTokens, long outputTokens, double costUsd) {
-    }
+    public record Total(
+            String group, long requests, long inputTokens, long outputTokens, double costUsd) {}
 
     @GET
-    public Uni<List<Total>> usage(@QueryParam("groupBy") String groupBy, @QueryParam("tenant") String tenant,
-            @QueryParam("from") String from, @QueryParam("to") String to, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<List<Total>> usage(
+            @QueryParam("groupBy") String groupBy,
+            @QueryParam("tenant") String tenant,
+            @QueryParam("from") String from,
+            @QueryParam("to") String to,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         String by = groupBy == null ? "model" : groupBy;
         String expression = GROUPS.get(by);
         if (expression == null) {
-            throw new ProblemException(400, "Invalid request", "groupBy: use one of " + String.join(", ", new java.util.TreeSet<>(GROUPS.keySet())));
+            throw new ProblemException(
+                    400,
+                    "Invalid request",
+                    "groupBy: use one of "
+                            + String.join(", ", new java.util.TreeSet<>(GROUPS.keySet())));
         }
         LocalDate fromDay = day("from", from, LocalDate.of(1970, 1, 1));
         LocalDate toDay = day("to", to, LocalDate.of(9999, 1, 1));
-        Uni<String> who = admin.isAdmin(auth) ? Uni.createFrom().item(tenant) : caller(auth).map(c -> {
-            if (tenant != null && !tenant.equals(c.tenant())) {
-                throw new ProblemException(403, "Forbidden", "a key reads only its own tenant's usage ('" + c.tenant() + "')");
-            }
-            return c.tenant();
-        });
-        return who.chain(t -> pool.preparedQuery("SELECT " + expression + " AS g, count(*) AS requests,"
-                        + " sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_micros) AS cost"
-                        + " FROM gateway.ledger WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 AND at < $3"
-                        + " GROUP BY 1 ORDER BY 1")
-                .execute(Tuple.of(t, fromDay.atStartOfDay().atOffset(ZoneOffset.UTC), toDay.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC)))
-                .map(rows -> {
-                    List<Total> out = new ArrayList<>();
-                    rows.forEach(r -> out.add(new Total(r.getString("g"), r.getLong("requests"), r.getLong("input"), r.getLong("output"),
-                            r.getLong("cost") / 1_000_000.0)));
-                    return out;
-                }));
+        Uni<String> who =
+                admin.isAdmin(auth)
+                        ? Uni.createFrom().item(tenant)
+                        : caller(auth)
+                                .map(
+                                        c -> {
+                                            if (tenant != null && !tenant.equals(c.tenant())) {
+                                                throw new ProblemException(
+                                                        403,
+                                                        "Forbidden",
+                                                        "a key reads only its own tenant's usage ('"
+                                                                + c.tenant()
+                                                                + "')");
+                                            }
+                                            return c.tenant();
+                                        });
+        return who.chain(
+                t ->
+                        pool.preparedQuery(
+                                        "SELECT "
+                                                + expression
+                                                + " AS g, count(*) AS requests,"
+                                                + " sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_micros) AS cost"
+                                                + " FROM gateway.ledger WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 AND at < $3"
+                                                + " GROUP BY 1 ORDER BY 1")
+                                .execute(
+                                        Tuple.of(
+                                                t,
+                                                fromDay.atStartOfDay().atOffset(ZoneOffset.UTC),
+                                                toDay.plusDays(1)
+                                                        .atStartOfDay()
+                                                        .atOffset(ZoneOffset.UTC)))
+                                .map(
+                                        rows -> {
+                                            List<Total> out = new ArrayList<>();
+                                            rows.forEach(
+                                                    r ->
+                                                            out.add(
+                                                                    new Total(
+                                                                            r.getString("g"),
+                                                                            r.getLong("requests"),
+                                                                            r.getLong("input"),
+                                                                            r.getLong("output"),
+                                                                            r.getLong("cost")
+                                                                                    / 1_000_000.0)));
+                                            return out;
+                                        }));
     }
 
     private Uni<Keys.Caller> caller(String auth) {
         String bearer = Secrets.bearer(auth);
         if (bearer == null) {
-            throw new ProblemException(401, "Unauthenticated", "send a virtual key or the admin credential as 'Authorization: Bearer <token>'");
+            throw new ProblemException(
+                    401,
+                    "Unauthenticated",
+                    "send a virtual key or the admin credential as 'Authorization: Bearer <token>'");
         }
-        return keys.authenticate(bearer).map(c -> {
-            if (c == null) {
-                throw new ProblemException(401, "Unauthenticated", "the key is not valid (unknown or revoked)");
-            }
-            return c;
-        });
+        return keys.authenticate(bearer)
+                .map(
+                        c -> {
+                            if (c == null) {
+                                throw new ProblemException(
+                                        401,
+                                        "Unauthenticated",
+                                        "the key is not valid (unknown or revoked)");
+                            }
+                            return c;
+                        });
     }
 
     private static LocalDate day(String field, String value, LocalDate fallback) {
         try {
             return value == null || value.isBlank() ? fallback : LocalDate.parse(value);
         } catch (DateTimeParseException e) {
-            throw new ProblemException(400, "Invalid request", field + ": write a day as YYYY-MM-DD");
+            throw new ProblemException(
+                    400, "Invalid request", field + ": write a day as YYYY-MM-DD");
         }
     }
 }

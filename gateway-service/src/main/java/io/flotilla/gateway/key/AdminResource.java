@@ -25,7 +25,9 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 import org.jboss.resteasy.reactive.RestResponse;
 
-/** The admin API: tenants, virtual keys, stored routes, provider health. Bearer admin credential. */
+/**
+ * The admin API: tenants, virtual keys, stored routes, provider health. Bearer admin credential.
+ */
 @Path("/admin/v1")
 @Produces(MediaType.APPLICATION_JSON)
 @Consumes(MediaType.APPLICATION_JSON)
@@ -45,22 +47,29 @@ public class AdminResource {
         this.adminAuth = adminAuth;
     }
 
-    public record TenantRequest(String id, String displayName) {
-    }
+    public record TenantRequest(String id, String displayName) {}
 
-    public record KeyRequest(String name, List<String> allowedModels) {
-    }
+    public record KeyRequest(String name, List<String> allowedModels) {}
 
     @POST
     @Path("/tenants")
-    public Uni<RestResponse<Keys.Tenant>> createTenant(TenantRequest request, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<RestResponse<Keys.Tenant>> createTenant(
+            TenantRequest request, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
         if (request == null || request.id() == null || !ID.matcher(request.id()).matches()) {
-            throw ProblemException.invalid(List.of(new FieldError("id",
-                    "is required: 1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit")));
+            throw ProblemException.invalid(
+                    List.of(
+                            new FieldError(
+                                    "id",
+                                    "is required: 1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit")));
         }
-        return keys.createTenant(request.id(), request.displayName()).map(t -> RestResponse.ResponseBuilder
-                .<Keys.Tenant>created(URI.create("/admin/v1/tenants/" + t.id())).entity(t).build());
+        return keys.createTenant(request.id(), request.displayName())
+                .map(
+                        t ->
+                                RestResponse.ResponseBuilder.<Keys.Tenant>created(
+                                                URI.create("/admin/v1/tenants/" + t.id()))
+                                        .entity(t)
+                                        .build());
     }
 
     @GET
@@ -72,48 +81,74 @@ public class AdminResource {
 
     @DELETE
     @Path("/tenants/{tenant}")
-    public Uni<RestResponse<Void>> deleteTenant(@PathParam("tenant") String tenant, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<RestResponse<Void>> deleteTenant(
+            @PathParam("tenant") String tenant,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
-        return keys.deleteTenant(tenant).map(found -> found ? RestResponse.noContent() : notFound("tenant", tenant));
+        return keys.deleteTenant(tenant)
+                .map(found -> found ? RestResponse.noContent() : notFound("tenant", tenant));
     }
 
     @POST
     @Path("/tenants/{tenant}/keys")
-    public Uni<RestResponse<Keys.NewKey>> createKey(@PathParam("tenant") String tenant, KeyRequest request,
+    public Uni<RestResponse<Keys.NewKey>> createKey(
+            @PathParam("tenant") String tenant,
+            KeyRequest request,
             @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
         List<FieldError> errors = new ArrayList<>();
-        if (request == null || request.name() == null || request.name().isBlank() || request.name().length() > 100) {
+        if (request == null
+                || request.name() == null
+                || request.name().isBlank()
+                || request.name().length() > 100) {
             errors.add(new FieldError("name", "is required, at most 100 characters"));
         }
-        if (request == null || request.allowedModels() == null || request.allowedModels().isEmpty()) {
-            errors.add(new FieldError("allowedModels", "list the model aliases the key may use, or [\"*\"] for all; known: "
-                    + String.join(", ", routes.all().keySet())));
+        if (request == null
+                || request.allowedModels() == null
+                || request.allowedModels().isEmpty()) {
+            errors.add(
+                    new FieldError(
+                            "allowedModels",
+                            "list the model aliases the key may use, or [\"*\"] for all; known: "
+                                    + String.join(", ", routes.all().keySet())));
         } else {
             for (String alias : request.allowedModels()) {
                 if (!"*".equals(alias) && routes.route(alias) == null) {
-                    errors.add(new FieldError("allowedModels", "'" + alias + "' is not a model alias; known: "
-                            + String.join(", ", routes.all().keySet())));
+                    errors.add(
+                            new FieldError(
+                                    "allowedModels",
+                                    "'"
+                                            + alias
+                                            + "' is not a model alias; known: "
+                                            + String.join(", ", routes.all().keySet())));
                 }
             }
         }
         if (!errors.isEmpty()) {
             throw ProblemException.invalid(errors);
         }
-        return keys.createKey(tenant, request.name(), List.copyOf(request.allowedModels())).map(k -> RestResponse.ResponseBuilder
-                .<Keys.NewKey>created(URI.create("/admin/v1/keys/" + k.id())).entity(k).build());
+        return keys.createKey(tenant, request.name(), List.copyOf(request.allowedModels()))
+                .map(
+                        k ->
+                                RestResponse.ResponseBuilder.<Keys.NewKey>created(
+                                                URI.create("/admin/v1/keys/" + k.id()))
+                                        .entity(k)
+                                        .build());
     }
 
     @GET
     @Path("/tenants/{tenant}/keys")
-    public Uni<List<Keys.KeyView>> keys(@PathParam("tenant") String tenant, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<List<Keys.KeyView>> keys(
+            @PathParam("tenant") String tenant,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
         return keys.keys(tenant);
     }
 
     @DELETE
     @Path("/keys/{id}")
-    public Uni<RestResponse<Void>> revoke(@PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<RestResponse<Void>> revoke(
+            @PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
         UUID keyId;
         try {
@@ -121,7 +156,8 @@ public class AdminResource {
         } catch (IllegalArgumentException e) {
             throw new ProblemException(404, "Unknown key", "'" + id + "' is not a key id");
         }
-        return keys.revoke(keyId).map(found -> found ? RestResponse.noContent() : notFound("live key", id));
+        return keys.revoke(keyId)
+                .map(found -> found ? RestResponse.noContent() : notFound("live key", id));
     }
 
     @GET
@@ -129,28 +165,55 @@ public class AdminResource {
     public Map<String, ?> routes(@HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
         Map<String, Object> out = new java.util.LinkedHashMap<>();
-        routes.all().forEach((alias, route) -> out.put(alias, route.isAuto() ? Map.of("auto", route.auto())
-                : Map.of("targets", route.targets().stream().map(t -> Map.of("id", t.id(), "weight", t.weight(),
-                        "contextWindow", t.contextWindow() == null ? "unknown" : t.contextWindow())).toList())));
+        routes.all()
+                .forEach(
+                        (alias, route) ->
+                                out.put(
+                                        alias,
+                                        route.isAuto()
+                                                ? Map.of("auto", route.auto())
+                                                : Map.of(
+                                                        "targets",
+                                                        route.targets().stream()
+                                                                .map(
+                                                                        t ->
+                                                                                Map.of(
+                                                                                        "id",
+                                                                                        t.id(),
+                                                                                        "weight",
+                                                                                        t.weight(),
+                                                                                        "contextWindow",
+                                                                                        t
+                                                                                                                .contextWindow()
+                                                                                                        == null
+                                                                                                ? "unknown"
+                                                                                                : t
+                                                                                                        .contextWindow()))
+                                                                .toList())));
         return out;
     }
 
     @PUT
     @Path("/routes/{alias}")
-    public Uni<RestResponse<Void>> putRoute(@PathParam("alias") String alias, Routes.RouteSpec spec,
+    public Uni<RestResponse<Void>> putRoute(
+            @PathParam("alias") String alias,
+            Routes.RouteSpec spec,
             @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
         if (!ID.matcher(alias).matches()) {
-            throw new ProblemException(400, "Invalid request", "alias: 1 to 63 lower-case letters, digits and '-'");
+            throw new ProblemException(
+                    400, "Invalid request", "alias: 1 to 63 lower-case letters, digits and '-'");
         }
         return routes.store(alias, spec).map(v -> RestResponse.noContent());
     }
 
     @DELETE
     @Path("/routes/{alias}")
-    public Uni<RestResponse<Void>> deleteRoute(@PathParam("alias") String alias, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+    public Uni<RestResponse<Void>> deleteRoute(
+            @PathParam("alias") String alias, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
         admin(auth);
-        return routes.remove(alias).map(found -> found ? RestResponse.noContent() : notFound("stored route", alias));
+        return routes.remove(alias)
+                .map(found -> found ? RestResponse.noContent() : notFound("stored route", alias));
     }
 
     @GET

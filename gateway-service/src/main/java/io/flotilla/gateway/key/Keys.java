@@ -15,12 +15,10 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
-/**
- * Tenants and their virtual keys. Keys are 256 random bits shown once and stored as SHA-256.
- */
+/** Tenants and their virtual keys. Keys are 256 random bits shown once and stored as SHA-256. */
 @Singleton
 public class Keys {
 
@@ -30,11 +28,11 @@ public class Keys {
 
     private final Pool pool;
     private final long cacheNanos;
+
     /** Live keys seen recently, by hash: a read cache only, bounded in size and age. */
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
-    private record Cached(Caller caller, long until) {
-    }
+    private record Cached(Caller caller, long until) {}
 
     Keys(Pool pool, GatewayConfig config) {
         this.pool = pool;
@@ -50,20 +48,29 @@ public class Keys {
         }
     }
 
-    public record Tenant(String id, String displayName, Instant createdAt) {
-    }
+    public record Tenant(String id, String displayName, Instant createdAt) {}
 
-    public record KeyView(UUID id, String tenant, String name, String prefix, List<String> allowedModels,
-            Instant createdAt, Instant revokedAt) {
-    }
+    public record KeyView(
+            UUID id,
+            String tenant,
+            String name,
+            String prefix,
+            List<String> allowedModels,
+            Instant createdAt,
+            Instant revokedAt) {}
 
     /** A new key: {@code key} is shown this once. */
-    public record NewKey(UUID id, String tenant, String name, String key, String prefix, List<String> allowedModels) {
-    }
+    public record NewKey(
+            UUID id,
+            String tenant,
+            String name,
+            String key,
+            String prefix,
+            List<String> allowedModels) {}
 
     /**
-     * The live key with this secret, or null. Live keys are cached for {@code key-cache-ttl}: a
-     * key revoked on this replica stops at once, on other replicas within that time.
+     * The live key with this secret, or null. Live keys are cached for {@code key-cache-ttl}: a key
+     * revoked on this replica stops at once, on other replicas within that time.
      */
     public Uni<Caller> authenticate(String secret) {
         byte[] hash = Secrets.sha256(secret);
@@ -72,87 +79,149 @@ public class Keys {
         if (cached != null && cached.until() - System.nanoTime() > 0) {
             return Uni.createFrom().item(cached.caller());
         }
-        return pool.preparedQuery("SELECT id, tenant_id, allowed_models FROM gateway.api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+        return pool.preparedQuery(
+                        "SELECT id, tenant_id, allowed_models FROM gateway.api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
                 .execute(Tuple.of(Buffer.buffer(hash)))
-                .map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        cache.remove(cacheKey);
-                        return null;
-                    }
-                    Row row = rows.iterator().next();
-                    Caller caller = new Caller(row.getUUID("id"), row.getString("tenant_id"), Arrays.asList(row.getArrayOfStrings("allowed_models")));
-                    if (cacheNanos > 0) {
-                        if (cache.size() >= CACHE_LIMIT) {
-                            cache.clear();
-                        }
-                        cache.put(cacheKey, new Cached(caller, System.nanoTime() + cacheNanos));
-                    }
-                    return caller;
-                });
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                cache.remove(cacheKey);
+                                return null;
+                            }
+                            Row row = rows.iterator().next();
+                            Caller caller =
+                                    new Caller(
+                                            row.getUUID("id"),
+                                            row.getString("tenant_id"),
+                                            Arrays.asList(row.getArrayOfStrings("allowed_models")));
+                            if (cacheNanos > 0) {
+                                if (cache.size() >= CACHE_LIMIT) {
+                                    cache.clear();
+                                }
+                                cache.put(
+                                        cacheKey,
+                                        new Cached(caller, System.nanoTime() + cacheNanos));
+                            }
+                            return caller;
+                        });
     }
 
     public Uni<Tenant> createTenant(String id, String displayName) {
-        return pool.preparedQuery("""
+        return pool.preparedQuery(
+                        """
                 INSERT INTO gateway.tenants (id, display_name) VALUES ($1, $2)
                 ON CONFLICT (id) DO NOTHING RETURNING created_at""")
                 .execute(Tuple.of(id, displayName))
-                .map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        throw new ProblemException(409, "Tenant exists", "tenant '" + id + "' already exists; choose another id");
-                    }
-                    return new Tenant(id, displayName, rows.iterator().next().getOffsetDateTime("created_at").toInstant());
-                });
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                throw new ProblemException(
+                                        409,
+                                        "Tenant exists",
+                                        "tenant '" + id + "' already exists; choose another id");
+                            }
+                            return new Tenant(
+                                    id,
+                                    displayName,
+                                    rows.iterator()
+                                            .next()
+                                            .getOffsetDateTime("created_at")
+                                            .toInstant());
+                        });
     }
 
     public Uni<List<Tenant>> tenants() {
-        return pool.query("SELECT id, display_name, created_at FROM gateway.tenants ORDER BY id").execute().map(rows -> {
-            List<Tenant> out = new ArrayList<>();
-            rows.forEach(r -> out.add(new Tenant(r.getString("id"), r.getString("display_name"),
-                    r.getOffsetDateTime("created_at").toInstant())));
-            return out;
-        });
+        return pool.query("SELECT id, display_name, created_at FROM gateway.tenants ORDER BY id")
+                .execute()
+                .map(
+                        rows -> {
+                            List<Tenant> out = new ArrayList<>();
+                            rows.forEach(
+                                    r ->
+                                            out.add(
+                                                    new Tenant(
+                                                            r.getString("id"),
+                                                            r.getString("display_name"),
+                                                            r.getOffsetDateTime("created_at")
+                                                                    .toInstant())));
+                            return out;
+                        });
     }
 
     /** Deletes a tenant and, with it, all its keys. */
     public Uni<Boolean> deleteTenant(String id) {
         cache.values().removeIf(c -> c.caller().tenant().equals(id));
-        return pool.preparedQuery("DELETE FROM gateway.tenants WHERE id = $1").execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
+        return pool.preparedQuery("DELETE FROM gateway.tenants WHERE id = $1")
+                .execute(Tuple.of(id))
+                .map(r -> r.rowCount() > 0);
     }
 
     public Uni<NewKey> createKey(String tenant, String name, List<String> allowedModels) {
         String secret = Secrets.newToken(PREFIX);
         String prefix = secret.substring(0, 10);
         UUID id = UUID.randomUUID();
-        return pool.preparedQuery("""
+        return pool.preparedQuery(
+                        """
                 INSERT INTO gateway.api_keys (id, tenant_id, name, key_hash, key_prefix, allowed_models)
                 SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM gateway.tenants WHERE id = $2)""")
-                .execute(Tuple.of(id, tenant, name, Buffer.buffer(Secrets.sha256(secret)), prefix, allowedModels.toArray(new String[0])))
-                .map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        throw new ProblemException(404, "Unknown tenant", "tenant '" + tenant + "' does not exist; create it first");
-                    }
-                    return new NewKey(id, tenant, name, secret, prefix, allowedModels);
-                });
+                .execute(
+                        Tuple.of(
+                                id,
+                                tenant,
+                                name,
+                                Buffer.buffer(Secrets.sha256(secret)),
+                                prefix,
+                                allowedModels.toArray(new String[0])))
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                throw new ProblemException(
+                                        404,
+                                        "Unknown tenant",
+                                        "tenant '" + tenant + "' does not exist; create it first");
+                            }
+                            return new NewKey(id, tenant, name, secret, prefix, allowedModels);
+                        });
     }
 
     public Uni<List<KeyView>> keys(String tenant) {
-        return pool.preparedQuery("""
+        return pool.preparedQuery(
+                        """
                 SELECT id, tenant_id, name, key_prefix, allowed_models, created_at, revoked_at
                   FROM gateway.api_keys WHERE tenant_id = $1 ORDER BY created_at""")
-                .execute(Tuple.of(tenant)).map(rows -> {
-                    List<KeyView> out = new ArrayList<>();
-                    rows.forEach(r -> out.add(new KeyView(r.getUUID("id"), r.getString("tenant_id"), r.getString("name"),
-                            r.getString("key_prefix"), Arrays.asList(r.getArrayOfStrings("allowed_models")),
-                            r.getOffsetDateTime("created_at").toInstant(),
-                            r.getOffsetDateTime("revoked_at") == null ? null : r.getOffsetDateTime("revoked_at").toInstant())));
-                    return out;
-                });
+                .execute(Tuple.of(tenant))
+                .map(
+                        rows -> {
+                            List<KeyView> out = new ArrayList<>();
+                            rows.forEach(
+                                    r ->
+                                            out.add(
+                                                    new KeyView(
+                                                            r.getUUID("id"),
+                                                            r.getString("tenant_id"),
+                                                            r.getString("name"),
+                                                            r.getString("key_prefix"),
+                                                            Arrays.asList(
+                                                                    r.getArrayOfStrings(
+                                                                            "allowed_models")),
+                                                            r.getOffsetDateTime("created_at")
+                                                                    .toInstant(),
+                                                            r.getOffsetDateTime("revoked_at")
+                                                                            == null
+                                                                    ? null
+                                                                    : r.getOffsetDateTime(
+                                                                                    "revoked_at")
+                                                                            .toInstant())));
+                            return out;
+                        });
     }
 
     /** Revokes a key; false when there is no such live key. */
     public Uni<Boolean> revoke(UUID id) {
         cache.values().removeIf(c -> c.caller().keyId().equals(id));
-        return pool.preparedQuery("UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-                .execute(Tuple.of(id)).map(r -> r.rowCount() > 0);
+        return pool.preparedQuery(
+                        "UPDATE gateway.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+                .execute(Tuple.of(id))
+                .map(r -> r.rowCount() > 0);
     }
 }

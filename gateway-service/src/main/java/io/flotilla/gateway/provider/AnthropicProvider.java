@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * Anthropic's Messages API, translated both ways: OpenAI messages (system, user, assistant with
- * tool calls, tool results) and tools become Messages blocks; answers, stream events
- * ({@code message_start} ... {@code message_stop}) and usage become OpenAI's.
+ * tool calls, tool results) and tools become Messages blocks; answers, stream events ({@code
+ * message_start} ... {@code message_stop}) and usage become OpenAI's.
  */
 @Singleton
 public final class AnthropicProvider implements Provider {
@@ -34,38 +34,65 @@ public final class AnthropicProvider implements Provider {
 
     @Override
     public Uni<ObjectNode> complete(Target target, ObjectNode request) {
-        return upstream.post(target.baseUrl() + "/v1/messages", headers(target), translate(target, request, false), target.timeout())
+        return upstream.post(
+                        target.baseUrl() + "/v1/messages",
+                        headers(target),
+                        translate(target, request, false),
+                        target.timeout())
                 .map(message -> toCompletion(message));
     }
 
     @Override
     public Uni<Multi<ObjectNode>> stream(Target target, ObjectNode request) {
-        return upstream.stream(target.baseUrl() + "/v1/messages", headers(target), translate(target, request, true), target.timeout())
+        return upstream.stream(
+                        target.baseUrl() + "/v1/messages",
+                        headers(target),
+                        translate(target, request, true),
+                        target.timeout())
                 .map(events -> ChunkStream.of(events, StreamTranslator::new));
     }
 
     private static Map<String, String> headers(Target target) {
-        return target.apiKey() == null ? Map.of("anthropic-version", VERSION)
+        return target.apiKey() == null
+                ? Map.of("anthropic-version", VERSION)
                 : Map.of("anthropic-version", VERSION, "x-api-key", target.apiKey());
     }
 
     /** OpenAI chat request → Messages request. */
     static ObjectNode translate(Target target, ObjectNode request, boolean stream) {
         ObjectNode out = F.objectNode().put("model", target.model());
-        out.put("max_tokens", request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(DEFAULT_MAX_TOKENS)));
+        out.put(
+                "max_tokens",
+                request.path("max_completion_tokens")
+                        .asInt(request.path("max_tokens").asInt(DEFAULT_MAX_TOKENS)));
         StringBuilder system = new StringBuilder();
         ArrayNode messages = out.putArray("messages");
         for (JsonNode m : request.path("messages")) {
             String role = m.path("role").asText();
             switch (role) {
-                case "system", "developer" -> system.append(system.length() > 0 ? "\n\n" : "").append(text(m.path("content")));
+                case "system", "developer" ->
+                        system.append(system.length() > 0 ? "\n\n" : "")
+                                .append(text(m.path("content")));
                 case "tool" -> {
-                    ObjectNode result = F.objectNode().put("type", "tool_result").put("tool_use_id", m.path("tool_call_id").asText())
-                            .put("content", text(m.path("content")));
-                    ObjectNode last = messages.isEmpty() ? null : (ObjectNode) messages.get(messages.size() - 1);
-                    if (last != null && last.path("role").asText().equals("user") && last.path("content").isArray()
-                            && last.path("content").path(0).path("type").asText().equals("tool_result")) {
-                        ((ArrayNode) last.get("content")).add(result); // consecutive tool results share one user turn
+                    ObjectNode result =
+                            F.objectNode()
+                                    .put("type", "tool_result")
+                                    .put("tool_use_id", m.path("tool_call_id").asText())
+                                    .put("content", text(m.path("content")));
+                    ObjectNode last =
+                            messages.isEmpty()
+                                    ? null
+                                    : (ObjectNode) messages.get(messages.size() - 1);
+                    if (last != null
+                            && last.path("role").asText().equals("user")
+                            && last.path("content").isArray()
+                            && last.path("content")
+                                    .path(0)
+                                    .path("type")
+                                    .asText()
+                                    .equals("tool_result")) {
+                        ((ArrayNode) last.get("content"))
+                                .add(result); // consecutive tool results share one user turn
                     } else {
                         messages.addObject().put("role", "user").putArray("content").add(result);
                     }
@@ -77,21 +104,33 @@ public final class AnthropicProvider implements Provider {
                         blocks.addObject().put("type", "text").put("text", content);
                     }
                     for (JsonNode call : m.path("tool_calls")) {
-                        ObjectNode use = blocks.addObject().put("type", "tool_use").put("id", call.path("id").asText())
-                                .put("name", call.path("function").path("name").asText());
-                        use.set("input", parseArguments(call.path("function").path("arguments").asText("{}")));
+                        ObjectNode use =
+                                blocks.addObject()
+                                        .put("type", "tool_use")
+                                        .put("id", call.path("id").asText())
+                                        .put("name", call.path("function").path("name").asText());
+                        use.set(
+                                "input",
+                                parseArguments(
+                                        call.path("function").path("arguments").asText("{}")));
                     }
                     messages.addObject().put("role", "assistant").set("content", blocks);
                 }
-                default -> messages.addObject().put("role", "user").set("content", userContent(m.path("content")));
+                default ->
+                        messages.addObject()
+                                .put("role", "user")
+                                .set("content", userContent(m.path("content")));
             }
         }
         JsonNode format = request.path("response_format");
         if (format.path("type").asText().startsWith("json")) {
-            // Messages has no JSON mode: ask for it in the system prompt, with the schema when there is one
-            system.append(system.length() > 0 ? "\n\n" : "").append("Answer with a single JSON object and nothing else.");
+            // Messages has no JSON mode: ask for it in the system prompt, with the schema when
+            // there is one
+            system.append(system.length() > 0 ? "\n\n" : "")
+                    .append("Answer with a single JSON object and nothing else.");
             if (format.has("json_schema")) {
-                system.append(" It must match this JSON schema: ").append(format.path("json_schema").path("schema"));
+                system.append(" It must match this JSON schema: ")
+                        .append(format.path("json_schema").path("schema"));
             }
         }
         if (system.length() > 0) {
@@ -115,7 +154,11 @@ public final class AnthropicProvider implements Provider {
                 if (fn.has("description")) {
                     tool.put("description", fn.path("description").asText());
                 }
-                tool.set("input_schema", fn.has("parameters") ? fn.get("parameters") : F.objectNode().put("type", "object"));
+                tool.set(
+                        "input_schema",
+                        fn.has("parameters")
+                                ? fn.get("parameters")
+                                : F.objectNode().put("type", "object"));
             }
             JsonNode choice = request.path("tool_choice");
             if (choice.isTextual()) {
@@ -125,7 +168,9 @@ public final class AnthropicProvider implements Provider {
                     default -> out.putObject("tool_choice").put("type", "auto");
                 }
             } else if (choice.isObject()) {
-                out.putObject("tool_choice").put("type", "tool").put("name", choice.path("function").path("name").asText());
+                out.putObject("tool_choice")
+                        .put("type", "tool")
+                        .put("name", choice.path("function").path("name").asText());
             }
         }
         if (stream) {
@@ -142,10 +187,15 @@ public final class AnthropicProvider implements Provider {
             switch (block.path("type").asText()) {
                 case "text" -> text.append(block.path("text").asText());
                 case "tool_use" -> {
-                    ObjectNode call = calls.addObject().put("id", block.path("id").asText()).put("type", "function");
-                    call.putObject("function").put("name", block.path("name").asText()).put("arguments", block.path("input").toString());
+                    ObjectNode call =
+                            calls.addObject()
+                                    .put("id", block.path("id").asText())
+                                    .put("type", "function");
+                    call.putObject("function")
+                            .put("name", block.path("name").asText())
+                            .put("arguments", block.path("input").toString());
                 }
-                default -> { }
+                default -> {}
             }
         }
         ObjectNode msg = F.objectNode().put("role", "assistant");
@@ -157,11 +207,20 @@ public final class AnthropicProvider implements Provider {
         if (!calls.isEmpty()) {
             msg.set("tool_calls", calls);
         }
-        ObjectNode out = F.objectNode().put("id", message.path("id").asText()).put("object", "chat.completion")
-                .put("created", Instant.now().getEpochSecond()).put("model", message.path("model").asText());
-        out.putArray("choices").addObject().put("index", 0).<ObjectNode>set("message", msg)
+        ObjectNode out =
+                F.objectNode()
+                        .put("id", message.path("id").asText())
+                        .put("object", "chat.completion")
+                        .put("created", Instant.now().getEpochSecond())
+                        .put("model", message.path("model").asText());
+        out.putArray("choices")
+                .addObject()
+                .put("index", 0)
+                .<ObjectNode>set("message", msg)
                 .put("finish_reason", finishReason(message.path("stop_reason").asText()));
-        out.set("usage", usage(message.path("usage"), message.path("usage").path("output_tokens").asInt()));
+        out.set(
+                "usage",
+                usage(message.path("usage"), message.path("usage").path("output_tokens").asInt()));
         return out;
     }
 
@@ -189,7 +248,9 @@ public final class AnthropicProvider implements Provider {
             try {
                 data = Upstream.JSON.readTree(event.data());
             } catch (IOException e) {
-                throw new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR, "Anthropic sent an event that is not JSON");
+                throw new UpstreamFailure(
+                        UpstreamFailure.Kind.SERVER_ERROR,
+                        "Anthropic sent an event that is not JSON");
             }
             List<ObjectNode> out = new ArrayList<>();
             switch (data.path("type").asText()) {
@@ -199,31 +260,68 @@ public final class AnthropicProvider implements Provider {
                     model = m.path("model").asText(model);
                     startUsage = m.path("usage");
                     outputTokens = m.path("usage").path("output_tokens").asInt();
-                    out.add(OpenAiShapes.chunk(id, model, F.objectNode().put("role", "assistant").put("content", ""), null));
+                    out.add(
+                            OpenAiShapes.chunk(
+                                    id,
+                                    model,
+                                    F.objectNode().put("role", "assistant").put("content", ""),
+                                    null));
                 }
                 case "content_block_start" -> {
                     JsonNode block = data.path("content_block");
                     if (block.path("type").asText().equals("tool_use")) {
                         int index = toolIndex.size();
                         toolIndex.put(data.path("index").asInt(), index);
-                        ObjectNode call = F.objectNode().put("index", index).put("id", block.path("id").asText()).put("type", "function");
-                        call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
-                        out.add(OpenAiShapes.chunk(id, model, F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
+                        ObjectNode call =
+                                F.objectNode()
+                                        .put("index", index)
+                                        .put("id", block.path("id").asText())
+                                        .put("type", "function");
+                        call.putObject("function")
+                                .put("name", block.path("name").asText())
+                                .put("arguments", "");
+                        out.add(
+                                OpenAiShapes.chunk(
+                                        id,
+                                        model,
+                                        F.objectNode().set("tool_calls", F.arrayNode().add(call)),
+                                        null));
                     }
                 }
                 case "content_block_delta" -> {
                     JsonNode delta = data.path("delta");
                     if (delta.path("type").asText().equals("text_delta")) {
-                        out.add(OpenAiShapes.chunk(id, model, F.objectNode().put("content", delta.path("text").asText()), null));
+                        out.add(
+                                OpenAiShapes.chunk(
+                                        id,
+                                        model,
+                                        F.objectNode().put("content", delta.path("text").asText()),
+                                        null));
                     } else if (delta.path("type").asText().equals("input_json_delta")) {
-                        ObjectNode call = F.objectNode().put("index", toolIndex.getOrDefault(data.path("index").asInt(), 0));
-                        call.putObject("function").put("arguments", delta.path("partial_json").asText());
-                        out.add(OpenAiShapes.chunk(id, model, F.objectNode().set("tool_calls", F.arrayNode().add(call)), null));
+                        ObjectNode call =
+                                F.objectNode()
+                                        .put(
+                                                "index",
+                                                toolIndex.getOrDefault(
+                                                        data.path("index").asInt(), 0));
+                        call.putObject("function")
+                                .put("arguments", delta.path("partial_json").asText());
+                        out.add(
+                                OpenAiShapes.chunk(
+                                        id,
+                                        model,
+                                        F.objectNode().set("tool_calls", F.arrayNode().add(call)),
+                                        null));
                     }
                 }
                 case "message_delta" -> {
                     outputTokens = data.path("usage").path("output_tokens").asInt(outputTokens);
-                    out.add(OpenAiShapes.chunk(id, model, F.objectNode(), finishReason(data.path("delta").path("stop_reason").asText())));
+                    out.add(
+                            OpenAiShapes.chunk(
+                                    id,
+                                    model,
+                                    F.objectNode(),
+                                    finishReason(data.path("delta").path("stop_reason").asText())));
                 }
                 case "message_stop" -> {
                     done = true;
@@ -231,11 +329,18 @@ public final class AnthropicProvider implements Provider {
                 }
                 case "error" -> {
                     String type = data.path("error").path("type").asText();
-                    throw new UpstreamFailure(type.equals("overloaded_error") || type.equals("api_error")
-                            ? UpstreamFailure.Kind.SERVER_ERROR : UpstreamFailure.Kind.REJECTED, 0, null,
-                            "Anthropic reported " + type + " mid-stream: " + data.path("error").path("message").asText());
+                    throw new UpstreamFailure(
+                            type.equals("overloaded_error") || type.equals("api_error")
+                                    ? UpstreamFailure.Kind.SERVER_ERROR
+                                    : UpstreamFailure.Kind.REJECTED,
+                            0,
+                            null,
+                            "Anthropic reported "
+                                    + type
+                                    + " mid-stream: "
+                                    + data.path("error").path("message").asText());
                 }
-                default -> { } // ping, content_block_stop
+                default -> {} // ping, content_block_stop
             }
             return out;
         }
@@ -244,14 +349,17 @@ public final class AnthropicProvider implements Provider {
         public boolean finished() {
             return done;
         }
-
     }
 
     /** Messages usage → OpenAI usage; cache reads count as prompt tokens and as cached ones. */
     static ObjectNode usage(JsonNode u, int outputTokens) {
         int cacheRead = u.path("cache_read_input_tokens").asInt();
-        ObjectNode usage = OpenAiShapes.usage(u.path("input_tokens").asInt() + cacheRead + u.path("cache_creation_input_tokens").asInt(),
-                outputTokens);
+        ObjectNode usage =
+                OpenAiShapes.usage(
+                        u.path("input_tokens").asInt()
+                                + cacheRead
+                                + u.path("cache_creation_input_tokens").asInt(),
+                        outputTokens);
         if (cacheRead > 0) {
             usage.putObject("prompt_tokens_details").put("cached_tokens", cacheRead);
         }
@@ -272,14 +380,21 @@ public final class AnthropicProvider implements Provider {
                 ObjectNode image = blocks.addObject().put("type", "image");
                 if (url.startsWith("data:")) {
                     int comma = url.indexOf(',');
-                    image.putObject("source").put("type", "base64").put("media_type", url.substring(5, url.indexOf(';')))
+                    image.putObject("source")
+                            .put("type", "base64")
+                            .put("media_type", url.substring(5, url.indexOf(';')))
                             .put("data", url.substring(comma + 1));
                 } else {
                     image.putObject("source").put("type", "url").put("url", url);
                 }
             } else {
-                throw new UpstreamFailure(UpstreamFailure.Kind.REJECTED, 400, null,
-                        "content part type '" + type + "' cannot be sent to Anthropic; use text or image_url");
+                throw new UpstreamFailure(
+                        UpstreamFailure.Kind.REJECTED,
+                        400,
+                        null,
+                        "content part type '"
+                                + type
+                                + "' cannot be sent to Anthropic; use text or image_url");
             }
         }
         return blocks;
@@ -299,8 +414,11 @@ public final class AnthropicProvider implements Provider {
             JsonNode node = Upstream.JSON.readTree(json.isBlank() ? "{}" : json);
             return node.isObject() ? node : F.objectNode();
         } catch (IOException e) {
-            throw new UpstreamFailure(UpstreamFailure.Kind.REJECTED, 400, null, "tool call arguments are not valid JSON");
+            throw new UpstreamFailure(
+                    UpstreamFailure.Kind.REJECTED,
+                    400,
+                    null,
+                    "tool call arguments are not valid JSON");
         }
     }
-
 }

@@ -5,7 +5,10 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.Cancellable;
 import java.util.List;
 
-/** Turns a provider's SSE events into OpenAI chunks, failing when the stream ends before its proper end. */
+/**
+ * Turns a provider's SSE events into OpenAI chunks, failing when the stream ends before its proper
+ * end.
+ */
 final class ChunkStream {
 
     /** Per-stream translation state of one provider. */
@@ -17,37 +20,51 @@ final class ChunkStream {
         boolean finished();
     }
 
-    private ChunkStream() {
-    }
+    private ChunkStream() {}
 
-    static Multi<ObjectNode> of(Multi<Sse.Event> events, java.util.function.Supplier<Translator> translators) {
-        return Multi.createFrom().emitter(emitter -> {
-            Translator translator = translators.get();
-            Cancellable upstream = events.subscribe().with(
-                    event -> {
-                        if (translator.finished()) {
-                            return;
-                        }
-                        try {
-                            translator.onEvent(event).forEach(emitter::emit);
-                            if (translator.finished()) {
-                                emitter.complete();
-                            }
-                        } catch (UpstreamFailure f) {
-                            emitter.fail(f);
-                        } catch (RuntimeException e) {
-                            emitter.fail(new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR,
-                                    "the upstream sent an event that cannot be read: " + e.getClass().getSimpleName()));
-                        }
-                    },
-                    emitter::fail,
-                    () -> {
-                        if (!translator.finished()) {
-                            emitter.fail(new UpstreamFailure(UpstreamFailure.Kind.CONNECTION,
-                                    "the upstream stream ended before its final event"));
-                        }
-                    });
-            emitter.onTermination(upstream::cancel);
-        });
+    static Multi<ObjectNode> of(
+            Multi<Sse.Event> events, java.util.function.Supplier<Translator> translators) {
+        return Multi.createFrom()
+                .emitter(
+                        emitter -> {
+                            Translator translator = translators.get();
+                            Cancellable upstream =
+                                    events.subscribe()
+                                            .with(
+                                                    event -> {
+                                                        if (translator.finished()) {
+                                                            return;
+                                                        }
+                                                        try {
+                                                            translator
+                                                                    .onEvent(event)
+                                                                    .forEach(emitter::emit);
+                                                            if (translator.finished()) {
+                                                                emitter.complete();
+                                                            }
+                                                        } catch (UpstreamFailure f) {
+                                                            emitter.fail(f);
+                                                        } catch (RuntimeException e) {
+                                                            emitter.fail(
+                                                                    new UpstreamFailure(
+                                                                            UpstreamFailure.Kind
+                                                                                    .SERVER_ERROR,
+                                                                            "the upstream sent an event that cannot be read: "
+                                                                                    + e.getClass()
+                                                                                            .getSimpleName()));
+                                                        }
+                                                    },
+                                                    emitter::fail,
+                                                    () -> {
+                                                        if (!translator.finished()) {
+                                                            emitter.fail(
+                                                                    new UpstreamFailure(
+                                                                            UpstreamFailure.Kind
+                                                                                    .CONNECTION,
+                                                                            "the upstream stream ended before its final event"));
+                                                        }
+                                                    });
+                            emitter.onTermination(upstream::cancel);
+                        });
     }
 }

@@ -17,8 +17,8 @@ import java.util.UUID;
 
 /**
  * Google Gemini's {@code generateContent} and {@code streamGenerateContent} (SSE), translated both
- * ways: messages become contents (assistant → model), system messages the system instruction,
- * tools function declarations, tool results function responses; candidates become choices.
+ * ways: messages become contents (assistant → model), system messages the system instruction, tools
+ * function declarations, tool results function responses; candidates become choices.
  */
 @Singleton
 public final class GeminiProvider implements Provider {
@@ -36,29 +36,38 @@ public final class GeminiProvider implements Provider {
         String url = target.baseUrl() + "/models/" + target.model() + ":generateContent";
         String id = "chatcmpl-gemini-" + UUID.randomUUID();
         return upstream.post(url, headers(target), translate(request), target.timeout())
-                .map(response -> {
-                    ObjectNode out = F.objectNode().put("id", id).put("object", "chat.completion")
-                            .put("created", Instant.now().getEpochSecond()).put("model", target.model());
-                    ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
-                    Parsed parsed = parse(response, 0);
-                    ObjectNode message = choice.putObject("message").put("role", "assistant");
-                    if (parsed.text.isEmpty()) {
-                        message.putNull("content");
-                    } else {
-                        message.put("content", parsed.text);
-                    }
-                    if (!parsed.calls.isEmpty()) {
-                        message.set("tool_calls", parsed.calls);
-                    }
-                    choice.put("finish_reason", parsed.finish == null ? "stop" : parsed.finish);
-                    out.set("usage", usage(response));
-                    return out;
-                });
+                .map(
+                        response -> {
+                            ObjectNode out =
+                                    F.objectNode()
+                                            .put("id", id)
+                                            .put("object", "chat.completion")
+                                            .put("created", Instant.now().getEpochSecond())
+                                            .put("model", target.model());
+                            ObjectNode choice = out.putArray("choices").addObject().put("index", 0);
+                            Parsed parsed = parse(response, 0);
+                            ObjectNode message =
+                                    choice.putObject("message").put("role", "assistant");
+                            if (parsed.text.isEmpty()) {
+                                message.putNull("content");
+                            } else {
+                                message.put("content", parsed.text);
+                            }
+                            if (!parsed.calls.isEmpty()) {
+                                message.set("tool_calls", parsed.calls);
+                            }
+                            choice.put(
+                                    "finish_reason",
+                                    parsed.finish == null ? "stop" : parsed.finish);
+                            out.set("usage", usage(response));
+                            return out;
+                        });
     }
 
     @Override
     public Uni<Multi<ObjectNode>> stream(Target target, ObjectNode request) {
-        String url = target.baseUrl() + "/models/" + target.model() + ":streamGenerateContent?alt=sse";
+        String url =
+                target.baseUrl() + "/models/" + target.model() + ":streamGenerateContent?alt=sse";
         return upstream.stream(url, headers(target), translate(request), target.timeout())
                 .map(events -> ChunkStream.of(events, () -> new StreamTranslator(target.model())));
     }
@@ -76,7 +85,9 @@ public final class GeminiProvider implements Provider {
         for (JsonNode m : request.path("messages")) {
             String role = m.path("role").asText();
             switch (role) {
-                case "system", "developer" -> system.append(system.length() > 0 ? "\n\n" : "").append(AnthropicProvider.text(m.path("content")));
+                case "system", "developer" ->
+                        system.append(system.length() > 0 ? "\n\n" : "")
+                                .append(AnthropicProvider.text(m.path("content")));
                 case "assistant" -> {
                     ArrayNode parts = contents.addObject().put("role", "model").putArray("parts");
                     String text = AnthropicProvider.text(m.path("content"));
@@ -86,22 +97,44 @@ public final class GeminiProvider implements Provider {
                     for (JsonNode call : m.path("tool_calls")) {
                         String name = call.path("function").path("name").asText();
                         toolNames.put(call.path("id").asText(), name);
-                        parts.addObject().putObject("functionCall").put("name", name)
-                                .set("args", AnthropicProvider.parseArguments(call.path("function").path("arguments").asText("{}")));
+                        parts.addObject()
+                                .putObject("functionCall")
+                                .put("name", name)
+                                .set(
+                                        "args",
+                                        AnthropicProvider.parseArguments(
+                                                call.path("function")
+                                                        .path("arguments")
+                                                        .asText("{}")));
                     }
                 }
                 case "tool" -> {
-                    String name = toolNames.getOrDefault(m.path("tool_call_id").asText(), m.path("name").asText("tool"));
-                    ObjectNode response = contents.addObject().put("role", "user").putArray("parts").addObject()
-                            .putObject("functionResponse").put("name", name);
-                    response.putObject("response").put("content", AnthropicProvider.text(m.path("content")));
+                    String name =
+                            toolNames.getOrDefault(
+                                    m.path("tool_call_id").asText(), m.path("name").asText("tool"));
+                    ObjectNode response =
+                            contents.addObject()
+                                    .put("role", "user")
+                                    .putArray("parts")
+                                    .addObject()
+                                    .putObject("functionResponse")
+                                    .put("name", name);
+                    response.putObject("response")
+                            .put("content", AnthropicProvider.text(m.path("content")));
                 }
-                default -> contents.addObject().put("role", "user").putArray("parts").addObject()
-                        .put("text", AnthropicProvider.text(m.path("content")));
+                default ->
+                        contents.addObject()
+                                .put("role", "user")
+                                .putArray("parts")
+                                .addObject()
+                                .put("text", AnthropicProvider.text(m.path("content")));
             }
         }
         if (system.length() > 0) {
-            out.putObject("systemInstruction").putArray("parts").addObject().put("text", system.toString());
+            out.putObject("systemInstruction")
+                    .putArray("parts")
+                    .addObject()
+                    .put("text", system.toString());
         }
         ObjectNode generation = F.objectNode();
         OpenAiShapes.copy(request, generation, "temperature", "temperature");
@@ -127,7 +160,8 @@ public final class GeminiProvider implements Provider {
             out.set("generationConfig", generation);
         }
         if (request.path("tools").size() > 0) {
-            ArrayNode declarations = out.putArray("tools").addObject().putArray("functionDeclarations");
+            ArrayNode declarations =
+                    out.putArray("tools").addObject().putArray("functionDeclarations");
             for (JsonNode t : request.path("tools")) {
                 JsonNode fn = t.path("function");
                 ObjectNode d = declarations.addObject().put("name", fn.path("name").asText());
@@ -139,17 +173,23 @@ public final class GeminiProvider implements Provider {
                 }
             }
             JsonNode choice = request.path("tool_choice");
-            String mode = choice.isObject() || choice.asText().equals("required") ? "ANY" : choice.asText().equals("none") ? "NONE" : "AUTO";
-            ObjectNode calling = out.putObject("toolConfig").putObject("functionCallingConfig").put("mode", mode);
+            String mode =
+                    choice.isObject() || choice.asText().equals("required")
+                            ? "ANY"
+                            : choice.asText().equals("none") ? "NONE" : "AUTO";
+            ObjectNode calling =
+                    out.putObject("toolConfig")
+                            .putObject("functionCallingConfig")
+                            .put("mode", mode);
             if (choice.isObject()) {
-                calling.putArray("allowedFunctionNames").add(choice.path("function").path("name").asText());
+                calling.putArray("allowedFunctionNames")
+                        .add(choice.path("function").path("name").asText());
             }
         }
         return out;
     }
 
-    private record Parsed(String text, ArrayNode calls, String finish) {
-    }
+    private record Parsed(String text, ArrayNode calls, String finish) {}
 
     private static Parsed parse(JsonNode response, int callOffset) {
         JsonNode candidate = response.path("candidates").path(0);
@@ -160,17 +200,31 @@ public final class GeminiProvider implements Provider {
                 text.append(part.path("text").asText());
             }
             if (part.has("functionCall")) {
-                ObjectNode call = calls.addObject().put("id", "call_" + (callOffset + calls.size())).put("type", "function");
-                call.putObject("function").put("name", part.path("functionCall").path("name").asText())
+                ObjectNode call =
+                        calls.addObject()
+                                .put("id", "call_" + (callOffset + calls.size()))
+                                .put("type", "function");
+                call.putObject("function")
+                        .put("name", part.path("functionCall").path("name").asText())
                         .put("arguments", part.path("functionCall").path("args").toString());
             }
         }
-        String finish = candidate.has("finishReason") ? switch (candidate.path("finishReason").asText()) {
-            case "MAX_TOKENS" -> "length";
-            case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII" -> "content_filter";
-            default -> calls.isEmpty() ? "stop" : "tool_calls";
-        } : null;
-        if (response.has("promptFeedback") && response.path("promptFeedback").has("blockReason") && candidate.isMissingNode()) {
+        String finish =
+                candidate.has("finishReason")
+                        ? switch (candidate.path("finishReason").asText()) {
+                            case "MAX_TOKENS" -> "length";
+                            case "SAFETY",
+                                    "RECITATION",
+                                    "BLOCKLIST",
+                                    "PROHIBITED_CONTENT",
+                                    "SPII" ->
+                                    "content_filter";
+                            default -> calls.isEmpty() ? "stop" : "tool_calls";
+                        }
+                        : null;
+        if (response.has("promptFeedback")
+                && response.path("promptFeedback").has("blockReason")
+                && candidate.isMissingNode()) {
             finish = "content_filter";
         }
         return new Parsed(text.toString(), calls, finish);
@@ -178,14 +232,22 @@ public final class GeminiProvider implements Provider {
 
     private static ObjectNode usage(JsonNode response) {
         JsonNode u = response.path("usageMetadata");
-        ObjectNode usage = OpenAiShapes.usage(u.path("promptTokenCount").asInt(), u.path("candidatesTokenCount").asInt() + u.path("thoughtsTokenCount").asInt());
+        ObjectNode usage =
+                OpenAiShapes.usage(
+                        u.path("promptTokenCount").asInt(),
+                        u.path("candidatesTokenCount").asInt()
+                                + u.path("thoughtsTokenCount").asInt());
         if (u.path("cachedContentTokenCount").asInt() > 0) {
-            usage.putObject("prompt_tokens_details").put("cached_tokens", u.path("cachedContentTokenCount").asInt());
+            usage.putObject("prompt_tokens_details")
+                    .put("cached_tokens", u.path("cachedContentTokenCount").asInt());
         }
         return usage;
     }
 
-    /** Each SSE event is a whole GenerateContentResponse; the one with a finishReason ends the stream. */
+    /**
+     * Each SSE event is a whole GenerateContentResponse; the one with a finishReason ends the
+     * stream.
+     */
     private static final class StreamTranslator implements ChunkStream.Translator {
         private final String id = "chatcmpl-gemini-" + UUID.randomUUID();
         private final String model;
@@ -203,10 +265,12 @@ public final class GeminiProvider implements Provider {
             try {
                 response = Upstream.JSON.readTree(event.data());
             } catch (IOException e) {
-                throw new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR, "Gemini sent an event that is not JSON");
+                throw new UpstreamFailure(
+                        UpstreamFailure.Kind.SERVER_ERROR, "Gemini sent an event that is not JSON");
             }
             if (response.has("error")) {
-                throw Upstream.failure(response.path("error").path("code").asInt(500), event.data(), null, null);
+                throw Upstream.failure(
+                        response.path("error").path("code").asInt(500), event.data(), null, null);
             }
             Parsed parsed = parse(response, calls);
             calls += parsed.calls.size();
@@ -221,7 +285,8 @@ public final class GeminiProvider implements Provider {
             }
             if (!parsed.calls.isEmpty()) {
                 for (int i = 0; i < parsed.calls.size(); i++) {
-                    ((ObjectNode) parsed.calls.get(i)).put("index", calls - parsed.calls.size() + i);
+                    ((ObjectNode) parsed.calls.get(i))
+                            .put("index", calls - parsed.calls.size() + i);
                 }
                 delta.set("tool_calls", parsed.calls);
             }
@@ -240,7 +305,5 @@ public final class GeminiProvider implements Provider {
         public boolean finished() {
             return done;
         }
-
     }
-
 }

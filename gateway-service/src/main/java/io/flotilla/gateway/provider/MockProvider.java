@@ -17,16 +17,18 @@ import java.util.List;
 
 /**
  * The built-in offline provider, for the local demo and load tests: a deterministic answer (the
- * same prompt always gets the same text), realistic {@code usage} counted with the real
- * tokenizer, JSON that fits the requested schema when structured output is asked for, and an
- * optional latency per provider. Its models are labelled {@code mock} in /v1/models.
+ * same prompt always gets the same text), realistic {@code usage} counted with the real tokenizer,
+ * JSON that fits the requested schema when structured output is asked for, and an optional latency
+ * per provider. Its models are labelled {@code mock} in /v1/models.
  */
 @Singleton
 public final class MockProvider implements Provider {
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
-    private static final String[] WORDS = ("the fleet of agents carries each task through clear steps while budgets hold and "
-            + "every answer stays short useful and grounded in what the prompt asked for").split(" ");
+    private static final String[] WORDS =
+            ("the fleet of agents carries each task through clear steps while budgets hold and "
+                            + "every answer stays short useful and grounded in what the prompt asked for")
+                    .split(" ");
 
     @Override
     public Uni<ObjectNode> complete(Target target, ObjectNode request) {
@@ -38,14 +40,20 @@ public final class MockProvider implements Provider {
         } else {
             message.put("content", answer.text);
         }
-        ObjectNode completion = F.objectNode()
-                .put("id", "chatcmpl-mock-" + Integer.toHexString(answer.seed))
-                .put("object", "chat.completion")
-                .put("created", Instant.now().getEpochSecond())
-                .put("model", target.model())
-                .put("system_fingerprint", "flotilla-mock");
-        completion.putArray("choices").addObject().put("index", 0).<ObjectNode>set("message", message)
-                .put("finish_reason", answer.finishReason).putNull("logprobs");
+        ObjectNode completion =
+                F.objectNode()
+                        .put("id", "chatcmpl-mock-" + Integer.toHexString(answer.seed))
+                        .put("object", "chat.completion")
+                        .put("created", Instant.now().getEpochSecond())
+                        .put("model", target.model())
+                        .put("system_fingerprint", "flotilla-mock");
+        completion
+                .putArray("choices")
+                .addObject()
+                .put("index", 0)
+                .<ObjectNode>set("message", message)
+                .put("finish_reason", answer.finishReason)
+                .putNull("logprobs");
         completion.set("usage", usage(answer));
         return delayed(Uni.createFrom().item(completion), target.mockLatency());
     }
@@ -56,19 +64,38 @@ public final class MockProvider implements Provider {
         String id = "chatcmpl-mock-" + Integer.toHexString(answer.seed);
         long created = Instant.now().getEpochSecond();
         List<ObjectNode> chunks = new ArrayList<>();
-        chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode().put("role", "assistant").put("content", ""), null));
+        chunks.add(
+                OpenAiShapes.chunk(
+                        id,
+                        target.model(),
+                        F.objectNode().put("role", "assistant").put("content", ""),
+                        null));
         if (answer.toolCall != null) {
-            chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode().set("tool_calls",
-                    F.arrayNode().add(answer.toolCall.deepCopy().put("index", 0))), null));
+            chunks.add(
+                    OpenAiShapes.chunk(
+                            id,
+                            target.model(),
+                            F.objectNode()
+                                    .set(
+                                            "tool_calls",
+                                            F.arrayNode()
+                                                    .add(
+                                                            answer.toolCall
+                                                                    .deepCopy()
+                                                                    .put("index", 0))),
+                            null));
         } else {
             String[] pieces = answer.text.split("(?<= )");
             for (String piece : pieces) {
-                chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode().put("content", piece), null));
+                chunks.add(
+                        OpenAiShapes.chunk(
+                                id, target.model(), F.objectNode().put("content", piece), null));
             }
         }
         chunks.add(OpenAiShapes.chunk(id, target.model(), F.objectNode(), answer.finishReason));
         chunks.add(OpenAiShapes.usageChunk(id, target.model(), usage(answer)));
-        return delayed(Uni.createFrom().item(Multi.createFrom().iterable(chunks)), target.mockLatency());
+        return delayed(
+                Uni.createFrom().item(Multi.createFrom().iterable(chunks)), target.mockLatency());
     }
 
     @Override
@@ -103,20 +130,40 @@ public final class MockProvider implements Provider {
         return delayed(Uni.createFrom().item(out), target.mockLatency());
     }
 
-    private record Answer(int seed, String text, ObjectNode toolCall, String finishReason, int promptTokens, int completionTokens) {
-    }
+    private record Answer(
+            int seed,
+            String text,
+            ObjectNode toolCall,
+            String finishReason,
+            int promptTokens,
+            int completionTokens) {}
 
     private static Answer answer(ObjectNode request) {
         int promptTokens = TokenEstimator.promptTokens(request);
         String prompt = TokenEstimator.promptText(request);
         int seed = prompt.hashCode();
-        int maxTokens = request.path("max_completion_tokens").asInt(request.path("max_tokens").asInt(Integer.MAX_VALUE));
+        int maxTokens =
+                request.path("max_completion_tokens")
+                        .asInt(request.path("max_tokens").asInt(Integer.MAX_VALUE));
         JsonNode choice = request.path("tool_choice");
-        if (request.path("tools").size() > 0 && (choice.asText().equals("required") || choice.isObject())) {
-            JsonNode fn = choice.isObject() ? choice.path("function") : request.path("tools").get(0).path("function");
-            ObjectNode call = F.objectNode().put("id", "call_mock_" + Integer.toHexString(seed)).put("type", "function");
+        if (request.path("tools").size() > 0
+                && (choice.asText().equals("required") || choice.isObject())) {
+            JsonNode fn =
+                    choice.isObject()
+                            ? choice.path("function")
+                            : request.path("tools").get(0).path("function");
+            ObjectNode call =
+                    F.objectNode()
+                            .put("id", "call_mock_" + Integer.toHexString(seed))
+                            .put("type", "function");
             call.putObject("function").put("name", fn.path("name").asText()).put("arguments", "{}");
-            return new Answer(seed, null, call, "tool_calls", promptTokens, TokenEstimator.count(call.toString()));
+            return new Answer(
+                    seed,
+                    null,
+                    call,
+                    "tool_calls",
+                    promptTokens,
+                    TokenEstimator.count(call.toString()));
         }
         JsonNode format = request.path("response_format");
         String text;
@@ -147,21 +194,34 @@ public final class MockProvider implements Provider {
         return switch (type) {
             case "object" -> {
                 ObjectNode o = F.objectNode();
-                schema.path("properties").fields().forEachRemaining(e -> o.set(e.getKey(), sample(e.getValue(), seed + e.getKey().hashCode())));
+                schema.path("properties")
+                        .fields()
+                        .forEachRemaining(
+                                e ->
+                                        o.set(
+                                                e.getKey(),
+                                                sample(
+                                                        e.getValue(),
+                                                        seed + e.getKey().hashCode())));
                 yield o;
             }
-            case "array" -> F.arrayNode().add(sample(schema.path("items"), seed + 1)).add(sample(schema.path("items"), seed + 2));
+            case "array" ->
+                    F.arrayNode()
+                            .add(sample(schema.path("items"), seed + 1))
+                            .add(sample(schema.path("items"), seed + 2));
             case "integer" -> F.numberNode(Math.floorMod(seed, 10) + 1);
             case "number" -> F.numberNode(Math.floorMod(seed, 100) / 10.0);
             case "boolean" -> F.booleanNode(true);
-            default -> schema.has("enum") ? schema.path("enum").get(0) : F.textNode(sentence(seed, 4));
+            default ->
+                    schema.has("enum") ? schema.path("enum").get(0) : F.textNode(sentence(seed, 4));
         };
     }
 
     private static String sentence(int seed, int words) {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < words; i++) {
-            s.append(i == 0 ? "" : " ").append(WORDS[Math.floorMod(seed * 31 + i * 17, WORDS.length)]);
+            s.append(i == 0 ? "" : " ")
+                    .append(WORDS[Math.floorMod(seed * 31 + i * 17, WORDS.length)]);
         }
         return s.toString();
     }

@@ -9,7 +9,10 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 
-/** OpenAI and every OpenAI-compatible server (vLLM, Ollama's /v1, LM Studio): the body passes through. */
+/**
+ * OpenAI and every OpenAI-compatible server (vLLM, Ollama's /v1, LM Studio): the body passes
+ * through.
+ */
 @Singleton
 public final class OpenAiProvider implements Provider {
 
@@ -25,7 +28,11 @@ public final class OpenAiProvider implements Provider {
         body.put("model", target.model());
         body.remove("stream");
         body.remove("stream_options");
-        return upstream.post(target.baseUrl() + "/chat/completions", headers(target), body, target.timeout())
+        return upstream.post(
+                        target.baseUrl() + "/chat/completions",
+                        headers(target),
+                        body,
+                        target.timeout())
                 .map(json -> (ObjectNode) json);
     }
 
@@ -36,7 +43,11 @@ public final class OpenAiProvider implements Provider {
         body.put("stream", true);
         // always ask for usage: the gateway needs it even when the caller did not ask for it
         body.putObject("stream_options").put("include_usage", true);
-        return upstream.stream(target.baseUrl() + "/chat/completions", headers(target), body, target.timeout())
+        return upstream.stream(
+                        target.baseUrl() + "/chat/completions",
+                        headers(target),
+                        body,
+                        target.timeout())
                 .map(events -> ChunkStream.of(events, Translator::new));
     }
 
@@ -44,12 +55,15 @@ public final class OpenAiProvider implements Provider {
     public Uni<ObjectNode> embed(Target target, ObjectNode request) {
         ObjectNode body = request.deepCopy();
         body.put("model", target.model());
-        return upstream.post(target.baseUrl() + "/embeddings", headers(target), body, target.timeout())
+        return upstream.post(
+                        target.baseUrl() + "/embeddings", headers(target), body, target.timeout())
                 .map(json -> (ObjectNode) json);
     }
 
     private static Map<String, String> headers(Target target) {
-        return target.apiKey() == null ? Map.of() : Map.of("Authorization", "Bearer " + target.apiKey());
+        return target.apiKey() == null
+                ? Map.of()
+                : Map.of("Authorization", "Bearer " + target.apiKey());
     }
 
     /** OpenAI's own stream: chunks as they are, ended by {@code [DONE]}. */
@@ -66,11 +80,17 @@ public final class OpenAiProvider implements Provider {
             try {
                 chunk = (ObjectNode) Upstream.JSON.readTree(event.data());
             } catch (IOException e) {
-                throw new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR, "the upstream sent a chunk that is not JSON");
+                throw new UpstreamFailure(
+                        UpstreamFailure.Kind.SERVER_ERROR,
+                        "the upstream sent a chunk that is not JSON");
             }
             if (chunk.has("error")) {
-                throw new UpstreamFailure(UpstreamFailure.Kind.SERVER_ERROR, 0, null,
-                        "the upstream reported an error mid-stream: " + chunk.path("error").path("message").asText("unknown"));
+                throw new UpstreamFailure(
+                        UpstreamFailure.Kind.SERVER_ERROR,
+                        0,
+                        null,
+                        "the upstream reported an error mid-stream: "
+                                + chunk.path("error").path("message").asText("unknown"));
             }
             return List.of(chunk);
         }

@@ -5,18 +5,26 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 
-/** The OpenAI objects every translating provider builds: stream chunks, usage, copied parameters. */
+/**
+ * The OpenAI objects every translating provider builds: stream chunks, usage, copied parameters.
+ */
 final class OpenAiShapes {
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
-    private OpenAiShapes() {
-    }
+    private OpenAiShapes() {}
 
-    /** A {@code chat.completion.chunk} with one choice carrying {@code delta} (null: no choices yet). */
+    /**
+     * A {@code chat.completion.chunk} with one choice carrying {@code delta} (null: no choices
+     * yet).
+     */
     static ObjectNode chunk(String id, String model, ObjectNode delta, String finishReason) {
-        ObjectNode c = F.objectNode().put("id", id).put("object", "chat.completion.chunk").put("created", Instant.now().getEpochSecond())
-                .put("model", model);
+        ObjectNode c =
+                F.objectNode()
+                        .put("id", id)
+                        .put("object", "chat.completion.chunk")
+                        .put("created", Instant.now().getEpochSecond())
+                        .put("model", model);
         if (delta != null) {
             ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
             choice.set("delta", delta);
@@ -38,7 +46,10 @@ final class OpenAiShapes {
     }
 
     static ObjectNode usage(long in, long out) {
-        return F.objectNode().put("prompt_tokens", in).put("completion_tokens", out).put("total_tokens", in + out);
+        return F.objectNode()
+                .put("prompt_tokens", in)
+                .put("completion_tokens", out)
+                .put("total_tokens", in + out);
     }
 
     /** Copies a request parameter under the provider's name, when it is set. */

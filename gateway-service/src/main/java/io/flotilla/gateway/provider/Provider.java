@@ -6,11 +6,12 @@ import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 /**
- * A provider speaks its own wire format to its API and OpenAI's to the gateway: requests come in
- * as OpenAI chat-completion bodies, answers go out as OpenAI completion objects and stream chunks.
+ * A provider speaks its own wire format to its API and OpenAI's to the gateway: requests come in as
+ * OpenAI chat-completion bodies, answers go out as OpenAI completion objects and stream chunks.
  * Failures are {@link UpstreamFailure}s.
  */
-public sealed interface Provider permits OpenAiProvider, AnthropicProvider, GeminiProvider, MockProvider {
+public sealed interface Provider
+        permits OpenAiProvider, AnthropicProvider, GeminiProvider, MockProvider {
 
     /** A non-streaming completion. */
     Uni<ObjectNode> complete(Target target, ObjectNode request);
@@ -25,7 +26,14 @@ public sealed interface Provider permits OpenAiProvider, AnthropicProvider, Gemi
 
     /** Embeddings in OpenAI's format; providers without them refuse. */
     default Uni<ObjectNode> embed(Target target, ObjectNode request) {
-        return Uni.createFrom().failure(new UpstreamFailure(UpstreamFailure.Kind.REJECTED, 400, null,
-                "provider '" + target.provider() + "' has no embeddings; route this alias to an openai or mock target"));
+        return Uni.createFrom()
+                .failure(
+                        new UpstreamFailure(
+                                UpstreamFailure.Kind.REJECTED,
+                                400,
+                                null,
+                                "provider '"
+                                        + target.provider()
+                                        + "' has no embeddings; route this alias to an openai or mock target"));
     }
 }

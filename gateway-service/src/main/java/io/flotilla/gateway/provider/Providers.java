@@ -12,7 +12,11 @@ public class Providers {
     private final GeminiProvider gemini;
     private final MockProvider mock;
 
-    Providers(OpenAiProvider openai, AnthropicProvider anthropic, GeminiProvider gemini, MockProvider mock) {
+    Providers(
+            OpenAiProvider openai,
+            AnthropicProvider anthropic,
+            GeminiProvider gemini,
+            MockProvider mock) {
         this.openai = openai;
         this.anthropic = anthropic;
         this.gemini = gemini;

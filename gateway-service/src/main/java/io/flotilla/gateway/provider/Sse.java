@@ -6,32 +6,56 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Server-sent events: parses an upstream byte stream into events (WHATWG rules, the parts LLM APIs use). */
+/**
+ * Server-sent events: parses an upstream byte stream into events (WHATWG rules, the parts LLM APIs
+ * use).
+ */
 public final class Sse {
 
-    private Sse() {
-    }
+    private Sse() {}
 
     /** One event: its {@code event:} name (null when absent) and its joined {@code data:} lines. */
-    public record Event(String event, String data) {
-    }
+    public record Event(String event, String data) {}
 
     /** Splits a byte stream into events; bytes of one event may arrive in any number of buffers. */
     public static Multi<Event> parse(Multi<Buffer> bytes) {
-        return Multi.createFrom().deferred(() -> {
-            StringBuilder pending = new StringBuilder();
-            byte[][] carry = {new byte[0]};
-            return bytes.onItem().transformToIterable(buffer -> {
-                byte[] incoming = buffer.getBytes();
-                byte[] all = new byte[carry[0].length + incoming.length];
-                System.arraycopy(carry[0], 0, all, 0, carry[0].length);
-                System.arraycopy(incoming, 0, all, carry[0].length, incoming.length);
-                int complete = lastNewline(all) + 1; // never split a UTF-8 sequence: cut only after '\n'
-                carry[0] = java.util.Arrays.copyOfRange(all, complete, all.length);
-                pending.append(new String(all, 0, complete, StandardCharsets.UTF_8).replace("\r\n", "\n").replace('\r', '\n'));
-                return drain(pending);
-            });
-        });
+        return Multi.createFrom()
+                .deferred(
+                        () -> {
+                            StringBuilder pending = new StringBuilder();
+                            byte[][] carry = {new byte[0]};
+                            return bytes.onItem()
+                                    .transformToIterable(
+                                            buffer -> {
+                                                byte[] incoming = buffer.getBytes();
+                                                byte[] all =
+                                                        new byte[carry[0].length + incoming.length];
+                                                System.arraycopy(
+                                                        carry[0], 0, all, 0, carry[0].length);
+                                                System.arraycopy(
+                                                        incoming,
+                                                        0,
+                                                        all,
+                                                        carry[0].length,
+                                                        incoming.length);
+                                                int complete =
+                                                        lastNewline(all) + 1; // never split a UTF-8
+                                                // sequence: cut only after
+                                                // '\n'
+                                                carry[0] =
+                                                        java.util.Arrays.copyOfRange(
+                                                                all, complete, all.length);
+                                                pending.append(
+                                                        new String(
+                                                                        all,
+                                                                        0,
+                                                                        complete,
+                                                                        StandardCharsets.UTF_8)
+                                                                .replace("\r\n", "\n")
+                                                                .replace('\r', '\n'));
+                                                return drain(pending);
+                                            });
+                        });
     }
 
     private static int lastNewline(byte[] bytes) {
@@ -64,7 +88,10 @@ public final class Sse {
                 if (field.equals("event")) {
                     event = value;
                 } else if (field.equals("data")) {
-                    data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+                    data =
+                            data == null
+                                    ? new StringBuilder(value)
+                                    : data.append('\n').append(value);
                 }
             }
             if (data != null) {

@@ -34,77 +34,115 @@ public class Upstream {
     private final HttpClient client;
 
     Upstream(Vertx vertx) {
-        this.client = vertx.createHttpClient(new HttpClientOptions()
-                .setKeepAlive(true)
-                .setMaxPoolSize(256)
-                .setConnectTimeout(5_000)
-                .setTryUseCompression(false));
+        this.client =
+                vertx.createHttpClient(
+                        new HttpClientOptions()
+                                .setKeepAlive(true)
+                                .setMaxPoolSize(256)
+                                .setConnectTimeout(5_000)
+                                .setTryUseCompression(false));
     }
 
     /** POSTs JSON and returns the parsed 200 answer. */
-    public Uni<JsonNode> post(String url, Map<String, String> headers, ObjectNode body, Duration timeout) {
+    public Uni<JsonNode> post(
+            String url, Map<String, String> headers, ObjectNode body, Duration timeout) {
         return send(url, headers, body, timeout)
                 .chain(response -> response.body().map(b -> parse(b, url)))
-                .ifNoItem().after(timeout).failWith(() -> new UpstreamFailure(Kind.TIMEOUT, "no answer within " + timeout))
-                .onFailure(f -> !(f instanceof UpstreamFailure)).transform(Upstream::classify);
+                .ifNoItem()
+                .after(timeout)
+                .failWith(() -> new UpstreamFailure(Kind.TIMEOUT, "no answer within " + timeout))
+                .onFailure(f -> !(f instanceof UpstreamFailure))
+                .transform(Upstream::classify);
     }
 
     /** POSTs JSON and, once the upstream answers 200, streams its server-sent events. */
-    public Uni<Multi<Sse.Event>> stream(String url, Map<String, String> headers, ObjectNode body, Duration timeout) {
+    public Uni<Multi<Sse.Event>> stream(
+            String url, Map<String, String> headers, ObjectNode body, Duration timeout) {
         return send(url, headers, body, timeout)
-                .map(response -> Sse.parse(response.pause().toMulti())
-                        .onFailure(f -> !(f instanceof UpstreamFailure)).transform(Upstream::classify))
-                .onFailure(f -> !(f instanceof UpstreamFailure)).transform(Upstream::classify);
+                .map(
+                        response ->
+                                Sse.parse(response.pause().toMulti())
+                                        .onFailure(f -> !(f instanceof UpstreamFailure))
+                                        .transform(Upstream::classify))
+                .onFailure(f -> !(f instanceof UpstreamFailure))
+                .transform(Upstream::classify);
     }
 
-    private Uni<HttpClientResponse> send(String url, Map<String, String> headers, ObjectNode body, Duration timeout) {
-        RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(url)
-                .setIdleTimeout(timeout.toMillis());
-        return client.request(options).chain(request -> {
-            request.putHeader("Content-Type", "application/json");
-            headers.forEach(request::putHeader);
-            return request.send(Buffer.buffer(body.toString()));
-        }).chain(response -> {
-            if (response.statusCode() == 200) {
-                return Uni.createFrom().item(response);
-            }
-            return response.body().map(b -> {
-                throw failure(response.statusCode(), b.toString(), response.getHeader("retry-after-ms"),
-                        response.getHeader("retry-after"));
-            });
-        });
+    private Uni<HttpClientResponse> send(
+            String url, Map<String, String> headers, ObjectNode body, Duration timeout) {
+        RequestOptions options =
+                new RequestOptions()
+                        .setMethod(HttpMethod.POST)
+                        .setAbsoluteURI(url)
+                        .setIdleTimeout(timeout.toMillis());
+        return client.request(options)
+                .chain(
+                        request -> {
+                            request.putHeader("Content-Type", "application/json");
+                            headers.forEach(request::putHeader);
+                            return request.send(Buffer.buffer(body.toString()));
+                        })
+                .chain(
+                        response -> {
+                            if (response.statusCode() == 200) {
+                                return Uni.createFrom().item(response);
+                            }
+                            return response.body()
+                                    .map(
+                                            b -> {
+                                                throw failure(
+                                                        response.statusCode(),
+                                                        b.toString(),
+                                                        response.getHeader("retry-after-ms"),
+                                                        response.getHeader("retry-after"));
+                                            });
+                        });
     }
 
     private static JsonNode parse(Buffer body, String url) {
         try {
             return JSON.readTree(body.getBytes());
         } catch (IOException e) {
-            throw new UpstreamFailure(Kind.SERVER_ERROR, 200, null, "the upstream answered 200 with a body that is not JSON");
+            throw new UpstreamFailure(
+                    Kind.SERVER_ERROR,
+                    200,
+                    null,
+                    "the upstream answered 200 with a body that is not JSON");
         }
     }
 
     /** Classifies an HTTP error answer of any provider. */
-    static UpstreamFailure failure(int status, String body, String retryAfterMs, String retryAfter) {
+    static UpstreamFailure failure(
+            int status, String body, String retryAfterMs, String retryAfter) {
         String message = upstreamMessage(body);
         if (status == 429) {
-            return new UpstreamFailure(Kind.RATE_LIMITED, status, retryAfter(retryAfterMs, retryAfter), "rate limited: " + message);
+            return new UpstreamFailure(
+                    Kind.RATE_LIMITED,
+                    status,
+                    retryAfter(retryAfterMs, retryAfter),
+                    "rate limited: " + message);
         }
         if (status == 408) {
             return new UpstreamFailure(Kind.TIMEOUT, status, null, message);
         }
         if (status >= 500) {
-            return new UpstreamFailure(Kind.SERVER_ERROR, status, retryAfter(retryAfterMs, retryAfter), message);
+            return new UpstreamFailure(
+                    Kind.SERVER_ERROR, status, retryAfter(retryAfterMs, retryAfter), message);
         }
         String lower = body == null ? "" : body.toLowerCase(Locale.ROOT);
-        if (lower.contains("context_length_exceeded") || lower.contains("maximum context length")
-                || lower.contains("prompt is too long") || lower.contains("exceeds the maximum number of tokens")
+        if (lower.contains("context_length_exceeded")
+                || lower.contains("maximum context length")
+                || lower.contains("prompt is too long")
+                || lower.contains("exceeds the maximum number of tokens")
                 || lower.contains("too many tokens")) {
             return new UpstreamFailure(Kind.CONTEXT_LENGTH, status, null, message);
         }
         return new UpstreamFailure(Kind.REJECTED, status, null, message);
     }
 
-    /** The error message of an OpenAI, Anthropic or Gemini error body; the status line otherwise. */
+    /**
+     * The error message of an OpenAI, Anthropic or Gemini error body; the status line otherwise.
+     */
     static String upstreamMessage(String body) {
         try {
             JsonNode error = JSON.readTree(body).path("error");
@@ -114,7 +152,9 @@ public class Upstream {
         } catch (IOException | RuntimeException e) {
             // not JSON: fall through
         }
-        return body == null || body.isBlank() ? "no error body" : "non-JSON error body of " + body.length() + " bytes";
+        return body == null || body.isBlank()
+                ? "no error body"
+                : "non-JSON error body of " + body.length() + " bytes";
     }
 
     static Duration retryAfter(String millis, String value) {
@@ -127,7 +167,10 @@ public class Upstream {
                 if (v.chars().allMatch(c -> Character.isDigit(c) || c == '.')) {
                     return Duration.ofMillis((long) (Double.parseDouble(v) * 1000));
                 }
-                Duration until = Duration.between(ZonedDateTime.now(), ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME));
+                Duration until =
+                        Duration.between(
+                                ZonedDateTime.now(),
+                                ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME));
                 return until.isNegative() ? Duration.ZERO : until;
             }
         } catch (RuntimeException e) {
@@ -144,6 +187,8 @@ public class Upstream {
         if (t instanceof TimeoutException || message.toLowerCase(Locale.ROOT).contains("timeout")) {
             return new UpstreamFailure(Kind.TIMEOUT, "timed out: " + message);
         }
-        return new UpstreamFailure(Kind.CONNECTION, "connection failed: " + t.getClass().getSimpleName() + ": " + message);
+        return new UpstreamFailure(
+                Kind.CONNECTION,
+                "connection failed: " + t.getClass().getSimpleName() + ": " + message);
     }
 }

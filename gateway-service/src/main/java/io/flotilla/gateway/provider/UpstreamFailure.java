@@ -3,8 +3,8 @@ package io.flotilla.gateway.provider;
 import java.time.Duration;
 
 /**
- * Why a call to a target failed, classified once so routing can decide: retry the same target,
- * fall back to the next, or hand the error to the caller. Details never carry prompt text.
+ * Why a call to a target failed, classified once so routing can decide: retry the same target, fall
+ * back to the next, or hand the error to the caller. Details never carry prompt text.
  */
 public final class UpstreamFailure extends RuntimeException {
 
@@ -55,7 +55,10 @@ public final class UpstreamFailure extends RuntimeException {
 
     /** Worth calling the same target again after a pause. */
     public boolean retryable() {
-        return kind == Kind.RATE_LIMITED || kind == Kind.SERVER_ERROR || kind == Kind.TIMEOUT || kind == Kind.CONNECTION;
+        return kind == Kind.RATE_LIMITED
+                || kind == Kind.SERVER_ERROR
+                || kind == Kind.TIMEOUT
+                || kind == Kind.CONNECTION;
     }
 
     /** Worth trying the next target. */
@@ -65,6 +68,8 @@ public final class UpstreamFailure extends RuntimeException {
 
     /** Short label for headers, metrics and logs. */
     public String label() {
-        return status > 0 ? kind.name().toLowerCase() + "(" + status + ")" : kind.name().toLowerCase();
+        return status > 0
+                ? kind.name().toLowerCase() + "(" + status + ")"
+                : kind.name().toLowerCase();
     }
 }

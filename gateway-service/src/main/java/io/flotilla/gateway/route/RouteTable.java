@@ -28,15 +28,16 @@ import org.jboss.logging.Logger;
 
 /**
  * The aliases clients may call: routes of the routes file, overlaid by routes stored through the
- * admin API (in {@code gateway.routes}, so every replica sees them; each replica reloads them
- * every {@code route-refresh}). Providers and their credentials come only from the file.
+ * admin API (in {@code gateway.routes}, so every replica sees them; each replica reloads them every
+ * {@code route-refresh}). Providers and their credentials come only from the file.
  */
 @Singleton
 public class RouteTable {
 
     private static final Logger LOG = Logger.getLogger(RouteTable.class);
-    static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    static final ObjectMapper YAML =
+            new ObjectMapper(new YAMLFactory())
+                    .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final GatewayConfig config;
     private final Pool pool;
@@ -53,7 +54,8 @@ public class RouteTable {
         this.providers = file.providers() == null ? Map.of() : Map.copyOf(file.providers());
         this.fileRoutes = file.routes() == null ? Map.of() : new LinkedHashMap<>(file.routes());
         List<FieldError> errors = new ArrayList<>();
-        fileRoutes.forEach((alias, spec) -> errors.addAll(validate(alias, spec, fileRoutes.keySet())));
+        fileRoutes.forEach(
+                (alias, spec) -> errors.addAll(validate(alias, spec, fileRoutes.keySet())));
         if (!errors.isEmpty()) {
             throw new IllegalStateException("the routes file is invalid: " + errors);
         }
@@ -67,8 +69,17 @@ public class RouteTable {
             // serve the file's routes; stored routes arrive with the next successful refresh
             LOG.warnf("stored routes could not be loaded at start: %s", e.getMessage());
         }
-        vertx.setPeriodic(config.routeRefresh().toMillis(), id -> refresh().subscribe().with(
-                ok -> { }, e -> LOG.warnf("reloading stored routes failed: %s", e.getMessage())));
+        vertx.setPeriodic(
+                config.routeRefresh().toMillis(),
+                id ->
+                        refresh()
+                                .subscribe()
+                                .with(
+                                        ok -> {},
+                                        e ->
+                                                LOG.warnf(
+                                                        "reloading stored routes failed: %s",
+                                                        e.getMessage())));
     }
 
     /** The route of an alias, or null. */
@@ -83,34 +94,53 @@ public class RouteTable {
 
     /** Reloads the stored routes and rebuilds the table. */
     public Uni<Void> refresh() {
-        return pool.query("SELECT alias, spec FROM gateway.routes").execute().map(rows -> {
-            Map<String, Routes.RouteSpec> merged = new LinkedHashMap<>(fileRoutes);
-            rows.forEach(row -> {
-                try {
-                    merged.put(row.getString("alias"),
-                            YAML.convertValue(((JsonObject) row.getValue("spec")).getMap(), Routes.RouteSpec.class));
-                } catch (IllegalArgumentException e) {
-                    LOG.warnf("stored route '%s' is unreadable and ignored: %s", row.getString("alias"), e.getMessage());
-                }
-            });
-            routes = resolveAll(merged);
-            return null;
-        });
+        return pool.query("SELECT alias, spec FROM gateway.routes")
+                .execute()
+                .map(
+                        rows -> {
+                            Map<String, Routes.RouteSpec> merged = new LinkedHashMap<>(fileRoutes);
+                            rows.forEach(
+                                    row -> {
+                                        try {
+                                            merged.put(
+                                                    row.getString("alias"),
+                                                    YAML.convertValue(
+                                                            ((JsonObject) row.getValue("spec"))
+                                                                    .getMap(),
+                                                            Routes.RouteSpec.class));
+                                        } catch (IllegalArgumentException e) {
+                                            LOG.warnf(
+                                                    "stored route '%s' is unreadable and ignored: %s",
+                                                    row.getString("alias"), e.getMessage());
+                                        }
+                                    });
+                            routes = resolveAll(merged);
+                            return null;
+                        });
     }
 
     /** Every problem of a route spec, each with its path. */
-    public List<FieldError> validate(String alias, Routes.RouteSpec spec, java.util.Collection<String> aliases) {
+    public List<FieldError> validate(
+            String alias, Routes.RouteSpec spec, java.util.Collection<String> aliases) {
         List<FieldError> errors = new ArrayList<>();
         String at = "routes." + alias;
         if (spec == null || (spec.targets() == null) == (spec.auto() == null)) {
-            errors.add(new FieldError(at, "give either 'targets' (a list) or 'auto' (cheap and strong aliases)"));
+            errors.add(
+                    new FieldError(
+                            at,
+                            "give either 'targets' (a list) or 'auto' (cheap and strong aliases)"));
             return errors;
         }
         if (spec.auto() != null) {
             Routes.AutoSpec auto = spec.auto();
-            for (String[] side : new String[][] {{"cheap", auto.cheap()}, {"strong", auto.strong()}}) {
+            for (String[] side :
+                    new String[][] {{"cheap", auto.cheap()}, {"strong", auto.strong()}}) {
                 if (side[1] == null || !aliases.contains(side[1]) || side[1].equals(alias)) {
-                    errors.add(new FieldError(at + ".auto." + side[0], "must name another alias; known: " + String.join(", ", aliases)));
+                    errors.add(
+                            new FieldError(
+                                    at + ".auto." + side[0],
+                                    "must name another alias; known: "
+                                            + String.join(", ", aliases)));
                 }
             }
             return errors;
@@ -122,8 +152,13 @@ public class RouteTable {
             Routes.TargetSpec t = spec.targets().get(i);
             String tp = at + ".targets[" + i + "]";
             if (t.provider() == null || !providers.containsKey(t.provider())) {
-                errors.add(new FieldError(tp + ".provider", "'" + t.provider() + "' is not a provider; known: "
-                        + String.join(", ", providers.keySet())));
+                errors.add(
+                        new FieldError(
+                                tp + ".provider",
+                                "'"
+                                        + t.provider()
+                                        + "' is not a provider; known: "
+                                        + String.join(", ", providers.keySet())));
             }
             if (t.model() == null || t.model().isBlank()) {
                 errors.add(new FieldError(tp + ".model", "is required"));
@@ -132,7 +167,9 @@ public class RouteTable {
                 errors.add(new FieldError(tp + ".weight", "must be 0 or more"));
             }
             if (t.contextWindow() != null && t.contextWindow() < 1) {
-                errors.add(new FieldError(tp + ".contextWindow", "must be a positive number of tokens"));
+                errors.add(
+                        new FieldError(
+                                tp + ".contextWindow", "must be a positive number of tokens"));
             }
             try {
                 Routes.duration(t.timeout());
@@ -167,38 +204,61 @@ public class RouteTable {
         for (int i = 0; i < spec.targets().size(); i++) {
             Routes.TargetSpec t = spec.targets().get(i);
             Routes.ProviderSpec p = providers.get(t.provider());
-            Target.ProviderKind kind = Target.ProviderKind.valueOf(p.type().toUpperCase(Locale.ROOT));
+            Target.ProviderKind kind =
+                    Target.ProviderKind.valueOf(p.type().toUpperCase(Locale.ROOT));
             String key = p.apiKeyEnv() == null ? null : System.getenv(p.apiKeyEnv());
             Duration timeout = Routes.duration(t.timeout());
-            targets.add(new Target(t.provider(), kind, p.baseUrl(), key, t.model(),
-                    t.weight() != null ? t.weight() : (i == 0 ? 1 : 0), t.contextWindow(), t.prices(),
-                    timeout != null ? timeout : config.defaultTimeout(), Routes.duration(p.latency())));
+            targets.add(
+                    new Target(
+                            t.provider(),
+                            kind,
+                            p.baseUrl(),
+                            key,
+                            t.model(),
+                            t.weight() != null ? t.weight() : (i == 0 ? 1 : 0),
+                            t.contextWindow(),
+                            t.prices(),
+                            timeout != null ? timeout : config.defaultTimeout(),
+                            Routes.duration(p.latency())));
         }
         return new Route(alias, List.copyOf(targets), null);
     }
 
     private static Routes.File load(String path) {
-        try (InputStream in = path == null
-                ? RouteTable.class.getResourceAsStream("/default-routes.yaml")
-                : Files.newInputStream(Path.of(path))) {
+        try (InputStream in =
+                path == null
+                        ? RouteTable.class.getResourceAsStream("/default-routes.yaml")
+                        : Files.newInputStream(Path.of(path))) {
             Routes.File file = YAML.readValue(in, Routes.File.class);
             if (file.providers() != null) {
-                file.providers().forEach((name, p) -> {
-                    try {
-                        Target.ProviderKind.valueOf(String.valueOf(p.type()).toUpperCase(Locale.ROOT));
-                    } catch (IllegalArgumentException e) {
-                        throw new IllegalStateException("provider '" + name + "' has type '" + p.type()
-                                + "'; use openai, anthropic, gemini or mock");
-                    }
-                    if (!"mock".equalsIgnoreCase(p.type()) && (p.baseUrl() == null || p.baseUrl().isBlank())) {
-                        throw new IllegalStateException("provider '" + name + "' needs a baseUrl");
-                    }
-                });
+                file.providers()
+                        .forEach(
+                                (name, p) -> {
+                                    try {
+                                        Target.ProviderKind.valueOf(
+                                                String.valueOf(p.type()).toUpperCase(Locale.ROOT));
+                                    } catch (IllegalArgumentException e) {
+                                        throw new IllegalStateException(
+                                                "provider '"
+                                                        + name
+                                                        + "' has type '"
+                                                        + p.type()
+                                                        + "'; use openai, anthropic, gemini or mock");
+                                    }
+                                    if (!"mock".equalsIgnoreCase(p.type())
+                                            && (p.baseUrl() == null || p.baseUrl().isBlank())) {
+                                        throw new IllegalStateException(
+                                                "provider '" + name + "' needs a baseUrl");
+                                    }
+                                });
             }
-            LOG.infof("routes loaded from %s", path == null ? "the built-in offline defaults (mock provider)" : path);
+            LOG.infof(
+                    "routes loaded from %s",
+                    path == null ? "the built-in offline defaults (mock provider)" : path);
             return file;
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read the routes file " + path + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot read the routes file " + path + ": " + e.getMessage(), e);
         }
     }
 
@@ -206,15 +266,18 @@ public class RouteTable {
     public Uni<Void> store(String alias, Routes.RouteSpec spec) {
         check(alias, spec);
         JsonObject json = JsonObject.mapFrom(spec);
-        return pool.preparedQuery("""
+        return pool.preparedQuery(
+                        """
                 INSERT INTO gateway.routes (alias, spec) VALUES ($1, $2)
                 ON CONFLICT (alias) DO UPDATE SET spec = EXCLUDED.spec, updated_at = now()""")
-                .execute(Tuple.of(alias, json)).chain(this::refresh);
+                .execute(Tuple.of(alias, json))
+                .chain(this::refresh);
     }
 
     /** Removes a stored route; true when there was one. */
     public Uni<Boolean> remove(String alias) {
-        return pool.preparedQuery("DELETE FROM gateway.routes WHERE alias = $1").execute(Tuple.of(alias))
+        return pool.preparedQuery("DELETE FROM gateway.routes WHERE alias = $1")
+                .execute(Tuple.of(alias))
                 .chain(rows -> refresh().replaceWith(rows.rowCount() > 0));
     }
 }

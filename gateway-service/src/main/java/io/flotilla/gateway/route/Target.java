@@ -19,14 +19,21 @@ public record Target(
         Duration mockLatency) {
 
     /** The provider types the gateway speaks. */
-    public enum ProviderKind { OPENAI, ANTHROPIC, GEMINI, MOCK }
+    public enum ProviderKind {
+        OPENAI,
+        ANTHROPIC,
+        GEMINI,
+        MOCK
+    }
 
     /** Stable name of the target, used for its circuit breaker and in headers and metrics. */
     public String id() {
         return provider + "/" + model;
     }
 
-    /** Whether prompt plus completion fit the target's context window (unknown windows always fit). */
+    /**
+     * Whether prompt plus completion fit the target's context window (unknown windows always fit).
+     */
     public boolean fits(int promptTokens, int maxTokens) {
         return contextWindow == null || promptTokens + maxTokens <= contextWindow;
     }

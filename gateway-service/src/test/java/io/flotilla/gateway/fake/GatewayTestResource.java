@@ -19,14 +19,21 @@ public class GatewayTestResource extends PostgresResource {
     public Map<String, String> start() {
         Map<String, String> config = new HashMap<>(super.start());
         try {
-            // requests reach PostgreSQL through a proxy that tests can cut (Flyway's JDBC goes direct)
+            // requests reach PostgreSQL through a proxy that tests can cut (Flyway's JDBC goes
+            // direct)
             java.net.URI db = java.net.URI.create(config.get("quarkus.datasource.reactive.url"));
             proxy = new TcpProxy(db.getHost(), db.getPort());
             int proxyPort = proxy.start();
-            config.put("quarkus.datasource.reactive.url", "postgresql://127.0.0.1:" + proxyPort + db.getPath());
+            config.put(
+                    "quarkus.datasource.reactive.url",
+                    "postgresql://127.0.0.1:" + proxyPort + db.getPath());
             int port = fake.start();
-            String routes = new String(GatewayTestResource.class.getResourceAsStream("/test-routes.yaml").readAllBytes())
-                    .replace("FAKE_PORT", String.valueOf(port));
+            String routes =
+                    new String(
+                                    GatewayTestResource.class
+                                            .getResourceAsStream("/test-routes.yaml")
+                                            .readAllBytes())
+                            .replace("FAKE_PORT", String.valueOf(port));
             Path file = Files.createTempFile("flotilla-routes", ".yaml");
             Files.writeString(file, routes);
             file.toFile().deleteOnExit();

@@ -39,18 +39,29 @@ public final class TcpProxy {
     }
 
     private void listen(int onPort) throws Exception {
-        server = vertx.createNetServer().connectHandler(client -> {
-            client.pause();
-            sockets.add(client);
-            vertx.createNetClient().connect(targetPort, targetHost).onSuccess(db -> {
-                sockets.add(db);
-                client.handler(db::write);
-                db.handler(client::write);
-                client.closeHandler(v -> db.close());
-                db.closeHandler(v -> client.close());
-                client.resume();
-            }).onFailure(e -> client.close());
-        }).listen(onPort, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        server =
+                vertx.createNetServer()
+                        .connectHandler(
+                                client -> {
+                                    client.pause();
+                                    sockets.add(client);
+                                    vertx.createNetClient()
+                                            .connect(targetPort, targetHost)
+                                            .onSuccess(
+                                                    db -> {
+                                                        sockets.add(db);
+                                                        client.handler(db::write);
+                                                        db.handler(client::write);
+                                                        client.closeHandler(v -> db.close());
+                                                        db.closeHandler(v -> client.close());
+                                                        client.resume();
+                                                    })
+                                            .onFailure(e -> client.close());
+                                })
+                        .listen(onPort, "127.0.0.1")
+                        .toCompletionStage()
+                        .toCompletableFuture()
+                        .get(10, TimeUnit.SECONDS);
         port = server.actualPort();
     }
 

@@ -35,7 +35,8 @@ public class ExecutorClient {
     }
 
     private final String base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public ExecutorClient(OperatorConfig config) {
         this.base = config.executorUrl().replaceAll("/+$", "");
@@ -79,21 +80,38 @@ public class ExecutorClient {
     }
 
     private JsonNode send(String method, String path, JsonNode body) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(15))
-                .header("Content-Type", "application/json")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.toString()))
-                .build();
+        HttpRequest request =
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .timeout(Duration.ofSeconds(15))
+                        .header("Content-Type", "application/json")
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body.toString()))
+                        .build();
         HttpResponse<String> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new Unavailable("the executor at " + base + " cannot be reached (" + e.getClass().getSimpleName() + ")");
+            throw new Unavailable(
+                    "the executor at "
+                            + base
+                            + " cannot be reached ("
+                            + e.getClass().getSimpleName()
+                            + ")");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Unavailable("interrupted while calling the executor");
         }
         if (response.statusCode() >= 500) {
-            throw new Unavailable("the executor answered " + response.statusCode() + " to " + method + " " + path);
+            throw new Unavailable(
+                    "the executor answered "
+                            + response.statusCode()
+                            + " to "
+                            + method
+                            + " "
+                            + path);
         }
         JsonNode answer = parse(response.body());
         if (response.statusCode() >= 400) {
@@ -104,9 +122,15 @@ public class ExecutorClient {
 
     /** A problem+json as one line: the detail, then each field error as "path: message". */
     private static String problem(JsonNode p, int status) {
-        StringBuilder s = new StringBuilder(p.path("detail").asText(p.path("title").asText("executor answered " + status)));
+        StringBuilder s =
+                new StringBuilder(
+                        p.path("detail")
+                                .asText(p.path("title").asText("executor answered " + status)));
         for (JsonNode e : p.path("errors")) {
-            s.append("; ").append(e.path("field").asText()).append(": ").append(e.path("message").asText());
+            s.append("; ")
+                    .append(e.path("field").asText())
+                    .append(": ")
+                    .append(e.path("message").asText());
         }
         return s.toString();
     }
@@ -115,7 +139,8 @@ public class ExecutorClient {
         try {
             return body == null || body.isBlank() ? JSON.createObjectNode() : JSON.readTree(body);
         } catch (IOException e) {
-            return JSON.createObjectNode().put("detail", body.length() > 200 ? body.substring(0, 200) : body);
+            return JSON.createObjectNode()
+                    .put("detail", body.length() > 200 ? body.substring(0, 200) : body);
         }
     }
 }

@@ -42,17 +42,27 @@ public class OrphanReaper {
     private final OperatorConfig config;
     private final OperatorLifecycle lifecycle;
     private final Counter reaped;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    OrphanReaper(KubernetesClient kubernetes, OperatorConfig config, OperatorLifecycle lifecycle, MeterRegistry meters) {
+    OrphanReaper(
+            KubernetesClient kubernetes,
+            OperatorConfig config,
+            OperatorLifecycle lifecycle,
+            MeterRegistry meters) {
         this.kubernetes = kubernetes;
         this.config = config;
         this.lifecycle = lifecycle;
-        this.reaped = Counter.builder("flotilla.operator.registrations.reaped")
-                .description("Registrations deregistered because their pod or namespace no longer exists").register(meters);
+        this.reaped =
+                Counter.builder("flotilla.operator.registrations.reaped")
+                        .description(
+                                "Registrations deregistered because their pod or namespace no longer exists")
+                        .register(meters);
     }
 
-    @Scheduled(every = "${flotilla.operator.gc-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @Scheduled(
+            every = "${flotilla.operator.gc-interval:10s}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void reap() {
         if (config.registryAdminToken().isEmpty() || !lifecycle.leading()) {
             return;
@@ -69,7 +79,9 @@ public class OrphanReaper {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.warnf("reaping orphaned registrations failed (%s); next round in %s", e.getMessage(), config.gcInterval());
+            LOG.warnf(
+                    "reaping orphaned registrations failed (%s); next round in %s",
+                    e.getMessage(), config.gcInterval());
         }
     }
 
@@ -78,35 +90,88 @@ public class OrphanReaper {
         if (kubernetes.namespaces().withName(namespace).get() == null) {
             return null;
         }
-        return kubernetes.pods().inNamespace(namespace).list().getItems().stream().map(Pod::getMetadata).map(m -> m.getName())
+        return kubernetes.pods().inNamespace(namespace).list().getItems().stream()
+                .map(Pod::getMetadata)
+                .map(m -> m.getName())
                 .collect(Collectors.toSet());
     }
 
-    private void reap(JsonNode agent, String namespace, String pod, boolean namespaceGone) throws IOException {
+    private void reap(JsonNode agent, String namespace, String pod, boolean namespaceGone)
+            throws IOException {
         String id = agent.path("id").asText();
         call("DELETE", "/api/v1/agents/" + id, 204);
         reaped.increment();
-        String why = namespaceGone ? "its namespace " + namespace + " no longer exists" : "its pod " + namespace + "/" + pod + " no longer exists";
-        String message = "registration " + id + " (" + agent.path("kind").asText() + " " + agent.path("name").asText() + ") deregistered: " + why;
+        String why =
+                namespaceGone
+                        ? "its namespace " + namespace + " no longer exists"
+                        : "its pod " + namespace + "/" + pod + " no longer exists";
+        String message =
+                "registration "
+                        + id
+                        + " ("
+                        + agent.path("kind").asText()
+                        + " "
+                        + agent.path("name").asText()
+                        + ") deregistered: "
+                        + why;
         LOG.info(message);
-        String eventNamespace = namespaceGone ? System.getenv().getOrDefault("POD_NAMESPACE", "default") : namespace;
+        String eventNamespace =
+                namespaceGone
+                        ? System.getenv().getOrDefault("POD_NAMESPACE", "default")
+                        : namespace;
         String now = Instant.now().toString();
-        kubernetes.v1().events().inNamespace(eventNamespace).resource(new EventBuilder()
-                .withNewMetadata().withName("flotilla-reaped-" + UUID.randomUUID()).withNamespace(eventNamespace).endMetadata()
-                .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withNamespace(namespace).withName(pod).withApiVersion("v1").build())
-                .withReason("OrphanedRegistrationReaped").withMessage(message).withType("Normal")
-                .withNewSource().withComponent("flotilla-operator").endSource()
-                .withFirstTimestamp(now).withLastTimestamp(now).withCount(1).build()).create();
+        kubernetes
+                .v1()
+                .events()
+                .inNamespace(eventNamespace)
+                .resource(
+                        new EventBuilder()
+                                .withNewMetadata()
+                                .withName("flotilla-reaped-" + UUID.randomUUID())
+                                .withNamespace(eventNamespace)
+                                .endMetadata()
+                                .withInvolvedObject(
+                                        new ObjectReferenceBuilder()
+                                                .withKind("Pod")
+                                                .withNamespace(namespace)
+                                                .withName(pod)
+                                                .withApiVersion("v1")
+                                                .build())
+                                .withReason("OrphanedRegistrationReaped")
+                                .withMessage(message)
+                                .withType("Normal")
+                                .withNewSource()
+                                .withComponent("flotilla-operator")
+                                .endSource()
+                                .withFirstTimestamp(now)
+                                .withLastTimestamp(now)
+                                .withCount(1)
+                                .build())
+                .create();
     }
 
     private String call(String method, String path, int expected) throws IOException {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(config.registryUrl().replaceAll("/+$", "") + path)).timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + config.registryAdminToken().orElseThrow())
-                .method(method, HttpRequest.BodyPublishers.noBody()).build();
+        HttpRequest request =
+                HttpRequest.newBuilder(
+                                URI.create(config.registryUrl().replaceAll("/+$", "") + path))
+                        .timeout(Duration.ofSeconds(10))
+                        .header(
+                                "Authorization",
+                                "Bearer " + config.registryAdminToken().orElseThrow())
+                        .method(method, HttpRequest.BodyPublishers.noBody())
+                        .build();
         try {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != expected && !(method.equals("DELETE") && response.statusCode() == 404)) {
-                throw new IOException("the registry answered " + response.statusCode() + " to " + method + " " + path);
+            HttpResponse<String> response =
+                    http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != expected
+                    && !(method.equals("DELETE") && response.statusCode() == 404)) {
+                throw new IOException(
+                        "the registry answered "
+                                + response.statusCode()
+                                + " to "
+                                + method
+                                + " "
+                                + path);
             }
             return response.body();
         } catch (InterruptedException e) {

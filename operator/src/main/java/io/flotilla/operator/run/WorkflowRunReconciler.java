@@ -24,8 +24,14 @@ import java.time.Duration;
  * summary until the run ends. Deleting a running WorkflowRun cancels its run.
  */
 @ApplicationScoped
-@ControllerConfiguration(name = "workflowrun", generationAwareEventProcessing = false) // status edits count too
-@GradualRetry(maxAttempts = 10_000, initialInterval = 1_000, intervalMultiplier = 2, maxInterval = 60_000)
+@ControllerConfiguration(
+        name = "workflowrun",
+        generationAwareEventProcessing = false) // status edits count too
+@GradualRetry(
+        maxAttempts = 10_000,
+        initialInterval = 1_000,
+        intervalMultiplier = 2,
+        maxInterval = 60_000)
 public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<WorkflowRun> {
 
     static final String STARTED = "Started";
@@ -42,11 +48,19 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
 
     @Override
     public UpdateControl<WorkflowRun> reconcile(WorkflowRun wr, Context<WorkflowRun> context) {
-        WorkflowRunStatus status = wr.getStatus() == null ? new WorkflowRunStatus() : JSON.convertValue(wr.getStatus(), WorkflowRunStatus.class);
-        long generation = wr.getMetadata().getGeneration() == null ? 0 : wr.getMetadata().getGeneration();
+        WorkflowRunStatus status =
+                wr.getStatus() == null
+                        ? new WorkflowRunStatus()
+                        : JSON.convertValue(wr.getStatus(), WorkflowRunStatus.class);
+        long generation =
+                wr.getMetadata().getGeneration() == null ? 0 : wr.getMetadata().getGeneration();
         if (status.getRunId() == null) {
-            ObjectNode request = JSON.createObjectNode().put("workflow", wr.getMetadata().getNamespace() + "/" + wr.getSpec().workflow())
-                    .put("idempotencyKey", wr.getMetadata().getUid());
+            ObjectNode request =
+                    JSON.createObjectNode()
+                            .put(
+                                    "workflow",
+                                    wr.getMetadata().getNamespace() + "/" + wr.getSpec().workflow())
+                            .put("idempotencyKey", wr.getMetadata().getUid());
             request.set("input", wr.getSpec().input());
             request.set("budget", JSON.valueToTree(wr.getSpec().budget()));
             try {
@@ -55,11 +69,23 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
                 boolean waiting = e.status == 404; // the Workflow may not be published yet
                 status.setPhase(waiting ? "Pending" : "Failed");
                 status.setMessage(e.getMessage());
-                Conditions.set(status, generation, STARTED, false, waiting ? "WorkflowNotFound" : "Rejected", e.getMessage());
+                Conditions.set(
+                        status,
+                        generation,
+                        STARTED,
+                        false,
+                        waiting ? "WorkflowNotFound" : "Rejected",
+                        e.getMessage());
                 UpdateControl<WorkflowRun> control = patchIfChanged(wr, status);
                 return waiting ? control.rescheduleAfter(poll.multipliedBy(2)) : control;
             }
-            Conditions.set(status, generation, STARTED, true, "Started", "run " + status.getRunId() + " started in the executor");
+            Conditions.set(
+                    status,
+                    generation,
+                    STARTED,
+                    true,
+                    "Started",
+                    "run " + status.getRunId() + " started in the executor");
         }
         mirror(status, executor.run(status.getRunId()));
         UpdateControl<WorkflowRun> control = patchIfChanged(wr, status);
@@ -83,13 +109,16 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
 
     @Override
     public DeleteControl cleanup(WorkflowRun wr, Context<WorkflowRun> context) {
-        if (wr.getStatus() != null && wr.getStatus().getRunId() != null && "Running".equals(wr.getStatus().getPhase())) {
+        if (wr.getStatus() != null
+                && wr.getStatus().getRunId() != null
+                && "Running".equals(wr.getStatus().getPhase())) {
             executor.cancel(wr.getStatus().getRunId());
         }
         return DeleteControl.defaultDelete();
     }
 
-    private static UpdateControl<WorkflowRun> patchIfChanged(WorkflowRun wr, WorkflowRunStatus status) {
+    private static UpdateControl<WorkflowRun> patchIfChanged(
+            WorkflowRun wr, WorkflowRunStatus status) {
         if (status.equals(wr.getStatus())) {
             return UpdateControl.noUpdate();
         }

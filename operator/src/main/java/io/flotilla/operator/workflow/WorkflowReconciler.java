@@ -28,7 +28,11 @@ import java.util.stream.Collectors;
  */
 @ApplicationScoped
 @ControllerConfiguration(name = "workflow")
-@GradualRetry(maxAttempts = 10_000, initialInterval = 1_000, intervalMultiplier = 2, maxInterval = 60_000)
+@GradualRetry(
+        maxAttempts = 10_000,
+        initialInterval = 1_000,
+        intervalMultiplier = 2,
+        maxInterval = 60_000)
 public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflow> {
 
     static final String ACCEPTED = "Accepted";
@@ -42,39 +46,76 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
     }
 
     @Override
-    public UpdateControl<Workflow> reconcile(Workflow wf, Context<Workflow> context) throws Exception {
+    public UpdateControl<Workflow> reconcile(Workflow wf, Context<Workflow> context)
+            throws Exception {
         WorkflowStatus status = copy(wf.getStatus());
         long generation = generation(wf);
         status.setSteps(wf.getSpec() == null ? 0 : wf.getSpec().steps().size());
         List<FieldError> problems = WorkflowValidator.validate(wf.getSpec());
         if (!problems.isEmpty()) {
-            Conditions.set(status, generation, ACCEPTED, false, "Invalid",
-                    problems.stream().map(p -> p.field() + ": " + p.message()).collect(Collectors.joining("; ")));
-            Conditions.set(status, generation, READY, false, "Invalid", "not published: the spec has problems (see Accepted)");
+            Conditions.set(
+                    status,
+                    generation,
+                    ACCEPTED,
+                    false,
+                    "Invalid",
+                    problems.stream()
+                            .map(p -> p.field() + ": " + p.message())
+                            .collect(Collectors.joining("; ")));
+            Conditions.set(
+                    status,
+                    generation,
+                    READY,
+                    false,
+                    "Invalid",
+                    "not published: the spec has problems (see Accepted)");
             return patchIfChanged(wf, status);
         }
         Conditions.set(status, generation, ACCEPTED, true, "Valid", "the spec is valid");
         JsonNode published;
         try {
-            published = executor.publish(wf.getMetadata().getNamespace(), wf.getMetadata().getName(),
-                    JSON.readTree(WorkflowSpecs.toJson(wf.getSpec())));
+            published =
+                    executor.publish(
+                            wf.getMetadata().getNamespace(),
+                            wf.getMetadata().getName(),
+                            JSON.readTree(WorkflowSpecs.toJson(wf.getSpec())));
         } catch (ExecutorClient.Rejected e) {
-            Conditions.set(status, generation, ACCEPTED, false, "RejectedByExecutor", e.getMessage());
-            Conditions.set(status, generation, READY, false, "RejectedByExecutor", "the executor refused the spec (see Accepted)");
+            Conditions.set(
+                    status, generation, ACCEPTED, false, "RejectedByExecutor", e.getMessage());
+            Conditions.set(
+                    status,
+                    generation,
+                    READY,
+                    false,
+                    "RejectedByExecutor",
+                    "the executor refused the spec (see Accepted)");
             return patchIfChanged(wf, status);
         }
         status.setRevision(published.path("revision").asText());
-        Conditions.set(status, generation, READY, true, "Published", "revision " + status.getRevision() + " is published to the executor");
+        Conditions.set(
+                status,
+                generation,
+                READY,
+                true,
+                "Published",
+                "revision " + status.getRevision() + " is published to the executor");
         return patchIfChanged(wf, status);
     }
 
     @Override
-    public ErrorStatusUpdateControl<Workflow> updateErrorStatus(Workflow wf, Context<Workflow> context, Exception e) {
+    public ErrorStatusUpdateControl<Workflow> updateErrorStatus(
+            Workflow wf, Context<Workflow> context, Exception e) {
         if (!(e instanceof ExecutorClient.Unavailable)) {
             return ErrorStatusUpdateControl.defaultErrorProcessing();
         }
         WorkflowStatus status = copy(wf.getStatus());
-        Conditions.set(status, generation(wf), READY, false, "ExecutorUnavailable", e.getMessage() + "; retrying with backoff");
+        Conditions.set(
+                status,
+                generation(wf),
+                READY,
+                false,
+                "ExecutorUnavailable",
+                e.getMessage() + "; retrying with backoff");
         if (status.equals(wf.getStatus())) {
             return ErrorStatusUpdateControl.noStatusUpdate();
         }
@@ -84,7 +125,9 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
 
     @Override
     public DeleteControl cleanup(Workflow wf, Context<Workflow> context) {
-        executor.delete(wf.getMetadata().getNamespace(), wf.getMetadata().getName()); // Unavailable: JOSDK retries the cleanup
+        executor.delete(
+                wf.getMetadata().getNamespace(),
+                wf.getMetadata().getName()); // Unavailable: JOSDK retries the cleanup
         return DeleteControl.defaultDelete();
     }
 
@@ -101,6 +144,8 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
     }
 
     private static WorkflowStatus copy(WorkflowStatus status) {
-        return status == null ? new WorkflowStatus() : JSON.convertValue(status, WorkflowStatus.class);
+        return status == null
+                ? new WorkflowStatus()
+                : JSON.convertValue(status, WorkflowStatus.class);
     }
 }

@@ -15,7 +15,10 @@ import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** An executor nobody answers at: the reconcile fails, and the error status says ExecutorUnavailable (JOSDK then retries with backoff). */
+/**
+ * An executor nobody answers at: the reconcile fails, and the error status says ExecutorUnavailable
+ * (JOSDK then retries with backoff).
+ */
 class ExecutorUnavailableTest {
 
     private static OperatorConfig config(String executorUrl) {
@@ -61,21 +64,40 @@ class ExecutorUnavailableTest {
     @Test
     void anUnreachableExecutorLeavesReadyFalseWithTheReason() throws Exception {
         int closedPort = ServiceProcess.freePort(); // free now, nobody listens
-        WorkflowReconciler reconciler = new WorkflowReconciler(new ExecutorClient(config("http://127.0.0.1:" + closedPort)));
+        WorkflowReconciler reconciler =
+                new WorkflowReconciler(
+                        new ExecutorClient(config("http://127.0.0.1:" + closedPort)));
         Workflow wf = new Workflow();
-        wf.setMetadata(new ObjectMetaBuilder().withName("brief").withNamespace("team-a").withGeneration(3L).build());
-        wf.setSpec(WorkflowSpecs.parse("defaults: {model: fast}\nsteps: [{id: a, agent: {prompt: hi}}]"));
+        wf.setMetadata(
+                new ObjectMetaBuilder()
+                        .withName("brief")
+                        .withNamespace("team-a")
+                        .withGeneration(3L)
+                        .build());
+        wf.setSpec(
+                WorkflowSpecs.parse(
+                        "defaults: {model: fast}\nsteps: [{id: a, agent: {prompt: hi}}]"));
 
-        Exception failure = assertThrows(ExecutorClient.Unavailable.class, () -> reconciler.reconcile(wf, null));
+        Exception failure =
+                assertThrows(
+                        ExecutorClient.Unavailable.class, () -> reconciler.reconcile(wf, null));
         var control = reconciler.updateErrorStatus(wf, null, failure);
 
         assertTrue(control.getResource().isPresent(), "the status is patched");
-        Condition ready = control.getResource().get().getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).findFirst().orElseThrow();
+        Condition ready =
+                control.getResource().get().getStatus().getConditions().stream()
+                        .filter(c -> c.getType().equals("Ready"))
+                        .findFirst()
+                        .orElseThrow();
         assertEquals("False", ready.getStatus());
         assertEquals("ExecutorUnavailable", ready.getReason());
         assertTrue(ready.getMessage().contains("cannot be reached"), ready.getMessage());
         assertEquals(3L, control.getResource().get().getStatus().getObservedGeneration());
-        assertTrue(reconciler.updateErrorStatus(control.getResource().get(), null, failure).getResource().isEmpty(),
+        assertTrue(
+                reconciler
+                        .updateErrorStatus(control.getResource().get(), null, failure)
+                        .getResource()
+                        .isEmpty(),
                 "the same failure again changes nothing, so nothing is patched");
     }
 }

@@ -1,8 +1,8 @@
 package io.flotilla.registry.agent;
 
 import io.flotilla.common.problem.ProblemException;
-import io.flotilla.registry.auth.Credentials;
 import io.flotilla.common.secret.Secrets;
+import io.flotilla.registry.auth.Credentials;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -43,51 +43,79 @@ public class AgentResource {
     @POST
     @Path("/agents")
     public Uni<RestResponse<Registration>> register(RegisterRequest request) {
-        return agents.register(request).map(r -> RestResponse.ResponseBuilder
-                .<Registration>created(URI.create("/api/v1/agents/" + r.id())).entity(r).build());
+        return agents.register(request)
+                .map(
+                        r ->
+                                RestResponse.ResponseBuilder.<Registration>created(
+                                                URI.create("/api/v1/agents/" + r.id()))
+                                        .entity(r)
+                                        .build());
     }
 
     @PUT
     @Path("/agents/{id}/heartbeat")
-    public Uni<Lease> heartbeat(@PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
+    public Uni<Lease> heartbeat(
+            @PathParam("id") String id,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
         return agents.heartbeat(uuid(id), Secrets.bearer(authorization));
     }
 
     @DELETE
     @Path("/agents/{id}")
-    public Uni<RestResponse<Void>> deregister(@PathParam("id") String id,
+    public Uni<RestResponse<Void>> deregister(
+            @PathParam("id") String id,
             @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return agents.deregister(uuid(id), Secrets.bearer(authorization)).map(v -> RestResponse.noContent());
+        return agents.deregister(uuid(id), Secrets.bearer(authorization))
+                .map(v -> RestResponse.noContent());
     }
 
     @GET
     @Path("/agents/{id}")
-    public Uni<AgentView> get(@PathParam("id") String id, @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
+    public Uni<AgentView> get(
+            @PathParam("id") String id,
+            @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
         credentials.requireAdmin(Secrets.bearer(authorization));
         UUID agentId = uuid(id);
-        return store.find(agentId).map(agent -> {
-            if (agent == null) {
-                throw new ProblemException(404, "Unknown registration", "no registration " + id + " exists");
-            }
-            return agent;
-        });
+        return store.find(agentId)
+                .map(
+                        agent -> {
+                            if (agent == null) {
+                                throw new ProblemException(
+                                        404,
+                                        "Unknown registration",
+                                        "no registration " + id + " exists");
+                            }
+                            return agent;
+                        });
     }
 
     @GET
     @Path("/agents")
-    public Uni<List<AgentView>> list(@QueryParam("namespace") String namespace, @QueryParam("kind") String kind,
-            @QueryParam("status") String status, @QueryParam("limit") Integer limit,
+    public Uni<List<AgentView>> list(
+            @QueryParam("namespace") String namespace,
+            @QueryParam("kind") String kind,
+            @QueryParam("status") String status,
+            @QueryParam("limit") Integer limit,
             @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
         credentials.requireAdmin(Secrets.bearer(authorization));
-        Boolean live = status == null || status.isEmpty() ? null : switch (status.toLowerCase(Locale.ROOT)) {
-            case "active" -> Boolean.TRUE;
-            case "expired" -> Boolean.FALSE;
-            default -> throw new ProblemException(400, "Invalid request",
-                    "status: '" + status + "' is not known; use active or expired, or leave it out for both");
-        };
+        Boolean live =
+                status == null || status.isEmpty()
+                        ? null
+                        : switch (status.toLowerCase(Locale.ROOT)) {
+                            case "active" -> Boolean.TRUE;
+                            case "expired" -> Boolean.FALSE;
+                            default ->
+                                    throw new ProblemException(
+                                            400,
+                                            "Invalid request",
+                                            "status: '"
+                                                    + status
+                                                    + "' is not known; use active or expired, or leave it out for both");
+                        };
         int max = limit == null ? 1000 : limit;
         if (max < 1 || max > MAX_LIST) {
-            throw new ProblemException(400, "Invalid request", "limit: must be between 1 and " + MAX_LIST);
+            throw new ProblemException(
+                    400, "Invalid request", "limit: must be between 1 and " + MAX_LIST);
         }
         return store.list(blankToNull(namespace), blankToNull(kind), live, max);
     }
@@ -102,8 +130,12 @@ public class AgentResource {
         try {
             return UUID.fromString(id);
         } catch (IllegalArgumentException e) {
-            throw new ProblemException(404, "Unknown registration",
-                    "'" + (id.length() > 40 ? id.substring(0, 40) + "..." : id) + "' is not a registration id (a UUID returned by POST /api/v1/agents)");
+            throw new ProblemException(
+                    404,
+                    "Unknown registration",
+                    "'"
+                            + (id.length() > 40 ? id.substring(0, 40) + "..." : id)
+                            + "' is not a registration id (a UUID returned by POST /api/v1/agents)");
         }
     }
 

@@ -1,9 +1,9 @@
 package io.flotilla.registry.agent;
 
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -18,13 +18,15 @@ import java.util.UUID;
 
 /**
  * SQL over {@code registry.agents}. Every statement is a single atomic row operation decided by the
- * database clock, so any number of registry replicas can run side by side without locks of their own.
+ * database clock, so any number of registry replicas can run side by side without locks of their
+ * own.
  */
 @ApplicationScoped
 public class AgentStore {
 
-    private static final String COLUMNS = "id, name, kind, namespace, pod_name, workflow, capabilities, metadata,"
-            + " ttl_seconds, registered_at, last_heartbeat_at, expires_at, expires_at > now() AS live";
+    private static final String COLUMNS =
+            "id, name, kind, namespace, pod_name, workflow, capabilities, metadata,"
+                    + " ttl_seconds, registered_at, last_heartbeat_at, expires_at, expires_at > now() AS live";
 
     private final Pool pool;
 
@@ -33,21 +35,28 @@ public class AgentStore {
     }
 
     /** Outcome of an insert-or-replace. */
-    public record Upserted(Instant expiresAt, boolean replaced) {
-    }
+    public record Upserted(Instant expiresAt, boolean replaced) {}
 
     /**
-     * Registers, or replaces the registration of the same (namespace, podName, name): the row gets a
-     * new id and token hash, so the earlier id and token stop working in the same statement.
+     * Registers, or replaces the registration of the same (namespace, podName, name): the row gets
+     * a new id and token hash, so the earlier id and token stop working in the same statement.
      */
     public Uni<Upserted> upsert(UUID id, RegisterRequest r, int ttl, byte[] tokenHash) {
-        Tuple args = Tuple.tuple(List.of(id, r.name(), r.kind(), r.namespace(), r.podName()))
-                .addValue(r.workflow())
-                .addValue(new JsonArray(r.capabilities() == null ? List.of() : r.capabilities()))
-                .addValue(new JsonObject(r.metadata() == null ? Map.of() : new LinkedHashMap<>(r.metadata())))
-                .addValue(Buffer.buffer(tokenHash))
-                .addValue(ttl);
-        return pool.preparedQuery("""
+        Tuple args =
+                Tuple.tuple(List.of(id, r.name(), r.kind(), r.namespace(), r.podName()))
+                        .addValue(r.workflow())
+                        .addValue(
+                                new JsonArray(
+                                        r.capabilities() == null ? List.of() : r.capabilities()))
+                        .addValue(
+                                new JsonObject(
+                                        r.metadata() == null
+                                                ? Map.of()
+                                                : new LinkedHashMap<>(r.metadata())))
+                        .addValue(Buffer.buffer(tokenHash))
+                        .addValue(ttl);
+        return pool.preparedQuery(
+                        """
                 INSERT INTO registry.agents (id, name, kind, namespace, pod_name, workflow, capabilities, metadata,
                     token_hash, ttl_seconds, registered_at, last_heartbeat_at, expires_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), now(), now() + $10 * interval '1 second')
@@ -59,53 +68,73 @@ public class AgentStore {
                     expires_at = EXCLUDED.expires_at, expiry_counted = false
                 RETURNING expires_at, (xmax <> 0) AS replaced""")
                 .execute(args)
-                .map(rows -> {
-                    Row row = rows.iterator().next();
-                    return new Upserted(row.getOffsetDateTime("expires_at").toInstant(), row.getBoolean("replaced"));
-                });
+                .map(
+                        rows -> {
+                            Row row = rows.iterator().next();
+                            return new Upserted(
+                                    row.getOffsetDateTime("expires_at").toInstant(),
+                                    row.getBoolean("replaced"));
+                        });
     }
 
     /** Extends a live registration held by this token; null when there is none to extend. */
     public Uni<Lease> heartbeat(UUID id, byte[] tokenHash) {
-        return pool.preparedQuery("""
+        return pool.preparedQuery(
+                        """
                 UPDATE registry.agents
                    SET last_heartbeat_at = now(), expires_at = now() + ttl_seconds * interval '1 second'
                  WHERE id = $1 AND token_hash = $2 AND expires_at > now()
                 RETURNING ttl_seconds, expires_at""")
                 .execute(Tuple.of(id, Buffer.buffer(tokenHash)))
-                .map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        return null;
-                    }
-                    Row row = rows.iterator().next();
-                    return new Lease(id, row.getInteger("ttl_seconds"), row.getOffsetDateTime("expires_at").toInstant());
-                });
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                return null;
+                            }
+                            Row row = rows.iterator().next();
+                            return new Lease(
+                                    id,
+                                    row.getInteger("ttl_seconds"),
+                                    row.getOffsetDateTime("expires_at").toInstant());
+                        });
     }
 
     /** Why a heartbeat or deregistration found nothing to act on. */
-    public enum Standing { UNKNOWN, FOREIGN_TOKEN, EXPIRED, LIVE }
-
-    public Uni<Standing> standing(UUID id, byte[] tokenHash) {
-        return pool.preparedQuery("SELECT token_hash = $2 AS own, expires_at > now() AS live FROM registry.agents WHERE id = $1")
-                .execute(Tuple.of(id, Buffer.buffer(tokenHash)))
-                .map(rows -> {
-                    if (rows.rowCount() == 0) {
-                        return Standing.UNKNOWN;
-                    }
-                    Row row = rows.iterator().next();
-                    if (!row.getBoolean("own")) {
-                        return Standing.FOREIGN_TOKEN;
-                    }
-                    return row.getBoolean("live") ? Standing.LIVE : Standing.EXPIRED;
-                });
+    public enum Standing {
+        UNKNOWN,
+        FOREIGN_TOKEN,
+        EXPIRED,
+        LIVE
     }
 
-    /** Deletes the registration if this token holds it (any token when {@code tokenHash} is null). */
+    public Uni<Standing> standing(UUID id, byte[] tokenHash) {
+        return pool.preparedQuery(
+                        "SELECT token_hash = $2 AS own, expires_at > now() AS live FROM registry.agents WHERE id = $1")
+                .execute(Tuple.of(id, Buffer.buffer(tokenHash)))
+                .map(
+                        rows -> {
+                            if (rows.rowCount() == 0) {
+                                return Standing.UNKNOWN;
+                            }
+                            Row row = rows.iterator().next();
+                            if (!row.getBoolean("own")) {
+                                return Standing.FOREIGN_TOKEN;
+                            }
+                            return row.getBoolean("live") ? Standing.LIVE : Standing.EXPIRED;
+                        });
+    }
+
+    /**
+     * Deletes the registration if this token holds it (any token when {@code tokenHash} is null).
+     */
     public Uni<Boolean> delete(UUID id, byte[] tokenHash) {
-        Uni<RowSet<Row>> result = tokenHash == null
-                ? pool.preparedQuery("DELETE FROM registry.agents WHERE id = $1").execute(Tuple.of(id))
-                : pool.preparedQuery("DELETE FROM registry.agents WHERE id = $1 AND token_hash = $2")
-                        .execute(Tuple.of(id, Buffer.buffer(tokenHash)));
+        Uni<RowSet<Row>> result =
+                tokenHash == null
+                        ? pool.preparedQuery("DELETE FROM registry.agents WHERE id = $1")
+                                .execute(Tuple.of(id))
+                        : pool.preparedQuery(
+                                        "DELETE FROM registry.agents WHERE id = $1 AND token_hash = $2")
+                                .execute(Tuple.of(id, Buffer.buffer(tokenHash)));
         return result.map(rows -> rows.rowCount() > 0);
     }
 
@@ -117,14 +146,20 @@ public class AgentStore {
 
     /** The live registration that owns this token, or null: lapsed registrations never verify. */
     public Uni<AgentView> findLiveByToken(byte[] tokenHash) {
-        return pool.preparedQuery("SELECT " + COLUMNS + " FROM registry.agents WHERE token_hash = $1 AND expires_at > now()")
+        return pool.preparedQuery(
+                        "SELECT "
+                                + COLUMNS
+                                + " FROM registry.agents WHERE token_hash = $1 AND expires_at > now()")
                 .execute(Tuple.of(Buffer.buffer(tokenHash)))
                 .map(rows -> rows.rowCount() == 0 ? null : view(rows.iterator().next()));
     }
 
     /** Filters are optional; {@code live} null means both active and expired. */
     public Uni<List<AgentView>> list(String namespace, String kind, Boolean live, int limit) {
-        return pool.preparedQuery("SELECT " + COLUMNS + """
+        return pool.preparedQuery(
+                        "SELECT "
+                                + COLUMNS
+                                + """
                  FROM registry.agents
                 WHERE ($1::text IS NULL OR namespace = $1)
                   AND ($2::text IS NULL OR kind = $2)
@@ -132,30 +167,39 @@ public class AgentStore {
                 ORDER BY namespace, pod_name, name
                 LIMIT $4""")
                 .execute(Tuple.of(namespace, kind, live, limit))
-                .map(rows -> {
-                    List<AgentView> out = new ArrayList<>(rows.rowCount());
-                    rows.forEach(row -> out.add(view(row)));
-                    return out;
-                });
+                .map(
+                        rows -> {
+                            List<AgentView> out = new ArrayList<>(rows.rowCount());
+                            rows.forEach(row -> out.add(view(row)));
+                            return out;
+                        });
     }
 
-    /** Marks lapsed registrations as counted; returns how many lapsed since the last sweep of any replica. */
+    /**
+     * Marks lapsed registrations as counted; returns how many lapsed since the last sweep of any
+     * replica.
+     */
     public Uni<Integer> markExpired() {
-        return pool.query("""
+        return pool.query(
+                        """
                 UPDATE registry.agents SET expiry_counted = true
                  WHERE NOT expiry_counted AND expires_at <= now()""")
-                .execute().map(RowSet::rowCount);
+                .execute()
+                .map(RowSet::rowCount);
     }
 
     /** Deletes registrations that lapsed more than {@code graceSeconds} ago; returns how many. */
     public Uni<Integer> purge(long graceSeconds) {
-        return pool.preparedQuery("DELETE FROM registry.agents WHERE expires_at <= now() - $1 * interval '1 second'")
-                .execute(Tuple.of(graceSeconds)).map(RowSet::rowCount);
+        return pool.preparedQuery(
+                        "DELETE FROM registry.agents WHERE expires_at <= now() - $1 * interval '1 second'")
+                .execute(Tuple.of(graceSeconds))
+                .map(RowSet::rowCount);
     }
 
     public Uni<Long> countLive() {
         return pool.query("SELECT count(*) AS n FROM registry.agents WHERE expires_at > now()")
-                .execute().map(rows -> rows.iterator().next().getLong("n"));
+                .execute()
+                .map(rows -> rows.iterator().next().getLong("n"));
     }
 
     private static AgentView view(Row row) {
@@ -163,7 +207,8 @@ public class AgentStore {
         JsonArray caps = (JsonArray) row.getValue("capabilities");
         caps.forEach(c -> capabilities.add(String.valueOf(c)));
         Map<String, String> metadata = new LinkedHashMap<>();
-        ((JsonObject) row.getValue("metadata")).forEach(e -> metadata.put(e.getKey(), String.valueOf(e.getValue())));
+        ((JsonObject) row.getValue("metadata"))
+                .forEach(e -> metadata.put(e.getKey(), String.valueOf(e.getValue())));
         return new AgentView(
                 row.getUUID("id"),
                 row.getString("name"),

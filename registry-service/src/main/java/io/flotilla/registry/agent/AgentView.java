@@ -19,5 +19,4 @@ public record AgentView(
         Instant registeredAt,
         Instant lastHeartbeatAt,
         Instant expiresAt,
-        String status) {
-}
+        String status) {}

@@ -4,5 +4,4 @@ import java.time.Instant;
 import java.util.UUID;
 
 /** Answer to a heartbeat: the registration's new expiry. */
-public record Lease(UUID id, int ttlSeconds, Instant expiresAt) {
-}
+public record Lease(UUID id, int ttlSeconds, Instant expiresAt) {}

@@ -12,5 +12,4 @@ public record RegisterRequest(
         String workflow,
         Integer ttlSeconds,
         List<String> capabilities,
-        Map<String, String> metadata) {
-}
+        Map<String, String> metadata) {}

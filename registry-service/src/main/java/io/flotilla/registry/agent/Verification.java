@@ -6,6 +6,5 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Verification(boolean valid, AgentView agent) {
 
-    public record Request(String token) {
-    }
+    public record Request(String token) {}
 }

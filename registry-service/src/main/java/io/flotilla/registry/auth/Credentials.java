@@ -1,8 +1,7 @@
 package io.flotilla.registry.auth;
 
-import io.flotilla.common.secret.Secrets;
-
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.registry.config.RegistryConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -23,7 +22,9 @@ public class Credentials {
     /** Throws 401/403 unless the bearer token is the admin credential. */
     public void requireAdmin(String bearer) {
         if (config.adminToken().isEmpty()) {
-            throw new ProblemException(403, "Admin API disabled",
+            throw new ProblemException(
+                    403,
+                    "Admin API disabled",
                     "no admin credential is configured; set FLOTILLA_REGISTRY_ADMIN_TOKEN to enable listing and admin deregistration");
         }
         if (bearer == null) {

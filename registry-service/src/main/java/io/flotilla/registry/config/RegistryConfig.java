@@ -6,7 +6,9 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 
-/** Settings of the registry, under {@code flotilla.registry.*} (env: {@code FLOTILLA_REGISTRY_*}). */
+/**
+ * Settings of the registry, under {@code flotilla.registry.*} (env: {@code FLOTILLA_REGISTRY_*}).
+ */
 @ConfigMapping(prefix = "flotilla.registry")
 public interface RegistryConfig {
 
@@ -21,8 +23,8 @@ public interface RegistryConfig {
     Set<String> kinds();
 
     /**
-     * Bearer credential that may list and deregister any agent (the operator uses it). Without
-     * it, those admin calls are refused. Mount it from a Kubernetes secret.
+     * Bearer credential that may list and deregister any agent (the operator uses it). Without it,
+     * those admin calls are refused. Mount it from a Kubernetes secret.
      */
     Optional<String> adminToken();
 

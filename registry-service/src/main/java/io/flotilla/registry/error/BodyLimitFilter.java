@@ -33,8 +33,15 @@ public class BodyLimitFilter {
         if (bytes <= config.maxBodyBytes()) {
             return Optional.empty();
         }
-        Problem p = Problem.of(413, "Request body too large", "the body has " + bytes + " bytes; the registry accepts at most "
-                + config.maxBodyBytes() + " (trim metadata and capabilities)");
+        Problem p =
+                Problem.of(
+                        413,
+                        "Request body too large",
+                        "the body has "
+                                + bytes
+                                + " bytes; the registry accepts at most "
+                                + config.maxBodyBytes()
+                                + " (trim metadata and capabilities)");
         return Optional.of(ProblemMapper.respond(p));
     }
 }

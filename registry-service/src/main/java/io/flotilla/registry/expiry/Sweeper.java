@@ -16,8 +16,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Marks lapsed registrations expired (for the metric) and purges them after the grace period.
- * Revocation does not wait for this: verification compares expiry with the database clock.
- * Each statement is idempotent and row-atomic, so sweeps of several replicas may overlap: a row is
+ * Revocation does not wait for this: verification compares expiry with the database clock. Each
+ * statement is idempotent and row-atomic, so sweeps of several replicas may overlap: a row is
  * counted and purged by exactly one of them.
  */
 @ApplicationScoped
@@ -44,9 +44,18 @@ public class Sweeper {
     }
 
     void start(@Observes StartupEvent ev) {
-        timer = vertx.setPeriodic(config.sweep().interval().toMillis(), id -> sweep().subscribe().with(
-                ok -> { },
-                failure -> LOG.warnf("sweep failed, will retry in %s: %s", config.sweep().interval(), failure.getMessage())));
+        timer =
+                vertx.setPeriodic(
+                        config.sweep().interval().toMillis(),
+                        id ->
+                                sweep().subscribe()
+                                        .with(
+                                                ok -> {},
+                                                failure ->
+                                                        LOG.warnf(
+                                                                "sweep failed, will retry in %s: %s",
+                                                                config.sweep().interval(),
+                                                                failure.getMessage())));
     }
 
     void stop(@Observes ShutdownEvent ev) {

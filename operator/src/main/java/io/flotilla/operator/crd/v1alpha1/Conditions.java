@@ -12,23 +12,43 @@ import java.util.Objects;
  */
 public final class Conditions {
 
-    private Conditions() {
-    }
+    private Conditions() {}
 
-    public static void set(HasConditions status, long generation, String type, boolean ok, String reason, String message) {
+    public static void set(
+            HasConditions status,
+            long generation,
+            String type,
+            boolean ok,
+            String reason,
+            String message) {
         status.setObservedGeneration(generation);
         String value = ok ? "True" : "False";
-        Condition old = status.getConditions().stream().filter(c -> c.getType().equals(type)).findFirst().orElse(null);
-        String since = old != null && Objects.equals(old.getStatus(), value) ? old.getLastTransitionTime()
-                : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        Condition updated = new ConditionBuilder().withType(type).withStatus(value).withReason(reason).withMessage(message)
-                .withObservedGeneration(generation).withLastTransitionTime(since).build();
+        Condition old =
+                status.getConditions().stream()
+                        .filter(c -> c.getType().equals(type))
+                        .findFirst()
+                        .orElse(null);
+        String since =
+                old != null && Objects.equals(old.getStatus(), value)
+                        ? old.getLastTransitionTime()
+                        : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        Condition updated =
+                new ConditionBuilder()
+                        .withType(type)
+                        .withStatus(value)
+                        .withReason(reason)
+                        .withMessage(message)
+                        .withObservedGeneration(generation)
+                        .withLastTransitionTime(since)
+                        .build();
         status.getConditions().removeIf(c -> c.getType().equals(type));
         status.getConditions().add(updated);
         status.getConditions().sort((a, b) -> a.getType().compareTo(b.getType()));
     }
 
     public static boolean isTrue(HasConditions status, String type) {
-        return status != null && status.getConditions().stream().anyMatch(c -> c.getType().equals(type) && "True".equals(c.getStatus()));
+        return status != null
+                && status.getConditions().stream()
+                        .anyMatch(c -> c.getType().equals(type) && "True".equals(c.getStatus()));
     }
 }

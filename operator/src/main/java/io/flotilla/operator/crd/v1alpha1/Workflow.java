@@ -9,15 +9,29 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 import io.flotilla.common.workflow.WorkflowSpec;
 
-/** A declarative workflow; its spec is exactly {@link WorkflowSpec}, the document the executor runs. */
+/**
+ * A declarative workflow; its spec is exactly {@link WorkflowSpec}, the document the executor runs.
+ */
 @Group(Workflow.GROUP)
 @Version(Workflow.VERSION)
 @Plural(Workflow.PLURAL)
 @ShortNames("wf")
-@AdditionalPrinterColumn(name = "Ready", jsonPath = ".status.conditions[?(@.type==\"Ready\")].status", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Steps", jsonPath = ".status.steps", type = AdditionalPrinterColumn.Type.INTEGER)
-@AdditionalPrinterColumn(name = "Revision", jsonPath = ".status.revision", type = AdditionalPrinterColumn.Type.STRING)
-@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+@AdditionalPrinterColumn(
+        name = "Ready",
+        jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",
+        type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+        name = "Steps",
+        jsonPath = ".status.steps",
+        type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(
+        name = "Revision",
+        jsonPath = ".status.revision",
+        type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+        name = "Age",
+        jsonPath = ".metadata.creationTimestamp",
+        type = AdditionalPrinterColumn.Type.DATE)
 public class Workflow extends CustomResource<WorkflowSpec, WorkflowStatus> implements Namespaced {
 
     public static final String GROUP = "flotilla.io";

@@ -8,9 +8,11 @@ import io.flotilla.common.workflow.WorkflowSpec;
 
 /**
  * @param workflow the Workflow's name, in this run's namespace
- * @param input    the run's input (checked against the workflow's input schema by the executor)
- * @param budget   the run's budget; the workflow's own when absent
+ * @param input the run's input (checked against the workflow's input schema by the executor)
+ * @param budget the run's budget; the workflow's own when absent
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record WorkflowRunSpec(@Required String workflow, @PreserveUnknownFields JsonNode input, WorkflowSpec.Budget budget) {
-}
+public record WorkflowRunSpec(
+        @Required String workflow,
+        @PreserveUnknownFields JsonNode input,
+        WorkflowSpec.Budget budget) {}

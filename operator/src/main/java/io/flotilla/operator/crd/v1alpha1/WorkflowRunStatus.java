@@ -6,7 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
-/** The executor's run, mirrored: phase, tokens, cost, times, a summary of the output, and the Started condition. */
+/**
+ * The executor's run, mirrored: phase, tokens, cost, times, a summary of the output, and the
+ * Started condition.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class WorkflowRunStatus implements HasConditions {
 
@@ -106,14 +109,31 @@ public class WorkflowRunStatus implements HasConditions {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof WorkflowRunStatus s && Objects.equals(observedGeneration, s.observedGeneration) && Objects.equals(runId, s.runId)
-                && Objects.equals(phase, s.phase) && Objects.equals(tokens, s.tokens) && Objects.equals(costUsd, s.costUsd)
-                && Objects.equals(startTime, s.startTime) && Objects.equals(finishTime, s.finishTime) && Objects.equals(output, s.output)
-                && Objects.equals(message, s.message) && Objects.equals(conditions, s.conditions);
+        return o instanceof WorkflowRunStatus s
+                && Objects.equals(observedGeneration, s.observedGeneration)
+                && Objects.equals(runId, s.runId)
+                && Objects.equals(phase, s.phase)
+                && Objects.equals(tokens, s.tokens)
+                && Objects.equals(costUsd, s.costUsd)
+                && Objects.equals(startTime, s.startTime)
+                && Objects.equals(finishTime, s.finishTime)
+                && Objects.equals(output, s.output)
+                && Objects.equals(message, s.message)
+                && Objects.equals(conditions, s.conditions);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(observedGeneration, runId, phase, tokens, costUsd, startTime, finishTime, output, message, conditions);
+        return Objects.hash(
+                observedGeneration,
+                runId,
+                phase,
+                tokens,
+                costUsd,
+                startTime,
+                finishTime,
+                output,
+                message,
+                conditions);
     }
 }

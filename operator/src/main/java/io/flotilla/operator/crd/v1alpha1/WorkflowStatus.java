@@ -6,7 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
-/** What the operator observed: conditions Accepted and Ready, the executor's revision, the step count. */
+/**
+ * What the operator observed: conditions Accepted and Ready, the executor's revision, the step
+ * count.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class WorkflowStatus implements HasConditions {
 
@@ -52,8 +55,11 @@ public class WorkflowStatus implements HasConditions {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof WorkflowStatus s && Objects.equals(observedGeneration, s.observedGeneration) && Objects.equals(revision, s.revision)
-                && Objects.equals(steps, s.steps) && Objects.equals(conditions, s.conditions);
+        return o instanceof WorkflowStatus s
+                && Objects.equals(observedGeneration, s.observedGeneration)
+                && Objects.equals(revision, s.revision)
+                && Objects.equals(steps, s.steps)
+                && Objects.equals(conditions, s.conditions);
     }
 
     @Override
