@@ -1,6 +1,7 @@
 package io.flotilla.gateway.chat;
 
 import io.flotilla.gateway.config.GatewayConfig;
+import io.flotilla.gateway.openai.OpenAiError;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -9,6 +9,8 @@ import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.governance.Governor;
 import io.flotilla.gateway.governance.Ledger;
 import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.openai.OpenAiError;
+import io.flotilla.gateway.openai.RateHeaders;
 import io.flotilla.gateway.provider.Upstream;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.RouteTable;
@@ -212,7 +214,7 @@ public class ChatRoutes {
             return;
         }
         OpenAiError error = toOpenAi(failure);
-        Exchange.rateHeaders(response, error.rate());
+        RateHeaders.write(response, error.rate());
         if (error.retryAfter() != null) {
             response.putHeader(
                     "Retry-After",

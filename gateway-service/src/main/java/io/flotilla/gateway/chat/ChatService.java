@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.openai.OpenAiError;
 import io.flotilla.gateway.provider.Providers;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.Route;

@@ -7,6 +7,8 @@ import io.flotilla.gateway.governance.Governor;
 import io.flotilla.gateway.governance.Grant;
 import io.flotilla.gateway.governance.Ledger;
 import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.openai.OpenAiError;
+import io.flotilla.gateway.openai.RateHeaders;
 import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.trace.Span;
@@ -364,35 +366,14 @@ final class Exchange {
                 response.putHeader(
                         "x-flotilla-max-tokens-clamped", String.valueOf(grant.completionTokens()));
             }
-            rateHeaders(
+            RateHeaders.write(
                     response,
-                    new Governor.RateHeaders(
+                    new RateHeaders(
                             grant.limitRequests(),
                             grant.remainingRequests(),
                             grant.limitTokens(),
                             grant.remainingTokens(),
                             60));
-        }
-    }
-
-    static void rateHeaders(HttpServerResponse response, Governor.RateHeaders rate) {
-        if (rate == null) {
-            return;
-        }
-        if (rate.limitRequests() != null) {
-            response.putHeader("x-ratelimit-limit-requests", String.valueOf(rate.limitRequests()));
-            response.putHeader(
-                    "x-ratelimit-remaining-requests",
-                    String.valueOf(
-                            rate.remainingRequests() == null ? 0 : rate.remainingRequests()));
-            response.putHeader("x-ratelimit-reset-requests", rate.resetSeconds() + "s");
-        }
-        if (rate.limitTokens() != null) {
-            response.putHeader("x-ratelimit-limit-tokens", String.valueOf(rate.limitTokens()));
-            response.putHeader(
-                    "x-ratelimit-remaining-tokens",
-                    String.valueOf(rate.remainingTokens() == null ? 0 : rate.remainingTokens()));
-            response.putHeader("x-ratelimit-reset-tokens", rate.resetSeconds() + "s");
         }
     }
 

@@ -1,9 +1,10 @@
 package io.flotilla.gateway.governance;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flotilla.gateway.chat.OpenAiError;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.key.Keys;
+import io.flotilla.gateway.openai.OpenAiError;
+import io.flotilla.gateway.openai.RateHeaders;
 import io.flotilla.gateway.route.Routes;
 import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -424,14 +425,6 @@ public class Governor {
                                     : Duration.between(java.time.Instant.now(), ends.toInstant()));
         };
     }
-
-    /** x-ratelimit-* values. */
-    public record RateHeaders(
-            Integer limitRequests,
-            Integer remainingRequests,
-            Integer limitTokens,
-            Integer remainingTokens,
-            int resetSeconds) {}
 
     /** Counts streamed completion tokens when the upstream reports no usage. */
     public static int countCompletion(JsonNode chunk) {

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.provider;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.gateway.openai.Sse;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.Cancellable;
 import java.util.List;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.tokens.TokenEstimator;
+import io.flotilla.gateway.openai.OpenAiShapes;
 import io.flotilla.gateway.route.Target;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;

@@ -3,6 +3,7 @@ package io.flotilla.gateway.provider;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.gateway.openai.Sse;
 import io.flotilla.gateway.provider.UpstreamFailure.Kind;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;

@@ -1,4 +1,4 @@
-package io.flotilla.gateway.provider;
+package io.flotilla.gateway.openai;
 
 import io.smallrye.mutiny.Multi;
 import io.vertx.mutiny.core.buffer.Buffer;

@@ -1,4 +1,4 @@
-package io.flotilla.gateway.chat;
+package io.flotilla.gateway.openai;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,7 +16,7 @@ public final class OpenAiError extends RuntimeException {
     private final String code;
     private final String param;
     private final transient Duration retryAfter;
-    private transient io.flotilla.gateway.governance.Governor.RateHeaders rate;
+    private transient RateHeaders rate;
 
     public OpenAiError(
             int status,
@@ -39,13 +39,13 @@ public final class OpenAiError extends RuntimeException {
     }
 
     /** Attaches x-ratelimit-* values to a 429. */
-    public OpenAiError with(io.flotilla.gateway.governance.Governor.RateHeaders headers) {
+    public OpenAiError with(RateHeaders headers) {
         this.rate = headers;
         return this;
     }
 
     /** The x-ratelimit-* values, or null. */
-    public io.flotilla.gateway.governance.Governor.RateHeaders rate() {
+    public RateHeaders rate() {
         return rate;
     }
 

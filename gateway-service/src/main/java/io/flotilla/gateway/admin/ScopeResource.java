@@ -1,8 +1,7 @@
-package io.flotilla.gateway.governance;
+package io.flotilla.gateway.admin;
 
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
-import io.flotilla.gateway.key.AdminAuth;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;

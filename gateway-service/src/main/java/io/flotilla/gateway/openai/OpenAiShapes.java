@@ -1,4 +1,4 @@
-package io.flotilla.gateway.provider;
+package io.flotilla.gateway.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -8,7 +8,7 @@ import java.time.Instant;
 /**
  * The OpenAI objects every translating provider builds: stream chunks, usage, copied parameters.
  */
-final class OpenAiShapes {
+public final class OpenAiShapes {
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
@@ -18,7 +18,7 @@ final class OpenAiShapes {
      * A {@code chat.completion.chunk} with one choice carrying {@code delta} (null: no choices
      * yet).
      */
-    static ObjectNode chunk(String id, String model, ObjectNode delta, String finishReason) {
+    public static ObjectNode chunk(String id, String model, ObjectNode delta, String finishReason) {
         ObjectNode c =
                 F.objectNode()
                         .put("id", id)
@@ -38,14 +38,14 @@ final class OpenAiShapes {
     }
 
     /** The final chunk of a stream that reports usage: no choices, only {@code usage}. */
-    static ObjectNode usageChunk(String id, String model, ObjectNode usage) {
+    public static ObjectNode usageChunk(String id, String model, ObjectNode usage) {
         ObjectNode c = chunk(id, model, null, null);
         c.putArray("choices");
         c.set("usage", usage);
         return c;
     }
 
-    static ObjectNode usage(long in, long out) {
+    public static ObjectNode usage(long in, long out) {
         return F.objectNode()
                 .put("prompt_tokens", in)
                 .put("completion_tokens", out)
@@ -53,7 +53,7 @@ final class OpenAiShapes {
     }
 
     /** Copies a request parameter under the provider's name, when it is set. */
-    static void copy(JsonNode from, ObjectNode to, String field, String as) {
+    public static void copy(JsonNode from, ObjectNode to, String field, String as) {
         if (from.has(field) && !from.get(field).isNull()) {
             to.set(as, from.get(field));
         }

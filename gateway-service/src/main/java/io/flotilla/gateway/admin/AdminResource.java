@@ -1,8 +1,9 @@
-package io.flotilla.gateway.key;
+package io.flotilla.gateway.admin;
 
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.gateway.chat.Breakers;
+import io.flotilla.gateway.key.Keys;
 import io.flotilla.gateway.route.RouteTable;
 import io.flotilla.gateway.route.Routes;
 import io.smallrye.mutiny.Uni;

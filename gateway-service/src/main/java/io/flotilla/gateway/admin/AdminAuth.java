@@ -1,4 +1,4 @@
-package io.flotilla.gateway.key;
+package io.flotilla.gateway.admin;
 
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;

@@ -1,8 +1,7 @@
-package io.flotilla.gateway.governance;
+package io.flotilla.gateway.admin;
 
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
-import io.flotilla.gateway.key.AdminAuth;
 import io.flotilla.gateway.key.Keys;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
