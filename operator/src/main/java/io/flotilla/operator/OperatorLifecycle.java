@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.flotilla.operator.config.OperatorConfig;
 import io.flotilla.operator.run.WorkflowRunReconciler;
 import io.flotilla.operator.workflow.WorkflowReconciler;
 import io.javaoperatorsdk.operator.Operator;

@@ -2,7 +2,7 @@ package io.flotilla.executor.agent;
 
 import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.common.workflow.Expressions.Rendered;
-import io.flotilla.executor.engine.Checkpoints.FailureKind;
+import io.flotilla.executor.step.FailureKind;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;

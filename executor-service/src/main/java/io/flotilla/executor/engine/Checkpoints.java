@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
+import io.flotilla.executor.step.Claim;
+import io.flotilla.executor.step.FailureKind;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.UncheckedIOException;
@@ -31,13 +33,6 @@ import org.jboss.logging.Logger;
 public class Checkpoints {
 
     private static final Logger LOG = Logger.getLogger(Checkpoints.class);
-
-    /** How a failed execution ends. */
-    public enum FailureKind {
-        RETRYABLE,
-        FATAL,
-        BUDGET
-    }
 
     /** What a step execution sees: the run's input, the spec, the outputs of finished steps. */
     public record Context(

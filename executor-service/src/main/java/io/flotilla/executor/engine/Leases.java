@@ -2,6 +2,7 @@ package io.flotilla.executor.engine;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.flotilla.executor.ExecutorConfig;
+import io.flotilla.executor.step.Claim;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.UncheckedIOException;
 import java.sql.Connection;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.common.workflow.Expressions.Rendered;
-import io.flotilla.executor.engine.Checkpoints.FailureKind;
+import io.flotilla.executor.step.FailureKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;

@@ -2,7 +2,7 @@ package io.flotilla.operator.executor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.flotilla.operator.OperatorConfig;
+import io.flotilla.operator.config.OperatorConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.net.URI;

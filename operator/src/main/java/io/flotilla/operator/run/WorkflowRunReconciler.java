@@ -3,7 +3,7 @@ package io.flotilla.operator.run;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.flotilla.operator.OperatorConfig;
+import io.flotilla.operator.config.OperatorConfig;
 import io.flotilla.operator.crd.v1alpha1.Conditions;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRun;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRunStatus;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.flotilla.common.workflow.WorkflowSpecs;
-import io.flotilla.operator.OperatorConfig;
+import io.flotilla.operator.config.OperatorConfig;
 import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.executor.ExecutorClient;
 import io.flotilla.testsupport.ServiceProcess;

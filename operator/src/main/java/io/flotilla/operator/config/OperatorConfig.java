@@ -1,4 +1,4 @@
-package io.flotilla.operator;
+package io.flotilla.operator.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

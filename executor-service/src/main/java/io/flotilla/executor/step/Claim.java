@@ -1,4 +1,4 @@
-package io.flotilla.executor.engine;
+package io.flotilla.executor.step;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.UUID;
