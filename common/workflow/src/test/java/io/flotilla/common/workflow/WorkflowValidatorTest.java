@@ -27,7 +27,7 @@ class WorkflowValidatorTest {
     @Test
     void theExampleWorkflowsAreValid() throws Exception {
         WorkflowSpec brief =
-                WorkflowSpecs.read(Files.readString(Path.of("../examples/research-brief.yaml")));
+                WorkflowSpecs.read(Files.readString(Path.of("../../examples/research-brief.yaml")));
         assertEquals(4, brief.steps().size());
         assertTrue(brief.steps().stream().allMatch(s -> s.kind() == WorkflowSpec.Kind.AGENT));
         WorkflowSpec design =
