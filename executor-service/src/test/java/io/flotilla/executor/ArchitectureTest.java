@@ -15,9 +15,10 @@ class ArchitectureTest {
                 Map.of(
                         "", Set.of(),
                         "step", Set.of(),
-                        "workflow", Set.of(""),
+                        "store", Set.of("step"),
+                        "workflow", Set.of("", "store"),
                         "agent", Set.of("", "step", "workflow"),
-                        "engine", Set.of("", "step", "agent", "workflow"),
-                        "run", Set.of("", "engine", "workflow")));
+                        "engine", Set.of("", "step", "store", "agent", "workflow"),
+                        "run", Set.of("", "engine", "store", "workflow")));
     }
 }

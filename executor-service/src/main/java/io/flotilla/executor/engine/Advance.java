@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpec.Step;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
+import io.flotilla.executor.store.StepStore.Status;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,15 +26,12 @@ final class Advance {
     static final Set<String> DONE = Set.of("succeeded", "skipped");
     static final Set<String> ENDED = Set.of("succeeded", "skipped", "failed", "cancelled");
 
-    /** A step row as the DAG sees it (outputs are read only when an expression needs them). */
-    record Row(String stepId, int item, String status) {}
-
     private final RunTx tx;
     private final WorkflowSpec spec;
     private final Supplier<JsonNode> input;
     private Map<String, JsonNode> outputs;
-    private final Map<String, Row> top = new LinkedHashMap<>();
-    private final Map<String, List<Row>> items = new HashMap<>();
+    private final Map<String, Status> top = new LinkedHashMap<>();
+    private final Map<String, List<Status>> items = new HashMap<>();
     private final List<String> readySteps = new ArrayList<>();
     private final List<Integer> readyItems = new ArrayList<>();
 
@@ -57,19 +53,11 @@ final class Advance {
     }
 
     private void load() throws SQLException {
-        try (PreparedStatement ps =
-                tx.conn.prepareStatement(
-                        "SELECT step_id, item, status FROM executor.steps WHERE run_id = ? ORDER BY step_id, item")) {
-            ps.setObject(1, tx.runId);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Row row = new Row(rs.getString(1), rs.getInt(2), rs.getString(3));
-                    if (row.item() < 0) {
-                        top.put(row.stepId(), row);
-                    } else {
-                        items.computeIfAbsent(row.stepId(), k -> new ArrayList<>()).add(row);
-                    }
-                }
+        for (Status row : tx.steps.statuses(tx.conn, tx.runId)) {
+            if (row.item() < 0) {
+                top.put(row.stepId(), row);
+            } else {
+                items.computeIfAbsent(row.stepId(), k -> new ArrayList<>()).add(row);
             }
         }
     }
@@ -84,7 +72,7 @@ final class Advance {
         while (changed) {
             changed = false;
             for (Step s : spec.steps()) {
-                Row row = top.get(s.id());
+                Status row = top.get(s.id());
                 if (row.status().equals("waiting")
                         && s.needs().stream().allMatch(n -> DONE.contains(top.get(n).status()))) {
                     if (!start(s)) {
@@ -105,10 +93,7 @@ final class Advance {
         try {
             if (s.when() != null && !Expressions.test(s.when(), scope())) {
                 set(s.id(), "skipped");
-                tx.update(
-                        "UPDATE executor.steps SET status = 'skipped', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
-                        tx.runId,
-                        s.id());
+                tx.steps.skip(tx.conn, tx.runId, s.id());
                 tx.event(
                         "step.skipped",
                         s.id(),
@@ -152,11 +137,7 @@ final class Advance {
         }
         if (list.isEmpty()) {
             set(s.id(), "succeeded");
-            tx.update(
-                    "UPDATE executor.steps SET status = 'succeeded', output = '[]'::jsonb, finished_at = now() "
-                            + "WHERE run_id = ? AND step_id = ? AND item = -1",
-                    tx.runId,
-                    s.id());
+            tx.steps.succeedEmpty(tx.conn, tx.runId, s.id());
             tx.event(
                     "step.succeeded",
                     s.id(),
@@ -165,28 +146,9 @@ final class Advance {
             return true;
         }
         int parallel = s.maxParallel() == null ? list.size() : s.maxParallel();
-        try (PreparedStatement ps =
-                tx.conn.prepareStatement(
-                        "INSERT INTO executor.steps (run_id, step_id, item, status, item_value, ready_at) "
-                                + "VALUES (?, ?, ?, ?, ?::jsonb, CASE WHEN ? THEN clock_timestamp() END)")) {
-            for (int i = 0; i < list.size(); i++) {
-                boolean now = i < parallel;
-                ps.setObject(1, tx.runId);
-                ps.setString(2, s.id());
-                ps.setInt(3, i);
-                ps.setString(4, now ? "ready" : "waiting");
-                ps.setString(5, list.get(i).toString());
-                ps.setBoolean(6, now);
-                ps.addBatch();
-            }
-            ps.executeBatch();
-        }
+        tx.steps.fanOut(tx.conn, tx.runId, s.id(), list, parallel);
         tx.madeReady = true;
         set(s.id(), "fanout");
-        tx.update(
-                "UPDATE executor.steps SET status = 'fanout', started_at = now() WHERE run_id = ? AND step_id = ? AND item = -1",
-                tx.runId,
-                s.id());
         tx.event(
                 "step.fanout",
                 s.id(),
@@ -203,17 +165,10 @@ final class Advance {
      * items may start.
      */
     private void join(Step s) throws SQLException {
-        List<Row> rows = items.getOrDefault(s.id(), List.of());
+        List<Status> rows = items.getOrDefault(s.id(), List.of());
         if (rows.stream().allMatch(r -> r.status().equals("succeeded"))) {
             set(s.id(), "succeeded");
-            tx.update(
-                    "UPDATE executor.steps p SET status = 'succeeded', finished_at = now(), output = j.output, tokens = j.tokens, cost_usd = j.cost "
-                            + "FROM (SELECT jsonb_agg(coalesce(output, 'null'::jsonb) ORDER BY item) AS output, sum(tokens) AS tokens, sum(cost_usd) AS cost "
-                            + "FROM executor.steps WHERE run_id = ? AND step_id = ? AND item >= 0) j WHERE p.run_id = ? AND p.step_id = ? AND p.item = -1",
-                    tx.runId,
-                    s.id(),
-                    tx.runId,
-                    s.id());
+            tx.steps.join(tx.conn, tx.runId, s.id());
             tx.event(
                     "step.succeeded",
                     s.id(),
@@ -226,7 +181,7 @@ final class Advance {
                         .filter(r -> r.status().equals("ready") || r.status().equals("running"))
                         .count();
         int parallel = s.maxParallel() == null ? rows.size() : s.maxParallel();
-        for (Row r : rows) {
+        for (Status r : rows) {
             if (active >= parallel) {
                 break;
             }
@@ -247,15 +202,7 @@ final class Advance {
         if (readySteps.isEmpty()) {
             return;
         }
-        try (PreparedStatement ps =
-                tx.conn.prepareStatement(
-                        "UPDATE executor.steps s SET status = 'ready', ready_at = clock_timestamp() "
-                                + "FROM unnest(?::text[], ?::int[]) AS r(step_id, item) WHERE s.run_id = ? AND s.step_id = r.step_id AND s.item = r.item")) {
-            ps.setArray(1, tx.conn.createArrayOf("text", readySteps.toArray()));
-            ps.setArray(2, tx.conn.createArrayOf("int4", readyItems.toArray()));
-            ps.setObject(3, tx.runId);
-            ps.executeUpdate();
-        }
+        tx.steps.makeReady(tx.conn, tx.runId, readySteps, readyItems);
         tx.madeReady = true;
     }
 
@@ -266,19 +213,9 @@ final class Advance {
     private void succeed() throws SQLException {
         Set<String> needed = new HashSet<>();
         spec.steps().forEach(s -> needed.addAll(s.needs()));
-        Object[] sinks =
-                spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toArray();
-        try (PreparedStatement ps =
-                tx.conn.prepareStatement(
-                        "UPDATE executor.runs SET status = 'succeeded', finished_at = now(), output = "
-                                + "(SELECT CASE WHEN count(*) = 1 THEN min(coalesce(output, 'null'::jsonb)::text)::jsonb "
-                                + "ELSE jsonb_object_agg(step_id, coalesce(output, 'null'::jsonb)) END "
-                                + "FROM executor.steps WHERE run_id = ? AND item = -1 AND step_id = ANY (?)) WHERE id = ?")) {
-            ps.setObject(1, tx.runId);
-            ps.setArray(2, tx.conn.createArrayOf("text", sinks));
-            ps.setObject(3, tx.runId);
-            ps.executeUpdate();
-        }
+        List<String> sinks =
+                spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toList();
+        tx.runs.succeed(tx.conn, tx.runId, sinks);
         tx.ended = "succeeded";
         tx.event("run.succeeded", null, null, null);
     }
@@ -289,13 +226,13 @@ final class Advance {
      */
     private Expressions.Scope scope() throws SQLException {
         if (outputs == null) {
-            outputs = RunTx.finishedOutputs(tx.conn, tx.runId);
+            outputs = tx.finishedOutputs();
         }
         return new Expressions.Scope(input.get(), outputs, null);
     }
 
     private void set(String stepId, String status) {
-        top.put(stepId, new Row(stepId, -1, status));
+        top.put(stepId, new Status(stepId, -1, status));
         if (DONE.contains(status)) {
             outputs = null;
         }

@@ -2,6 +2,7 @@ package io.flotilla.executor.engine;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.workflow.Expressions;
@@ -9,12 +10,14 @@ import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.step.Claim;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.store.EventStore;
+import io.flotilla.executor.store.RunStore;
+import io.flotilla.executor.store.StepStore;
+import io.flotilla.executor.workflow.Specs;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
@@ -44,27 +47,32 @@ public class Checkpoints {
             boolean budgetScope,
             String traceParent) {}
 
-    /** The fenced part of a commit: the step's new state and the event that says so. */
-    private record Transition(
-            String status,
-            JsonNode output,
-            String error,
-            boolean nextIteration,
-            int failures,
-            long delayMillis,
-            String event,
-            ObjectNode data) {}
-
     private final DataSource ds;
     private final ExecutorConfig config;
     private final MeterRegistry meters;
     private final Wakeups wakeups;
+    private final RunTx.Tables tables;
 
-    Checkpoints(DataSource ds, ExecutorConfig config, MeterRegistry meters, Wakeups wakeups) {
+    Checkpoints(
+            DataSource ds,
+            ExecutorConfig config,
+            MeterRegistry meters,
+            Wakeups wakeups,
+            StepStore steps,
+            RunStore runs,
+            EventStore events,
+            Specs specs,
+            ObjectMapper json) {
         this.ds = ds;
         this.config = config;
         this.meters = meters;
         this.wakeups = wakeups;
+        this.tables = new RunTx.Tables(steps, runs, events, specs, json);
+    }
+
+    /** A transaction on {@code runId} over {@code conn}, which the caller commits. */
+    RunTx tx(Connection conn, UUID runId) {
+        return new RunTx(conn, runId, tables);
     }
 
     /** Counts a run transition of this pod ({@code flotilla_executor_runs_total{status}}). */
@@ -85,22 +93,22 @@ public class Checkpoints {
      */
     public Context context(Claim claim) throws SQLException {
         Claim.Run run = claim.run();
-        WorkflowSpec spec = Specs.cached(run.namespace(), run.workflow(), run.revision());
+        WorkflowSpec spec = tables.specs().cached(run.namespace(), run.workflow(), run.revision());
         Map<String, JsonNode> outputs = Map.of();
         if (spec == null || !step(spec, claim.stepId()).needs().isEmpty()) {
             try (Connection c = ds.getConnection()) {
                 if (spec == null) {
-                    spec = Specs.of(c, run.namespace(), run.workflow(), run.revision());
+                    spec = tables.specs().of(c, run.namespace(), run.workflow(), run.revision());
                 }
                 if (!step(spec, claim.stepId()).needs().isEmpty()) {
-                    outputs = RunTx.finishedOutputs(c, claim.runId());
+                    outputs = tables.steps().finishedOutputs(c, claim.runId());
                 }
             }
         }
         try {
             return new Context(
                     run.status(),
-                    RunTx.JSON.readTree(run.input()),
+                    tables.json().readTree(run.input()),
                     spec,
                     step(spec, claim.stepId()),
                     outputs,
@@ -136,10 +144,11 @@ public class Checkpoints {
             again = !until && done < step.loop().maxIterations();
             data.put("iterations", done).put("until", until);
         }
-        Transition t =
+        StepStore.Transition t =
                 again
-                        ? new Transition("ready", output, null, true, 0, 0, "step.iteration", data)
-                        : new Transition(
+                        ? new StepStore.Transition(
+                                "ready", output, null, true, 0, 0, "step.iteration", data)
+                        : new StepStore.Transition(
                                 "succeeded",
                                 output,
                                 null,
@@ -169,9 +178,9 @@ public class Checkpoints {
                         .put("attempt", claim.attempt())
                         .put("error", error);
         long delay = retry ? backoff(failures) : 0;
-        Transition t =
+        StepStore.Transition t =
                 retry
-                        ? new Transition(
+                        ? new StepStore.Transition(
                                 "ready",
                                 null,
                                 error,
@@ -180,7 +189,7 @@ public class Checkpoints {
                                 delay,
                                 "step.retrying",
                                 data.put("retryInMs", delay))
-                        : new Transition(
+                        : new StepStore.Transition(
                                 "failed", null, error, false, failures, 0, "step.failed", data);
         String reason =
                 kind == FailureKind.BUDGET
@@ -200,12 +209,7 @@ public class Checkpoints {
                 cost,
                 (tx, run) -> {
                     if (claim.item() >= 0) {
-                        tx.update(
-                                "UPDATE executor.steps SET status = 'failed', error = ?, finished_at = now() "
-                                        + "WHERE run_id = ? AND step_id = ? AND item = -1",
-                                error,
-                                claim.runId(),
-                                claim.stepId());
+                        tx.steps.fail(tx.conn, claim.runId(), claim.stepId(), -1, error);
                     }
                     Failure.end(tx, "failed", reason);
                 });
@@ -221,13 +225,13 @@ public class Checkpoints {
      * and — unless the run ended meanwhile (the step ends cancelled) or the step goes round again
      * (a retry or the next loop iteration) — {@code then}. False when fenced off.
      */
-    private boolean commit(Claim claim, Transition t, long tokens, double cost, Then then)
+    private boolean commit(Claim claim, StepStore.Transition t, long tokens, double cost, Then then)
             throws SQLException {
         return Boolean.TRUE.equals(
                 inRun(
                         claim.runId(),
                         tx -> {
-                            String status = fenced(tx, claim, t, tokens, cost);
+                            String status = tx.steps.commit(tx.conn, claim, t, tokens, cost);
                             if (status == null) {
                                 return false;
                             }
@@ -264,59 +268,9 @@ public class Checkpoints {
         return 0;
     }
 
-    /**
-     * The fenced update and its event, in one statement: applies the transition only if this
-     * claim's epoch still holds the step, and answers the step's new status (cancelled when the run
-     * was cancelled while it ran), or null when fenced off.
-     */
-    private static String fenced(RunTx tx, Claim claim, Transition t, long tokens, double cost)
-            throws SQLException {
-        try (PreparedStatement ps =
-                tx.conn.prepareStatement(
-                        """
-                WITH u AS (
-                  UPDATE executor.steps SET tokens = tokens + ?, cost_usd = cost_usd + ?, lease_owner = NULL,
-                         status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE ? END,
-                         output = coalesce(?::jsonb, output), error = ?, iteration = iteration + ?, failures = ?,
-                         finished_at = CASE WHEN status = 'cancelling' OR ? <> 'ready' THEN now() END,
-                         ready_at = clock_timestamp(), not_before = now() + make_interval(secs => ?)
-                   WHERE run_id = ? AND step_id = ? AND item = ? AND epoch = ? AND status IN ('running', 'cancelling')
-               RETURNING status)
-                INSERT INTO executor.events (run_id, type, step_id, item, data)
-                SELECT ?, CASE WHEN u.status = 'cancelled' THEN 'step.cancelled' ELSE ? END, ?, ?, ?::jsonb FROM u
-             RETURNING (SELECT status FROM u)""")) {
-            int i = 0;
-            ps.setLong(++i, tokens);
-            ps.setDouble(++i, cost);
-            ps.setString(++i, t.status());
-            ps.setString(++i, RunTx.json(t.output()));
-            ps.setString(++i, t.error());
-            ps.setInt(++i, t.nextIteration() ? 1 : 0);
-            ps.setInt(++i, t.failures());
-            ps.setString(++i, t.status());
-            ps.setDouble(++i, t.delayMillis() / 1000.0);
-            ps.setObject(++i, claim.runId());
-            ps.setString(++i, claim.stepId());
-            ps.setInt(++i, claim.item());
-            ps.setLong(++i, claim.epoch());
-            ps.setObject(++i, claim.runId());
-            ps.setString(++i, t.event());
-            ps.setString(++i, claim.stepId());
-            ps.setObject(++i, claim.item() < 0 ? null : claim.item());
-            ps.setString(++i, t.data().toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
     /** The run ended while the step ran: the step ends as cancelled (what it spent is kept). */
     private static void cancelled(RunTx tx, Claim claim) throws SQLException {
-        tx.update(
-                "UPDATE executor.steps SET status = 'cancelled', finished_at = now() WHERE run_id = ? AND step_id = ? AND item = ?",
-                claim.runId(),
-                claim.stepId(),
-                claim.item());
+        tx.steps.cancel(tx.conn, claim.runId(), claim.stepId(), claim.item());
         tx.event("step.cancelled", claim.stepId(), claim.item() < 0 ? null : claim.item(), null);
     }
 
@@ -336,7 +290,7 @@ public class Checkpoints {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
-                RunTx tx = new RunTx(c, runId);
+                RunTx tx = tx(c, runId);
                 T result = work.apply(tx);
                 c.commit();
                 ended(tx);

@@ -8,6 +8,7 @@ import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.agent.AgentCaller;
 import io.flotilla.executor.step.Claim;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.store.StepStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -341,7 +342,7 @@ public class Engine {
      */
     private void reclaim() {
         try {
-            for (Leases.Reclaimed r : leases.reclaim()) {
+            for (StepStore.Reclaimed r : leases.reclaim()) {
                 reclaims.increment();
                 LOG.infof(
                         "step %s%s of run %s taken back from %s, whose lease expired %d ms ago",

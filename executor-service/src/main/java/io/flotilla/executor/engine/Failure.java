@@ -16,13 +16,7 @@ final class Failure {
      * the run.
      */
     static void failStep(RunTx tx, String stepId, int item, String reason) throws SQLException {
-        tx.update(
-                "UPDATE executor.steps SET status = 'failed', error = ?, finished_at = now(), lease_owner = NULL "
-                        + "WHERE run_id = ? AND step_id = ? AND (item = ? OR item = -1)",
-                reason,
-                tx.runId,
-                stepId,
-                item);
+        tx.steps.fail(tx.conn, tx.runId, stepId, item, reason);
         tx.event(
                 "step.failed",
                 stepId,
@@ -33,24 +27,11 @@ final class Failure {
 
     /**
      * Ends the run: steps not started are cancelled; steps in flight are marked cancelling and end
-     * as cancelled when they return. Rows another transaction holds are skipped rather than waited
-     * for (those transactions take this run's lock next and find the run ended), so transactions
-     * that lock their step first and the run second cannot deadlock with this one.
+     * as cancelled when they return (see {@code StepStore.stopRun} for why this cannot deadlock).
      */
     static void end(RunTx tx, String status, String reason) throws SQLException {
-        tx.update(
-                """
-                UPDATE executor.steps s SET status = CASE WHEN s.status = 'running' THEN 'cancelling' ELSE 'cancelled' END,
-                       finished_at = CASE WHEN s.status = 'running' THEN NULL ELSE now() END
-                  FROM (SELECT run_id, step_id, item FROM executor.steps WHERE run_id = ? AND status IN ('waiting', 'ready', 'fanout', 'running')
-                           FOR UPDATE SKIP LOCKED) c
-                 WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item""",
-                tx.runId);
-        tx.update(
-                "UPDATE executor.runs SET status = ?, reason = ?, finished_at = now() WHERE id = ?",
-                status,
-                reason,
-                tx.runId);
+        tx.steps.stopRun(tx.conn, tx.runId);
+        tx.runs.end(tx.conn, tx.runId, status, reason);
         tx.ended = status;
         tx.reason = reason;
         tx.event(

@@ -3,14 +3,14 @@ package io.flotilla.executor.engine;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.executor.store.EventStore;
+import io.flotilla.executor.store.RunStore;
+import io.flotilla.executor.store.StepStore;
+import io.flotilla.executor.workflow.Specs;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 
@@ -19,14 +19,19 @@ import java.util.UUID;
  * lock ({@link #lockRun}), taken as late as possible, so the DAG advances one transition at a time
  * per run, on any pod, and parallel steps of a run wait for each other only briefly. Events are
  * committed with the transaction; the wake-ups it calls for go out after the commit ({@link
- * Wakeups}).
+ * Wakeups}). Every statement goes through the tables' stores on this transaction's connection.
  */
 final class RunTx {
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** The stores a run transaction writes through, the parsed specs, and the JSON mapper. */
+    record Tables(
+            StepStore steps, RunStore runs, EventStore events, Specs specs, ObjectMapper json) {}
 
     final Connection conn;
     final UUID runId;
+    final StepStore steps;
+    final RunStore runs;
+    private final Tables tables;
     boolean madeReady;
 
     /** The status the run ended with in this transaction, if it ended. */
@@ -35,20 +40,23 @@ final class RunTx {
     /** Why it ended, when it did not succeed. */
     String reason;
 
-    RunTx(Connection conn, UUID runId) {
+    RunTx(Connection conn, UUID runId, Tables tables) {
         this.conn = conn;
         this.runId = runId;
+        this.tables = tables;
+        this.steps = tables.steps();
+        this.runs = tables.runs();
     }
 
     /** The run as locked by a transaction; its input is parsed only when something needs it. */
-    record LockedRun(String status, String inputText, WorkflowSpec spec) {
+    record LockedRun(String status, String inputText, WorkflowSpec spec, ObjectMapper json) {
         boolean running() {
             return status.equals("running");
         }
 
         JsonNode input() {
             try {
-                return JSON.readTree(inputText);
+                return json.readTree(inputText);
             } catch (JsonProcessingException e) {
                 throw new UncheckedIOException(e);
             }
@@ -60,73 +68,22 @@ final class RunTx {
      * run is gone.
      */
     LockedRun lockRun(long tokens, double cost) throws SQLException {
-        try (PreparedStatement ps =
-                conn.prepareStatement(
-                        "UPDATE executor.runs SET tokens = tokens + ?, cost_usd = cost_usd + ? WHERE id = ? "
-                                + "RETURNING status, input::text, namespace, workflow, revision")) {
-            ps.setLong(1, tokens);
-            ps.setDouble(2, cost);
-            ps.setObject(3, runId);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return null;
-                }
-                return new LockedRun(
-                        rs.getString(1),
-                        rs.getString(2),
-                        Specs.of(conn, rs.getString(3), rs.getString(4), rs.getString(5)));
-            }
-        }
+        RunStore.Locked r = runs.lockAndAdd(conn, runId, tokens, cost);
+        return r == null
+                ? null
+                : new LockedRun(
+                        r.status(),
+                        r.inputText(),
+                        tables.specs().of(conn, r.namespace(), r.workflow(), r.revision()),
+                        tables.json());
     }
 
     void event(String type, String stepId, Integer item, JsonNode data) throws SQLException {
-        try (PreparedStatement ps =
-                conn.prepareStatement(
-                        "INSERT INTO executor.events (run_id, type, step_id, item, data) VALUES (?, ?, ?, ?, ?::jsonb)")) {
-            ps.setObject(1, runId);
-            ps.setString(2, type);
-            ps.setString(3, stepId);
-            ps.setObject(4, item);
-            ps.setString(5, data == null ? null : data.toString());
-            ps.executeUpdate();
-        }
+        tables.events().insert(conn, runId, type, stepId, item, data);
     }
 
-    int update(String sql, Object... params) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                ps.setObject(i + 1, params[i]);
-            }
-            return ps.executeUpdate();
-        }
-    }
-
-    /**
-     * The outputs of a run's finished steps (a skipped step's is null): what templates and
-     * conditions see.
-     */
-    static Map<String, JsonNode> finishedOutputs(Connection conn, UUID runId) throws SQLException {
-        Map<String, JsonNode> outputs = new HashMap<>();
-        try (PreparedStatement ps =
-                conn.prepareStatement(
-                        "SELECT step_id, output::text FROM executor.steps "
-                                + "WHERE run_id = ? AND item = -1 AND status IN ('succeeded', 'skipped')")) {
-            ps.setObject(1, runId);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String out = rs.getString(2);
-                    outputs.put(
-                            rs.getString(1),
-                            out == null ? JsonNodeFactory.instance.nullNode() : JSON.readTree(out));
-                }
-            }
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
-        return outputs;
-    }
-
-    static String json(JsonNode node) {
-        return node == null ? null : node.toString();
+    /** The outputs of the run's finished steps: what templates and conditions see. */
+    Map<String, JsonNode> finishedOutputs() throws SQLException {
+        return steps.finishedOutputs(conn, runId);
     }
 }

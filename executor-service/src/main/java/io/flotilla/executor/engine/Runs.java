@@ -3,10 +3,11 @@ package io.flotilla.executor.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.executor.store.RunStore;
+import io.flotilla.executor.store.RunStore.Started;
+import io.flotilla.executor.store.StepStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.UUID;
@@ -16,20 +17,18 @@ import javax.sql.DataSource;
 @ApplicationScoped
 public class Runs {
 
-    /**
-     * A run as stored: its id and status, and whether an earlier request with the same idempotency
-     * key made it.
-     */
-    public record Started(UUID id, String status, String requestHash, boolean replayed) {}
-
     private final DataSource ds;
     private final Checkpoints checkpoints;
     private final Wakeups wakeups;
+    private final RunStore runs;
+    private final StepStore steps;
 
-    Runs(DataSource ds, Checkpoints checkpoints, Wakeups wakeups) {
+    Runs(DataSource ds, Checkpoints checkpoints, Wakeups wakeups, RunStore runs, StepStore steps) {
         this.ds = ds;
         this.checkpoints = checkpoints;
         this.wakeups = wakeups;
+        this.runs = runs;
+        this.steps = steps;
     }
 
     /**
@@ -51,37 +50,23 @@ public class Runs {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
-                RunTx tx = new RunTx(c, id);
-                int inserted =
-                        tx.update(
-                                "INSERT INTO executor.runs (id, namespace, workflow, revision, input, status, budget, idempotency_key, "
-                                        + "request_hash, trace_parent) VALUES (?, ?, ?, ?, ?::jsonb, 'running', ?::jsonb, ?, ?, ?) "
-                                        + "ON CONFLICT (idempotency_key) DO NOTHING",
-                                id,
-                                namespace,
-                                workflow,
-                                revision,
-                                input.toString(),
-                                RunTx.json(budget),
-                                idempotencyKey,
-                                requestHash,
-                                traceParent);
-                if (inserted == 0) {
+                RunTx tx = checkpoints.tx(c, id);
+                if (!runs.insert(
+                        c,
+                        id,
+                        namespace,
+                        workflow,
+                        revision,
+                        input,
+                        budget,
+                        idempotencyKey,
+                        requestHash,
+                        traceParent)) {
                     c.rollback();
-                    return byKey(c, idempotencyKey);
+                    return runs.byKey(c, idempotencyKey);
                 }
-                try (PreparedStatement ps =
-                        c.prepareStatement(
-                                "INSERT INTO executor.steps (run_id, step_id, status) "
-                                        + "SELECT ?, unnest(?::text[]), 'waiting'")) {
-                    ps.setObject(1, id);
-                    ps.setArray(
-                            2,
-                            c.createArrayOf(
-                                    "text",
-                                    spec.steps().stream().map(WorkflowSpec.Step::id).toArray()));
-                    ps.executeUpdate();
-                }
+                steps.insertWaiting(
+                        c, id, spec.steps().stream().map(WorkflowSpec.Step::id).toList());
                 tx.event(
                         "run.started",
                         null,
@@ -106,21 +91,7 @@ public class Runs {
     /** The run an idempotency key names, or null. */
     public Started byKey(String idempotencyKey) throws SQLException {
         try (Connection c = ds.getConnection()) {
-            return byKey(c, idempotencyKey);
-        }
-    }
-
-    private static Started byKey(Connection c, String key) throws SQLException {
-        try (PreparedStatement ps =
-                c.prepareStatement(
-                        "SELECT id, status, request_hash FROM executor.runs WHERE idempotency_key = ?")) {
-            ps.setString(1, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next()
-                        ? new Started(
-                                (UUID) rs.getObject(1), rs.getString(2), rs.getString(3), true)
-                        : null;
-            }
+            return runs.byKey(c, idempotencyKey);
         }
     }
 
@@ -149,16 +120,8 @@ public class Runs {
      * with their steps and events; rows another pod is deleting are skipped. Returns how many.
      */
     public int purgeEnded(Duration retention, int batch) throws SQLException {
-        try (Connection c = ds.getConnection();
-                PreparedStatement ps =
-                        c.prepareStatement(
-                                """
-                DELETE FROM executor.runs WHERE id IN (
-                  SELECT id FROM executor.runs WHERE status <> 'running' AND finished_at < now() - make_interval(secs => ?)
-                   ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED)""")) {
-            ps.setDouble(1, retention.toMillis() / 1000.0);
-            ps.setInt(2, batch);
-            return ps.executeUpdate();
+        try (Connection c = ds.getConnection()) {
+            return runs.purgeEnded(c, retention, batch);
         }
     }
 }

@@ -1,12 +1,11 @@
 package io.flotilla.executor.run;
 
 import io.flotilla.executor.engine.Wakeups;
+import io.flotilla.executor.store.EventStore;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import io.vertx.core.Vertx;
-import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.ws.rs.sse.OutboundSseEvent;
@@ -31,13 +30,13 @@ public class RunEvents {
     private static final Set<String> FINAL = Set.of("run.succeeded", "run.failed", "run.cancelled");
     private static final int PAGE = 500;
 
-    private final Pool pool;
+    private final EventStore events;
     private final Vertx vertx;
     private final Wakeups wakeups;
     private final Map<UUID, List<Runnable>> watchers = new ConcurrentHashMap<>();
 
-    RunEvents(Pool pool, Vertx vertx, Wakeups wakeups) {
-        this.pool = pool;
+    RunEvents(EventStore events, Vertx vertx, Wakeups wakeups) {
+        this.events = events;
         this.vertx = vertx;
         this.wakeups = wakeups;
     }
@@ -90,10 +89,7 @@ public class RunEvents {
                 again.set(true);
                 return;
             }
-            pool.preparedQuery(
-                            "SELECT id, type, step_id, item, data, at FROM executor.events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT "
-                                    + PAGE)
-                    .execute(Tuple.of(run, last.get()))
+            events.page(run, last.get(), PAGE)
                     .subscribe()
                     .with(
                             rows -> {

@@ -2,7 +2,7 @@ package io.flotilla.executor.run;
 
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
-import io.flotilla.executor.engine.Runs;
+import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.workflow.WorkflowRef;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -56,7 +56,7 @@ public class RunResource {
                             new FieldError(
                                     "body", "send {workflow, input, budget?, idempotencyKey?}")));
         }
-        Runs.Started started = runs.start(request);
+        RunStore.Started started = runs.start(request);
         return RestResponse.ResponseBuilder.accepted(new Accepted(started.id(), started.status()))
                 .location(URI.create("/api/v1/runs/" + started.id()))
                 .header("Idempotent-Replayed", String.valueOf(started.replayed()))
@@ -65,12 +65,12 @@ public class RunResource {
 
     @GET
     @Path("/{id}")
-    public RunQueries.RunView get(@PathParam("id") String id) throws SQLException {
+    public RunStore.View get(@PathParam("id") String id) throws SQLException {
         return queries.get(uuid(id));
     }
 
     @GET
-    public List<RunQueries.RunView> list(
+    public List<RunStore.View> list(
             @QueryParam("workflow") String workflow,
             @QueryParam("status") String status,
             @QueryParam("limit") @DefaultValue("50") int limit)

@@ -10,10 +10,11 @@ import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.engine.Runs;
-import io.flotilla.executor.engine.Specs;
+import io.flotilla.executor.store.RunStore;
+import io.flotilla.executor.store.WorkflowStore;
 import io.flotilla.executor.workflow.JsonSchemas;
+import io.flotilla.executor.workflow.Specs;
 import io.flotilla.executor.workflow.WorkflowRef;
-import io.flotilla.executor.workflow.WorkflowStore;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
@@ -32,8 +33,6 @@ import java.util.UUID;
 @ApplicationScoped
 public class RunService {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /**
      * {@code POST /api/v1/runs}: the workflow as {@code namespace/name} (namespace default when
      * omitted).
@@ -42,18 +41,28 @@ public class RunService {
             String workflow, JsonNode input, WorkflowSpec.Budget budget, String idempotencyKey) {}
 
     private final WorkflowStore workflows;
+    private final Specs specs;
+    private final ObjectMapper json;
     private final Runs runs;
     private final GatewayBudgets budgets;
     private final Tracer tracer;
 
-    RunService(WorkflowStore workflows, Runs runs, GatewayBudgets budgets, Tracer tracer) {
+    RunService(
+            WorkflowStore workflows,
+            Specs specs,
+            Runs runs,
+            GatewayBudgets budgets,
+            Tracer tracer,
+            ObjectMapper json) {
         this.workflows = workflows;
+        this.specs = specs;
+        this.json = json;
         this.runs = runs;
         this.budgets = budgets;
         this.tracer = tracer;
     }
 
-    public Runs.Started start(StartRequest r) throws SQLException {
+    public RunStore.Started start(StartRequest r) throws SQLException {
         List<FieldError> errors = new ArrayList<>();
         WorkflowRef ref = WorkflowRef.parse(r.workflow());
         if (ref == null) {
@@ -85,12 +94,12 @@ public class RunService {
         }
         String namespace = ref.namespace();
         String name = ref.name();
-        ObjectNode canonical = JSON.createObjectNode().put("workflow", namespace + "/" + name);
+        ObjectNode canonical = json.createObjectNode().put("workflow", namespace + "/" + name);
         canonical.set("input", input);
-        canonical.set("budget", JSON.valueToTree(r.budget()));
+        canonical.set("budget", json.valueToTree(r.budget()));
         String hash = HexFormat.of().formatHex(Secrets.sha256(canonical.toString()));
         if (r.idempotencyKey() != null) {
-            Runs.Started earlier = runs.byKey(r.idempotencyKey());
+            RunStore.Started earlier = runs.byKey(r.idempotencyKey());
             if (earlier != null) {
                 return replay(earlier, hash);
             }
@@ -111,7 +120,7 @@ public class RunService {
                             + name);
         }
         WorkflowSpec spec =
-                Specs.of(namespace, name, published.revision(), () -> published.spec().encode());
+                specs.of(namespace, name, published.revision(), () -> published.spec().encode());
         if (spec.input() != null && spec.input().schema() != null) {
             List<FieldError> problems =
                     JsonSchemas.problems(spec.input().schema(), input).stream()
@@ -130,9 +139,9 @@ public class RunService {
                         .startSpan();
         try (Scope ignored = span.makeCurrent()) {
             if (budget != null) {
-                budgets.open(id, JSON.valueToTree(budget));
+                budgets.open(id, json.valueToTree(budget));
             }
-            Runs.Started started =
+            RunStore.Started started =
                     runs.start(
                             id,
                             namespace,
@@ -140,7 +149,7 @@ public class RunService {
                             published.revision(),
                             spec,
                             input,
-                            budget == null ? null : JSON.valueToTree(budget),
+                            budget == null ? null : json.valueToTree(budget),
                             r.idempotencyKey(),
                             hash,
                             RunTraces.current());
@@ -150,7 +159,7 @@ public class RunService {
         }
     }
 
-    private static Runs.Started replay(Runs.Started earlier, String hash) {
+    private static RunStore.Started replay(RunStore.Started earlier, String hash) {
         if (!hash.equals(earlier.requestHash())) {
             throw new ProblemException(
                     409,

@@ -4,6 +4,7 @@ import io.flotilla.common.problem.Problem;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpecs;
+import io.flotilla.executor.store.WorkflowStore;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;

@@ -1,4 +1,4 @@
-package io.flotilla.executor.workflow;
+package io.flotilla.executor.store;
 
 import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
@@ -9,10 +9,19 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.HexFormat;
 
-/** Workflow revisions and the current revision per workflow, in {@code executor.workflows}. */
+/**
+ * Every statement on {@code executor.workflow_revisions} (immutable, content-addressed specs) and
+ * {@code executor.workflows} (the current revision of each workflow): the two tables are one
+ * feature and always written together. The API uses the reactive pool; the engine reads a revision
+ * on its own JDBC connection ({@link #revision}).
+ */
 @ApplicationScoped
 public class WorkflowStore {
 
@@ -92,6 +101,26 @@ public class WorkflowStore {
                                     r.getOffsetDateTime("updated_at").toInstant(),
                                     (JsonObject) r.getValue("spec"));
                         });
+    }
+
+    /** The spec (JSON) of a revision, read on the engine's connection. */
+    public String revision(Connection c, String namespace, String name, String revision)
+            throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT spec::text FROM executor.workflow_revisions"
+                                + " WHERE namespace = ? AND name = ? AND revision = ?")) {
+            ps.setString(1, namespace);
+            ps.setString(2, name);
+            ps.setString(3, revision);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new IllegalStateException(
+                            "revision " + namespace + "/" + name + "@" + revision + " is missing");
+                }
+                return rs.getString(1);
+            }
+        }
     }
 
     /** Removes the workflow; its revisions stay for the runs pinned to them. */

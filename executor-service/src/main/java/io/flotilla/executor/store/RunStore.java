@@ -1,0 +1,268 @@
+package io.flotilla.executor.store;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.UncheckedIOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Every statement on {@code executor.runs}, each on the connection it is given. The engine locks a
+ * run's row with {@link #lockAndAdd} as the last lock of a checkpoint; see {@code
+ * docs/executor.md}.
+ */
+@ApplicationScoped
+public class RunStore {
+
+    /**
+     * A run as stored: its id and status, and whether an earlier request with the same idempotency
+     * key made it.
+     */
+    public record Started(UUID id, String status, String requestHash, boolean replayed) {}
+
+    /** The run's row as a checkpoint locked it. */
+    public record Locked(
+            String status, String inputText, String namespace, String workflow, String revision) {}
+
+    /** A run with its status, output, tokens, cost, and (in detail) its steps, for the API. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record View(
+            UUID id,
+            String workflow,
+            String revision,
+            String status,
+            String reason,
+            JsonNode output,
+            long tokens,
+            double costUsd,
+            Instant createdAt,
+            Instant finishedAt,
+            List<StepStore.View> steps) {
+
+        public View withSteps(List<StepStore.View> steps) {
+            return new View(
+                    id,
+                    workflow,
+                    revision,
+                    status,
+                    reason,
+                    output,
+                    tokens,
+                    costUsd,
+                    createdAt,
+                    finishedAt,
+                    steps);
+        }
+    }
+
+    private final ObjectMapper json;
+
+    RunStore(ObjectMapper json) {
+        this.json = json;
+    }
+
+    /**
+     * Inserts a running run; false (nothing inserted) when its idempotency key is already taken.
+     */
+    public boolean insert(
+            Connection c,
+            UUID id,
+            String namespace,
+            String workflow,
+            String revision,
+            JsonNode input,
+            JsonNode budget,
+            String idempotencyKey,
+            String requestHash,
+            String traceParent)
+            throws SQLException {
+        return StepStore.update(
+                        c,
+                        "INSERT INTO executor.runs (id, namespace, workflow, revision, input,"
+                                + " status, budget, idempotency_key, request_hash, trace_parent)"
+                                + " VALUES (?, ?, ?, ?, ?::jsonb, 'running', ?::jsonb, ?, ?, ?)"
+                                + " ON CONFLICT (idempotency_key) DO NOTHING",
+                        id,
+                        namespace,
+                        workflow,
+                        revision,
+                        input.toString(),
+                        budget == null ? null : budget.toString(),
+                        idempotencyKey,
+                        requestHash,
+                        traceParent)
+                > 0;
+    }
+
+    /** The run an idempotency key names, or null. */
+    public Started byKey(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT id, status, request_hash FROM executor.runs WHERE idempotency_key"
+                                + " = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next()
+                        ? new Started(
+                                (UUID) rs.getObject(1), rs.getString(2), rs.getString(3), true)
+                        : null;
+            }
+        }
+    }
+
+    /**
+     * Locks the run row, adding what a step spent to the run in the same statement; null when the
+     * run is gone.
+     */
+    public Locked lockAndAdd(Connection c, UUID runId, long tokens, double cost)
+            throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "UPDATE executor.runs SET tokens = tokens + ?, cost_usd = cost_usd + ?"
+                                + " WHERE id = ? RETURNING status, input::text, namespace,"
+                                + " workflow, revision")) {
+            ps.setLong(1, tokens);
+            ps.setDouble(2, cost);
+            ps.setObject(3, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next()
+                        ? new Locked(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                rs.getString(4),
+                                rs.getString(5))
+                        : null;
+            }
+        }
+    }
+
+    /** The run ends with {@code status} and why. */
+    public void end(Connection c, UUID runId, String status, String reason) throws SQLException {
+        StepStore.update(
+                c,
+                "UPDATE executor.runs SET status = ?, reason = ?, finished_at = now() WHERE id = ?",
+                status,
+                reason,
+                runId);
+    }
+
+    /**
+     * The run succeeds: its output is the output of its one last step, or an object of the outputs
+     * of its last steps ({@code sinks}).
+     */
+    public void succeed(Connection c, UUID runId, List<String> sinks) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        """
+                UPDATE executor.runs SET status = 'succeeded', finished_at = now(), output =
+                       (SELECT CASE WHEN count(*) = 1 THEN min(coalesce(output, 'null'::jsonb)::text)::jsonb
+                                    ELSE jsonb_object_agg(step_id, coalesce(output, 'null'::jsonb)) END
+                          FROM executor.steps WHERE run_id = ? AND item = -1 AND step_id = ANY (?))
+                 WHERE id = ?""")) {
+            ps.setObject(1, runId);
+            ps.setArray(2, c.createArrayOf("text", sinks.toArray()));
+            ps.setObject(3, runId);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Deletes up to {@code batch} runs that ended more than {@code retention} ago, oldest first,
+     * with their steps and events (cascade); rows another pod is deleting are skipped.
+     */
+    public int purgeEnded(Connection c, Duration retention, int batch) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        """
+                DELETE FROM executor.runs WHERE id IN (
+                  SELECT id FROM executor.runs WHERE status <> 'running' AND finished_at < now() - make_interval(secs => ?)
+                   ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED)""")) {
+            ps.setDouble(1, retention.toMillis() / 1000.0);
+            ps.setInt(2, batch);
+            return ps.executeUpdate();
+        }
+    }
+
+    /** The run with this id (without its steps), or null. */
+    public View get(Connection c, UUID id) throws SQLException {
+        List<View> runs = select(c, "WHERE id = ?", List.of(id), 1);
+        return runs.isEmpty() ? null : runs.get(0);
+    }
+
+    /**
+     * Runs newest first, at most {@code limit}, of a workflow ({@code namespace} and {@code
+     * workflow}) and of a status when given (null for any).
+     */
+    public List<View> list(
+            Connection c, String namespace, String workflow, String status, int limit)
+            throws SQLException {
+        List<String> where = new ArrayList<>();
+        List<Object> params = new ArrayList<>();
+        if (workflow != null) {
+            where.add("namespace = ? AND workflow = ?");
+            params.add(namespace);
+            params.add(workflow);
+        }
+        if (status != null) {
+            where.add("status = ?");
+            params.add(status);
+        }
+        return select(
+                c, where.isEmpty() ? "" : "WHERE " + String.join(" AND ", where), params, limit);
+    }
+
+    private List<View> select(Connection c, String where, List<Object> params, int limit)
+            throws SQLException {
+        List<View> runs = new ArrayList<>();
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT id, namespace || '/' || workflow, revision, status, reason,"
+                                + " output::text, tokens, cost_usd, created_at, finished_at FROM"
+                                + " executor.runs "
+                                + where
+                                + " ORDER BY created_at DESC LIMIT ?")) {
+            int i = 0;
+            for (Object p : params) {
+                ps.setObject(++i, p);
+            }
+            ps.setInt(++i, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    runs.add(
+                            new View(
+                                    (UUID) rs.getObject(1),
+                                    rs.getString(2),
+                                    rs.getString(3),
+                                    rs.getString(4),
+                                    rs.getString(5),
+                                    parse(rs.getString(6)),
+                                    rs.getLong(7),
+                                    rs.getDouble(8),
+                                    StepStore.instant(rs.getTimestamp(9)),
+                                    StepStore.instant(rs.getTimestamp(10)),
+                                    null));
+                }
+            }
+        }
+        return runs;
+    }
+
+    private JsonNode parse(String text) {
+        try {
+            return text == null ? null : json.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
