@@ -1,5 +1,6 @@
 package io.flotilla.executor;
 
+import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -282,6 +283,13 @@ class EngineTest {
         assertEquals("succeeded", run.getString("status"), run.prettify());
         assertEquals("on time", run.getString("output"));
         assertEquals(2, Api.step(run, "only", null).get("attempts"));
+        String events =
+                given().accept("text/event-stream")
+                        .get("/api/v1/runs/" + run.getString("id") + "/events")
+                        .asString();
+        assertTrue(
+                events.contains("step.retrying") && events.contains("the LLM call timed out"),
+                "the first attempt failed as a timeout: " + events);
     }
 
     @Test

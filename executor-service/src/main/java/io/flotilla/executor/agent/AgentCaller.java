@@ -14,6 +14,7 @@ import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiChatRequestParameters;
+import io.flotilla.common.time.Durations;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
@@ -53,16 +54,25 @@ public class AgentCaller {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SUMMARIZE =
             "Summarize the text the user sends in at most %d tokens. Keep names, numbers, "
                     + "decisions and open questions. Answer with the summary only.";
 
     private final ExecutorConfig config;
+    private final GatewayCall gatewayCall;
+    private final JsonSchemas schemas;
+    private final ObjectMapper json;
     private final Map<Duration, ChatModel> models = new ConcurrentHashMap<>();
 
-    AgentCaller(ExecutorConfig config) {
+    AgentCaller(
+            ExecutorConfig config,
+            GatewayCall gatewayCall,
+            JsonSchemas schemas,
+            ObjectMapper json) {
         this.config = config;
+        this.gatewayCall = gatewayCall;
+        this.schemas = schemas;
+        this.json = json;
     }
 
     public Result call(
@@ -184,7 +194,7 @@ public class AgentCaller {
 
         ChatResponse send(
                 JsonNode schema, List<ChatMessage> messages, String key, int maxOutputTokens) {
-            GatewayCall.headers(
+            gatewayCall.headers(
                     budgetScope
                             ? Map.of(
                                     GatewayCall.IDEMPOTENCY_KEY,
@@ -208,7 +218,7 @@ public class AgentCaller {
                                                 "name",
                                                 "output",
                                                 "schema",
-                                                JSON.convertValue(schema, Map.class)))));
+                                                json.convertValue(schema, Map.class)))));
             }
             try {
                 ChatResponse response =
@@ -219,10 +229,10 @@ public class AgentCaller {
                                                 .parameters(parameters.build())
                                                 .build());
                 tokens += usage(response);
-                cost += GatewayCall.takeCost(key);
+                cost += gatewayCall.takeCost(key);
                 return response;
             } finally {
-                GatewayCall.clear(key);
+                gatewayCall.clear(key);
             }
         }
     }
@@ -238,7 +248,7 @@ public class AgentCaller {
                                 .maxRetries(
                                         0) // the engine retries, with backoff and a new idempotency
                                 // key
-                                .customHeaders(GatewayCall::headers)
+                                .customHeaders(gatewayCall::headers)
                                 .build());
     }
 
@@ -251,18 +261,7 @@ public class AgentCaller {
                 step.timeout() != null
                         ? step.timeout()
                         : spec.defaults() != null ? spec.defaults().timeout() : null;
-        Duration d;
-        if (t == null) {
-            d = config.stepTimeout();
-        } else {
-            long n = Long.parseLong(t.replaceAll("[a-z]+$", ""));
-            d =
-                    t.endsWith("ms")
-                            ? Duration.ofMillis(n)
-                            : t.endsWith("s")
-                                    ? Duration.ofSeconds(n)
-                                    : t.endsWith("m") ? Duration.ofMinutes(n) : Duration.ofHours(n);
-        }
+        Duration d = t == null ? config.stepTimeout() : Durations.parse(t);
         return Duration.ofSeconds(Math.max(1, (d.toMillis() + 999) / 1000));
     }
 
@@ -273,7 +272,7 @@ public class AgentCaller {
     }
 
     /** The answer as JSON conforming to the schema, or null with the problems. */
-    private static JsonNode parse(String text, JsonNode schema, List<String> problems) {
+    private JsonNode parse(String text, JsonNode schema, List<String> problems) {
         if (text == null) {
             problems.add("the answer is empty");
             return null;
@@ -284,23 +283,34 @@ public class AgentCaller {
         }
         JsonNode value;
         try {
-            value = JSON.readTree(body);
+            value = json.readTree(body);
         } catch (JsonProcessingException e) {
             problems.add("the answer is not JSON");
             return null;
         }
-        problems.addAll(JsonSchemas.problems(schema, value));
+        problems.addAll(schemas.problems(schema, value));
         return problems.isEmpty() ? value : null;
     }
 
-    private static CallFailed classify(RuntimeException e, long tokens, double cost) {
+    /**
+     * Whether a failure in the chain is a timeout: LangChain4j's own, or the JDK's that the HTTP
+     * clients raise (Vert.x's extends {@link java.util.concurrent.TimeoutException}).
+     */
+    private static boolean isTimeout(Throwable t) {
+        return t instanceof dev.langchain4j.exception.TimeoutException
+                || t instanceof java.util.concurrent.TimeoutException
+                || t instanceof java.net.http.HttpTimeoutException
+                || t instanceof java.net.SocketTimeoutException;
+    }
+
+    private CallFailed classify(RuntimeException e, long tokens, double cost) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof HttpException http) {
                 int status = http.statusCode();
                 String code = "";
                 String message = "gateway answered " + status;
                 try {
-                    JsonNode error = JSON.readTree(http.getMessage()).path("error");
+                    JsonNode error = json.readTree(http.getMessage()).path("error");
                     code = error.path("code").asText("");
                     message = error.path("message").asText(message);
                 } catch (JsonProcessingException | RuntimeException ignored) {
@@ -320,8 +330,7 @@ public class AgentCaller {
                         tokens,
                         cost);
             }
-            String name = t.getClass().getSimpleName();
-            if (name.contains("Timeout")) {
+            if (isTimeout(t)) {
                 return new CallFailed(
                         FailureKind.RETRYABLE, "the LLM call timed out", tokens, cost);
             }

@@ -20,13 +20,14 @@ import java.util.UUID;
 @ApplicationScoped
 public class GatewayBudgets {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final ExecutorConfig config;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    GatewayBudgets(ExecutorConfig config) {
+    private final ObjectMapper json;
+
+    GatewayBudgets(ExecutorConfig config, ObjectMapper json) {
+        this.json = json;
         this.config = config;
     }
 
@@ -41,7 +42,7 @@ public class GatewayBudgets {
                                                 "Budgets unavailable",
                                                 "this run has a budget, but the executor has no gateway admin token to open it with; "
                                                         + "set flotilla.executor.gateway.admin-token (nothing was stored)"));
-        var body = JSON.createObjectNode().put("tenant", config.gateway().tenant());
+        var body = json.createObjectNode().put("tenant", config.gateway().tenant());
         if (budget.hasNonNull("maxTokens")) {
             body.put("maxTokens", budget.get("maxTokens").asLong());
         }

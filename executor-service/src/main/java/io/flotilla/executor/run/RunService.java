@@ -42,6 +42,7 @@ public class RunService {
 
     private final WorkflowStore workflows;
     private final Specs specs;
+    private final JsonSchemas schemas;
     private final ObjectMapper json;
     private final Runs runs;
     private final GatewayBudgets budgets;
@@ -50,12 +51,14 @@ public class RunService {
     RunService(
             WorkflowStore workflows,
             Specs specs,
+            JsonSchemas schemas,
             Runs runs,
             GatewayBudgets budgets,
             Tracer tracer,
             ObjectMapper json) {
         this.workflows = workflows;
         this.specs = specs;
+        this.schemas = schemas;
         this.json = json;
         this.runs = runs;
         this.budgets = budgets;
@@ -123,7 +126,7 @@ public class RunService {
                 specs.of(namespace, name, published.revision(), () -> published.spec().encode());
         if (spec.input() != null && spec.input().schema() != null) {
             List<FieldError> problems =
-                    JsonSchemas.problems(spec.input().schema(), input).stream()
+                    schemas.problems(spec.input().schema(), input).stream()
                             .map(p -> new FieldError("input", p.replaceFirst("^\\$", "input")))
                             .toList();
             if (!problems.isEmpty()) {

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,7 +12,6 @@ import io.flotilla.gateway.governance.Ledger;
 import io.flotilla.gateway.key.Keys;
 import io.flotilla.gateway.openai.OpenAiError;
 import io.flotilla.gateway.openai.RateHeaders;
-import io.flotilla.gateway.provider.Upstream;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.RouteTable;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -50,6 +50,8 @@ public class ChatRoutes {
     private final Governor governor;
     private final Ledger ledger;
 
+    private final ObjectMapper json;
+
     ChatRoutes(
             ChatService chat,
             Keys keys,
@@ -58,7 +60,9 @@ public class ChatRoutes {
             MeterRegistry meters,
             GenAiSpans spans,
             Governor governor,
-            Ledger ledger) {
+            Ledger ledger,
+            ObjectMapper json) {
+        this.json = json;
         this.spans = spans;
         this.governor = governor;
         this.ledger = ledger;
@@ -98,7 +102,7 @@ public class ChatRoutes {
         ObjectNode request;
         try {
             JsonNode parsed =
-                    Upstream.JSON.readTree(
+                    json.readTree(
                             ctx.body().buffer() == null
                                     ? new byte[0]
                                     : ctx.body().buffer().getBytes());

@@ -52,6 +52,16 @@ public final class OpenAiShapes {
                 .put("total_tokens", in + out);
     }
 
+    /** The text of a message's content: a string, or the text parts of a content array. */
+    public static String text(JsonNode content) {
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        StringBuilder s = new StringBuilder();
+        content.forEach(p -> s.append(p.path("text").asText("")));
+        return s.toString();
+    }
+
     /** Copies a request parameter under the provider's name, when it is set. */
     public static void copy(JsonNode from, ObjectNode to, String field, String as) {
         if (from.has(field) && !from.get(field).isNull()) {

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.provider;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -61,73 +62,87 @@ public final class AnthropicProvider implements Provider {
     }
 
     /** OpenAI chat request → Messages request. */
-    static ObjectNode translate(Target target, ObjectNode request, boolean stream) {
+    ObjectNode translate(Target target, ObjectNode request, boolean stream) {
         ObjectNode out = F.objectNode().put("model", target.model());
         out.put(
                 "max_tokens",
                 request.path("max_completion_tokens")
                         .asInt(request.path("max_tokens").asInt(DEFAULT_MAX_TOKENS)));
         StringBuilder system = new StringBuilder();
-        ArrayNode messages = out.putArray("messages");
-        for (JsonNode m : request.path("messages")) {
-            String role = m.path("role").asText();
-            switch (role) {
+        messages(request.path("messages"), out.putArray("messages"), system);
+        askForJson(request.path("response_format"), system);
+        if (system.length() > 0) {
+            out.put("system", system.toString());
+        }
+        options(request, out);
+        tools(request, out);
+        if (stream) {
+            out.put("stream", true);
+        }
+        return out;
+    }
+
+    /**
+     * OpenAI messages → Messages turns; system and developer messages are gathered into {@code
+     * system}, which Messages takes apart from the turns.
+     */
+    private void messages(JsonNode in, ArrayNode messages, StringBuilder system) {
+        for (JsonNode m : in) {
+            switch (m.path("role").asText()) {
                 case "system", "developer" ->
                         system.append(system.length() > 0 ? "\n\n" : "")
-                                .append(text(m.path("content")));
-                case "tool" -> {
-                    ObjectNode result =
-                            F.objectNode()
-                                    .put("type", "tool_result")
-                                    .put("tool_use_id", m.path("tool_call_id").asText())
-                                    .put("content", text(m.path("content")));
-                    ObjectNode last =
-                            messages.isEmpty()
-                                    ? null
-                                    : (ObjectNode) messages.get(messages.size() - 1);
-                    if (last != null
-                            && last.path("role").asText().equals("user")
-                            && last.path("content").isArray()
-                            && last.path("content")
-                                    .path(0)
-                                    .path("type")
-                                    .asText()
-                                    .equals("tool_result")) {
-                        ((ArrayNode) last.get("content"))
-                                .add(result); // consecutive tool results share one user turn
-                    } else {
-                        messages.addObject().put("role", "user").putArray("content").add(result);
-                    }
-                }
-                case "assistant" -> {
-                    ArrayNode blocks = F.arrayNode();
-                    String content = text(m.path("content"));
-                    if (!content.isEmpty()) {
-                        blocks.addObject().put("type", "text").put("text", content);
-                    }
-                    for (JsonNode call : m.path("tool_calls")) {
-                        ObjectNode use =
-                                blocks.addObject()
-                                        .put("type", "tool_use")
-                                        .put("id", call.path("id").asText())
-                                        .put("name", call.path("function").path("name").asText());
-                        use.set(
-                                "input",
-                                parseArguments(
-                                        call.path("function").path("arguments").asText("{}")));
-                    }
-                    messages.addObject().put("role", "assistant").set("content", blocks);
-                }
+                                .append(OpenAiShapes.text(m.path("content")));
+                case "tool" -> toolResult(m, messages);
+                case "assistant" -> assistant(m, messages);
                 default ->
                         messages.addObject()
                                 .put("role", "user")
                                 .set("content", userContent(m.path("content")));
             }
         }
-        JsonNode format = request.path("response_format");
+    }
+
+    /** A tool message → a tool_result block; consecutive results share one user turn. */
+    private static void toolResult(JsonNode m, ArrayNode messages) {
+        ObjectNode result =
+                F.objectNode()
+                        .put("type", "tool_result")
+                        .put("tool_use_id", m.path("tool_call_id").asText())
+                        .put("content", OpenAiShapes.text(m.path("content")));
+        JsonNode last = messages.isEmpty() ? null : messages.get(messages.size() - 1);
+        if (last != null
+                && last.path("role").asText().equals("user")
+                && last.path("content").path(0).path("type").asText().equals("tool_result")) {
+            ((ArrayNode) last.get("content")).add(result);
+        } else {
+            messages.addObject().put("role", "user").putArray("content").add(result);
+        }
+    }
+
+    /** An assistant message → text and tool_use blocks. */
+    private void assistant(JsonNode m, ArrayNode messages) {
+        ArrayNode blocks = F.arrayNode();
+        String content = OpenAiShapes.text(m.path("content"));
+        if (!content.isEmpty()) {
+            blocks.addObject().put("type", "text").put("text", content);
+        }
+        for (JsonNode call : m.path("tool_calls")) {
+            blocks.addObject()
+                    .put("type", "tool_use")
+                    .put("id", call.path("id").asText())
+                    .put("name", call.path("function").path("name").asText())
+                    .set(
+                            "input",
+                            parseArguments(
+                                    upstream.json(),
+                                    call.path("function").path("arguments").asText("{}")));
+        }
+        messages.addObject().put("role", "assistant").set("content", blocks);
+    }
+
+    /** Messages has no JSON mode: it is asked for in the system prompt, with the schema if any. */
+    private static void askForJson(JsonNode format, StringBuilder system) {
         if (format.path("type").asText().startsWith("json")) {
-            // Messages has no JSON mode: ask for it in the system prompt, with the schema when
-            // there is one
             system.append(system.length() > 0 ? "\n\n" : "")
                     .append("Answer with a single JSON object and nothing else.");
             if (format.has("json_schema")) {
@@ -135,9 +150,10 @@ public final class AnthropicProvider implements Provider {
                         .append(format.path("json_schema").path("schema"));
             }
         }
-        if (system.length() > 0) {
-            out.put("system", system.toString());
-        }
+    }
+
+    /** Sampling options: temperature, top_p, stop sequences. */
+    private static void options(JsonNode request, ObjectNode out) {
         OpenAiShapes.copy(request, out, "temperature", "temperature");
         OpenAiShapes.copy(request, out, "top_p", "top_p");
         if (request.has("stop")) {
@@ -148,37 +164,40 @@ public final class AnthropicProvider implements Provider {
                 stops.add(request.get("stop").asText());
             }
         }
-        if (request.path("tools").size() > 0) {
-            ArrayNode tools = out.putArray("tools");
-            for (JsonNode t : request.path("tools")) {
-                JsonNode fn = t.path("function");
-                ObjectNode tool = tools.addObject().put("name", fn.path("name").asText());
-                if (fn.has("description")) {
-                    tool.put("description", fn.path("description").asText());
-                }
-                tool.set(
-                        "input_schema",
-                        fn.has("parameters")
-                                ? fn.get("parameters")
-                                : F.objectNode().put("type", "object"));
-            }
-            JsonNode choice = request.path("tool_choice");
-            if (choice.isTextual()) {
-                switch (choice.asText()) {
-                    case "required" -> out.putObject("tool_choice").put("type", "any");
-                    case "none" -> out.putObject("tool_choice").put("type", "none");
-                    default -> out.putObject("tool_choice").put("type", "auto");
-                }
-            } else if (choice.isObject()) {
-                out.putObject("tool_choice")
-                        .put("type", "tool")
-                        .put("name", choice.path("function").path("name").asText());
-            }
+    }
+
+    /** Function tools and the tool choice. */
+    private static void tools(JsonNode request, ObjectNode out) {
+        if (request.path("tools").isEmpty()) {
+            return;
         }
-        if (stream) {
-            out.put("stream", true);
+        ArrayNode tools = out.putArray("tools");
+        for (JsonNode t : request.path("tools")) {
+            JsonNode fn = t.path("function");
+            ObjectNode tool = tools.addObject().put("name", fn.path("name").asText());
+            if (fn.has("description")) {
+                tool.put("description", fn.path("description").asText());
+            }
+            tool.set(
+                    "input_schema",
+                    fn.has("parameters")
+                            ? fn.get("parameters")
+                            : F.objectNode().put("type", "object"));
         }
-        return out;
+        JsonNode choice = request.path("tool_choice");
+        if (choice.isTextual()) {
+            String type =
+                    switch (choice.asText()) {
+                        case "required" -> "any";
+                        case "none" -> "none";
+                        default -> "auto";
+                    };
+            out.putObject("tool_choice").put("type", type);
+        } else if (choice.isObject()) {
+            out.putObject("tool_choice")
+                    .put("type", "tool")
+                    .put("name", choice.path("function").path("name").asText());
+        }
     }
 
     /** Messages answer → OpenAI chat completion. */
@@ -236,7 +255,7 @@ public final class AnthropicProvider implements Provider {
     }
 
     /** Stream events → OpenAI chunks; tool-use blocks become indexed tool_call deltas. */
-    private static final class StreamTranslator implements ChunkStream.Translator {
+    private final class StreamTranslator implements ChunkStream.Translator {
         private String id = "msg";
         private String model = "";
         private JsonNode startUsage = F.objectNode();
@@ -248,7 +267,7 @@ public final class AnthropicProvider implements Provider {
         public List<ObjectNode> onEvent(Sse.Event event) {
             JsonNode data;
             try {
-                data = Upstream.JSON.readTree(event.data());
+                data = upstream.json().readTree(event.data());
             } catch (IOException e) {
                 throw new UpstreamFailure(
                         UpstreamFailure.Kind.SERVER_ERROR,
@@ -402,18 +421,10 @@ public final class AnthropicProvider implements Provider {
         return blocks;
     }
 
-    static String text(JsonNode content) {
-        if (content.isTextual()) {
-            return content.asText();
-        }
-        StringBuilder s = new StringBuilder();
-        content.forEach(p -> s.append(p.path("text").asText("")));
-        return s.toString();
-    }
-
-    static JsonNode parseArguments(String json) {
+    /** A tool call's arguments (a JSON string in OpenAI's format) as the object they encode. */
+    static JsonNode parseArguments(ObjectMapper mapper, String json) {
         try {
-            JsonNode node = Upstream.JSON.readTree(json.isBlank() ? "{}" : json);
+            JsonNode node = mapper.readTree(json.isBlank() ? "{}" : json);
             return node.isObject() ? node : F.objectNode();
         } catch (IOException e) {
             throw new UpstreamFailure(

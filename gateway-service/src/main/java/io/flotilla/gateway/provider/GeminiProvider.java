@@ -79,20 +79,38 @@ public final class GeminiProvider implements Provider {
     }
 
     /** OpenAI chat request → GenerateContentRequest. */
-    static ObjectNode translate(ObjectNode request) {
+    ObjectNode translate(ObjectNode request) {
         ObjectNode out = F.objectNode();
-        ArrayNode contents = out.putArray("contents");
         StringBuilder system = new StringBuilder();
+        contents(request.path("messages"), out.putArray("contents"), system);
+        if (system.length() > 0) {
+            out.putObject("systemInstruction")
+                    .putArray("parts")
+                    .addObject()
+                    .put("text", system.toString());
+        }
+        ObjectNode generation = generation(request);
+        if (!generation.isEmpty()) {
+            out.set("generationConfig", generation);
+        }
+        tools(request, out);
+        return out;
+    }
+
+    /**
+     * OpenAI messages → contents; system and developer messages are gathered into {@code system}
+     * (Gemini's systemInstruction), tool results named after the call they answer.
+     */
+    private void contents(JsonNode messages, ArrayNode contents, StringBuilder system) {
         Map<String, String> toolNames = new HashMap<>();
-        for (JsonNode m : request.path("messages")) {
-            String role = m.path("role").asText();
-            switch (role) {
+        for (JsonNode m : messages) {
+            switch (m.path("role").asText()) {
                 case "system", "developer" ->
                         system.append(system.length() > 0 ? "\n\n" : "")
-                                .append(AnthropicProvider.text(m.path("content")));
+                                .append(OpenAiShapes.text(m.path("content")));
                 case "assistant" -> {
                     ArrayNode parts = contents.addObject().put("role", "model").putArray("parts");
-                    String text = AnthropicProvider.text(m.path("content"));
+                    String text = OpenAiShapes.text(m.path("content"));
                     if (!text.isEmpty()) {
                         parts.addObject().put("text", text);
                     }
@@ -105,6 +123,7 @@ public final class GeminiProvider implements Provider {
                                 .set(
                                         "args",
                                         AnthropicProvider.parseArguments(
+                                                upstream.json(),
                                                 call.path("function")
                                                         .path("arguments")
                                                         .asText("{}")));
@@ -114,30 +133,27 @@ public final class GeminiProvider implements Provider {
                     String name =
                             toolNames.getOrDefault(
                                     m.path("tool_call_id").asText(), m.path("name").asText("tool"));
-                    ObjectNode response =
-                            contents.addObject()
-                                    .put("role", "user")
-                                    .putArray("parts")
-                                    .addObject()
-                                    .putObject("functionResponse")
-                                    .put("name", name);
-                    response.putObject("response")
-                            .put("content", AnthropicProvider.text(m.path("content")));
+                    contents.addObject()
+                            .put("role", "user")
+                            .putArray("parts")
+                            .addObject()
+                            .putObject("functionResponse")
+                            .put("name", name)
+                            .putObject("response")
+                            .put("content", OpenAiShapes.text(m.path("content")));
                 }
                 default ->
                         contents.addObject()
                                 .put("role", "user")
                                 .putArray("parts")
                                 .addObject()
-                                .put("text", AnthropicProvider.text(m.path("content")));
+                                .put("text", OpenAiShapes.text(m.path("content")));
             }
         }
-        if (system.length() > 0) {
-            out.putObject("systemInstruction")
-                    .putArray("parts")
-                    .addObject()
-                    .put("text", system.toString());
-        }
+    }
+
+    /** Sampling options, token limit, stop sequences and JSON mode → generationConfig. */
+    private static ObjectNode generation(JsonNode request) {
         ObjectNode generation = F.objectNode();
         OpenAiShapes.copy(request, generation, "temperature", "temperature");
         OpenAiShapes.copy(request, generation, "top_p", "topP");
@@ -158,37 +174,36 @@ public final class GeminiProvider implements Provider {
                 generation.set("responseSchema", format.path("json_schema").path("schema"));
             }
         }
-        if (!generation.isEmpty()) {
-            out.set("generationConfig", generation);
+        return generation;
+    }
+
+    /** Function tools → functionDeclarations; the tool choice → functionCallingConfig. */
+    private static void tools(JsonNode request, ObjectNode out) {
+        if (request.path("tools").isEmpty()) {
+            return;
         }
-        if (request.path("tools").size() > 0) {
-            ArrayNode declarations =
-                    out.putArray("tools").addObject().putArray("functionDeclarations");
-            for (JsonNode t : request.path("tools")) {
-                JsonNode fn = t.path("function");
-                ObjectNode d = declarations.addObject().put("name", fn.path("name").asText());
-                if (fn.has("description")) {
-                    d.put("description", fn.path("description").asText());
-                }
-                if (fn.has("parameters")) {
-                    d.set("parameters", fn.get("parameters"));
-                }
+        ArrayNode declarations = out.putArray("tools").addObject().putArray("functionDeclarations");
+        for (JsonNode t : request.path("tools")) {
+            JsonNode fn = t.path("function");
+            ObjectNode d = declarations.addObject().put("name", fn.path("name").asText());
+            if (fn.has("description")) {
+                d.put("description", fn.path("description").asText());
             }
-            JsonNode choice = request.path("tool_choice");
-            String mode =
-                    choice.isObject() || choice.asText().equals("required")
-                            ? "ANY"
-                            : choice.asText().equals("none") ? "NONE" : "AUTO";
-            ObjectNode calling =
-                    out.putObject("toolConfig")
-                            .putObject("functionCallingConfig")
-                            .put("mode", mode);
-            if (choice.isObject()) {
-                calling.putArray("allowedFunctionNames")
-                        .add(choice.path("function").path("name").asText());
+            if (fn.has("parameters")) {
+                d.set("parameters", fn.get("parameters"));
             }
         }
-        return out;
+        JsonNode choice = request.path("tool_choice");
+        String mode =
+                choice.isObject() || choice.asText().equals("required")
+                        ? "ANY"
+                        : choice.asText().equals("none") ? "NONE" : "AUTO";
+        ObjectNode calling =
+                out.putObject("toolConfig").putObject("functionCallingConfig").put("mode", mode);
+        if (choice.isObject()) {
+            calling.putArray("allowedFunctionNames")
+                    .add(choice.path("function").path("name").asText());
+        }
     }
 
     private record Parsed(String text, ArrayNode calls, String finish) {}
@@ -250,7 +265,7 @@ public final class GeminiProvider implements Provider {
      * Each SSE event is a whole GenerateContentResponse; the one with a finishReason ends the
      * stream.
      */
-    private static final class StreamTranslator implements ChunkStream.Translator {
+    private final class StreamTranslator implements ChunkStream.Translator {
         private final String id = "chatcmpl-gemini-" + UUID.randomUUID();
         private final String model;
         private boolean first = true;
@@ -265,13 +280,13 @@ public final class GeminiProvider implements Provider {
         public List<ObjectNode> onEvent(Sse.Event event) {
             JsonNode response;
             try {
-                response = Upstream.JSON.readTree(event.data());
+                response = upstream.json().readTree(event.data());
             } catch (IOException e) {
                 throw new UpstreamFailure(
                         UpstreamFailure.Kind.SERVER_ERROR, "Gemini sent an event that is not JSON");
             }
             if (response.has("error")) {
-                throw Upstream.failure(
+                throw upstream.failure(
                         response.path("error").path("code").asInt(500), event.data(), null, null);
             }
             Parsed parsed = parse(response, calls);

@@ -68,7 +68,7 @@ public final class OpenAiProvider implements Provider {
     }
 
     /** OpenAI's own stream: chunks as they are, ended by {@code [DONE]}. */
-    private static final class Translator implements ChunkStream.Translator {
+    private final class Translator implements ChunkStream.Translator {
         private boolean done;
 
         @Override
@@ -79,7 +79,7 @@ public final class OpenAiProvider implements Provider {
             }
             ObjectNode chunk;
             try {
-                chunk = (ObjectNode) Upstream.JSON.readTree(event.data());
+                chunk = (ObjectNode) upstream.json().readTree(event.data());
             } catch (IOException e) {
                 throw new UpstreamFailure(
                         UpstreamFailure.Kind.SERVER_ERROR,

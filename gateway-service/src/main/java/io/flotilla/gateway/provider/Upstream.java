@@ -30,11 +30,11 @@ import java.util.concurrent.TimeoutException;
 @Singleton
 public class Upstream {
 
-    public static final ObjectMapper JSON = new ObjectMapper();
-
+    private final ObjectMapper json;
     private final HttpClient client;
 
-    Upstream(Vertx vertx) {
+    Upstream(Vertx vertx, ObjectMapper json) {
+        this.json = json;
         this.client =
                 vertx.createHttpClient(
                         new HttpClientOptions()
@@ -100,9 +100,14 @@ public class Upstream {
                         });
     }
 
-    private static JsonNode parse(Buffer body, String url) {
+    /** The service's one configured mapper, for the providers' translations. */
+    public ObjectMapper json() {
+        return json;
+    }
+
+    private JsonNode parse(Buffer body, String url) {
         try {
-            return JSON.readTree(body.getBytes());
+            return json.readTree(body.getBytes());
         } catch (IOException e) {
             throw new UpstreamFailure(
                     Kind.SERVER_ERROR,
@@ -113,8 +118,7 @@ public class Upstream {
     }
 
     /** Classifies an HTTP error answer of any provider. */
-    static UpstreamFailure failure(
-            int status, String body, String retryAfterMs, String retryAfter) {
+    UpstreamFailure failure(int status, String body, String retryAfterMs, String retryAfter) {
         String message = upstreamMessage(body);
         if (status == 429) {
             return new UpstreamFailure(
@@ -144,9 +148,9 @@ public class Upstream {
     /**
      * The error message of an OpenAI, Anthropic or Gemini error body; the status line otherwise.
      */
-    static String upstreamMessage(String body) {
+    private String upstreamMessage(String body) {
         try {
-            JsonNode error = JSON.readTree(body).path("error");
+            JsonNode error = json.readTree(body).path("error");
             if (error.path("message").isTextual()) {
                 return error.path("message").asText();
             }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.time.Durations;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
@@ -35,9 +36,9 @@ import org.jboss.logging.Logger;
 public class RouteTable {
 
     private static final Logger LOG = Logger.getLogger(RouteTable.class);
-    static final ObjectMapper YAML =
-            new ObjectMapper(new YAMLFactory())
-                    .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** The service's mapper reading YAML, strict about unknown fields (a typo is an error). */
+    private final ObjectMapper yaml;
 
     private final GatewayConfig config;
     private final Pool pool;
@@ -46,7 +47,10 @@ public class RouteTable {
     private final Map<String, Routes.RouteSpec> fileRoutes;
     private volatile Map<String, Route> routes = Map.of();
 
-    RouteTable(GatewayConfig config, Pool pool, Vertx vertx) {
+    RouteTable(GatewayConfig config, Pool pool, Vertx vertx, ObjectMapper json) {
+        this.yaml =
+                json.copyWith(new YAMLFactory())
+                        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         this.config = config;
         this.pool = pool;
         this.vertx = vertx;
@@ -104,7 +108,7 @@ public class RouteTable {
                                         try {
                                             merged.put(
                                                     row.getString("alias"),
-                                                    YAML.convertValue(
+                                                    yaml.convertValue(
                                                             ((JsonObject) row.getValue("spec"))
                                                                     .getMap(),
                                                             Routes.RouteSpec.class));
@@ -172,7 +176,7 @@ public class RouteTable {
                                 tp + ".contextWindow", "must be a positive number of tokens"));
             }
             try {
-                Routes.duration(t.timeout());
+                Durations.parse(t.timeout());
             } catch (IllegalArgumentException e) {
                 errors.add(new FieldError(tp + ".timeout", e.getMessage()));
             }
@@ -207,7 +211,7 @@ public class RouteTable {
             Target.ProviderKind kind =
                     Target.ProviderKind.valueOf(p.type().toUpperCase(Locale.ROOT));
             String key = p.apiKeyEnv() == null ? null : System.getenv(p.apiKeyEnv());
-            Duration timeout = Routes.duration(t.timeout());
+            Duration timeout = Durations.parse(t.timeout());
             targets.add(
                     new Target(
                             t.provider(),
@@ -219,17 +223,17 @@ public class RouteTable {
                             t.contextWindow(),
                             t.prices(),
                             timeout != null ? timeout : config.defaultTimeout(),
-                            Routes.duration(p.latency())));
+                            Durations.parse(p.latency())));
         }
         return new Route(alias, List.copyOf(targets), null);
     }
 
-    private static Routes.File load(String path) {
+    private Routes.File load(String path) {
         try (InputStream in =
                 path == null
                         ? RouteTable.class.getResourceAsStream("/default-routes.yaml")
                         : Files.newInputStream(Path.of(path))) {
-            Routes.File file = YAML.readValue(in, Routes.File.class);
+            Routes.File file = yaml.readValue(in, Routes.File.class);
             if (file.providers() != null) {
                 file.providers()
                         .forEach(

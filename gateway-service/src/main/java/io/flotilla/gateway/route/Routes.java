@@ -1,7 +1,6 @@
 package io.flotilla.gateway.route;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -46,27 +45,4 @@ public final class Routes {
      */
     public record AutoSpec(
             String cheap, String strong, Integer maxPromptTokens, List<String> strongKeywords) {}
-
-    /** Parses "30s", "500ms", "2m"; null for null. */
-    public static Duration duration(String text) {
-        if (text == null || text.isBlank()) {
-            return null;
-        }
-        String t = text.trim();
-        try {
-            if (t.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-            }
-            long n = Long.parseLong(t.substring(0, t.length() - 1));
-            return switch (t.charAt(t.length() - 1)) {
-                case 's' -> Duration.ofSeconds(n);
-                case 'm' -> Duration.ofMinutes(n);
-                case 'h' -> Duration.ofHours(n);
-                default -> throw new IllegalArgumentException();
-            };
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(
-                    "'" + text + "' is not a duration; write it like 500ms, 30s, 2m or 1h");
-        }
-    }
 }

@@ -15,7 +15,7 @@ import java.time.Duration;
 @ApplicationScoped
 public class ExecutorClient {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectMapper json;
 
     /** The executor could not be reached or failed (5xx): try again later. */
     public static class Unavailable extends RuntimeException {
@@ -38,7 +38,8 @@ public class ExecutorClient {
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    public ExecutorClient(OperatorConfig config) {
+    public ExecutorClient(OperatorConfig config, ObjectMapper json) {
+        this.json = json;
         this.base = config.executorUrl().replaceAll("/+$", "");
     }
 
@@ -135,11 +136,11 @@ public class ExecutorClient {
         return s.toString();
     }
 
-    private static JsonNode parse(String body) {
+    private JsonNode parse(String body) {
         try {
-            return body == null || body.isBlank() ? JSON.createObjectNode() : JSON.readTree(body);
+            return body == null || body.isBlank() ? json.createObjectNode() : json.readTree(body);
         } catch (IOException e) {
-            return JSON.createObjectNode()
+            return json.createObjectNode()
                     .put("detail", body.length() > 200 ? body.substring(0, 200) : body);
         }
     }

@@ -36,7 +36,7 @@ import org.jboss.logging.Logger;
 public class OrphanReaper {
 
     private static final Logger LOG = Logger.getLogger(OrphanReaper.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectMapper json;
 
     private final KubernetesClient kubernetes;
     private final OperatorConfig config;
@@ -49,7 +49,9 @@ public class OrphanReaper {
             KubernetesClient kubernetes,
             OperatorConfig config,
             OperatorLifecycle lifecycle,
-            MeterRegistry meters) {
+            MeterRegistry meters,
+            ObjectMapper json) {
+        this.json = json;
         this.kubernetes = kubernetes;
         this.config = config;
         this.lifecycle = lifecycle;
@@ -68,7 +70,7 @@ public class OrphanReaper {
             return;
         }
         try {
-            JsonNode agents = JSON.readTree(call("GET", "/api/v1/agents?status=active", 200));
+            JsonNode agents = json.readTree(call("GET", "/api/v1/agents?status=active", 200));
             Map<String, Set<String>> podsByNamespace = new HashMap<>();
             for (JsonNode agent : agents) {
                 String namespace = agent.path("namespace").asText();

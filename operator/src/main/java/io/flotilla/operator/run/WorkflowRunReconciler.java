@@ -35,13 +35,14 @@ import java.time.Duration;
 public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<WorkflowRun> {
 
     static final String STARTED = "Started";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectMapper json;
     private static final int SUMMARY = 200;
 
     private final ExecutorClient executor;
     private final Duration poll;
 
-    WorkflowRunReconciler(ExecutorClient executor, OperatorConfig config) {
+    WorkflowRunReconciler(ExecutorClient executor, OperatorConfig config, ObjectMapper json) {
+        this.json = json;
         this.executor = executor;
         this.poll = config.runPoll();
     }
@@ -51,18 +52,18 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
         WorkflowRunStatus status =
                 wr.getStatus() == null
                         ? new WorkflowRunStatus()
-                        : JSON.convertValue(wr.getStatus(), WorkflowRunStatus.class);
+                        : json.convertValue(wr.getStatus(), WorkflowRunStatus.class);
         long generation =
                 wr.getMetadata().getGeneration() == null ? 0 : wr.getMetadata().getGeneration();
         if (status.getRunId() == null) {
             ObjectNode request =
-                    JSON.createObjectNode()
+                    json.createObjectNode()
                             .put(
                                     "workflow",
                                     wr.getMetadata().getNamespace() + "/" + wr.getSpec().workflow())
                             .put("idempotencyKey", wr.getMetadata().getUid());
             request.set("input", wr.getSpec().input());
-            request.set("budget", JSON.valueToTree(wr.getSpec().budget()));
+            request.set("budget", json.valueToTree(wr.getSpec().budget()));
             try {
                 status.setRunId(executor.start(request).path("id").asText());
             } catch (ExecutorClient.Rejected e) {

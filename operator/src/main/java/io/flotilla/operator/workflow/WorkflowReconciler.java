@@ -37,11 +37,12 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
 
     static final String ACCEPTED = "Accepted";
     static final String READY = "Ready";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectMapper json;
 
     private final ExecutorClient executor;
 
-    WorkflowReconciler(ExecutorClient executor) {
+    WorkflowReconciler(ExecutorClient executor, ObjectMapper json) {
+        this.json = json;
         this.executor = executor;
     }
 
@@ -78,7 +79,7 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
                     executor.publish(
                             wf.getMetadata().getNamespace(),
                             wf.getMetadata().getName(),
-                            JSON.readTree(WorkflowSpecs.toJson(wf.getSpec())));
+                            json.readTree(WorkflowSpecs.toJson(wf.getSpec())));
         } catch (ExecutorClient.Rejected e) {
             Conditions.set(
                     status, generation, ACCEPTED, false, "RejectedByExecutor", e.getMessage());
@@ -143,9 +144,9 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
         return wf.getMetadata().getGeneration() == null ? 0 : wf.getMetadata().getGeneration();
     }
 
-    private static WorkflowStatus copy(WorkflowStatus status) {
+    private WorkflowStatus copy(WorkflowStatus status) {
         return status == null
                 ? new WorkflowStatus()
-                : JSON.convertValue(status, WorkflowStatus.class);
+                : json.convertValue(status, WorkflowStatus.class);
     }
 }

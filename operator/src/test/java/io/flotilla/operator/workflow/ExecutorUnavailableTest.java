@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.flotilla.common.workflow.WorkflowSpecs;
@@ -20,6 +21,8 @@ import org.junit.jupiter.api.Test;
  * (JOSDK then retries with backoff).
  */
 class ExecutorUnavailableTest {
+
+    private final ObjectMapper json = new ObjectMapper();
 
     private static OperatorConfig config(String executorUrl) {
         return new OperatorConfig() {
@@ -66,7 +69,7 @@ class ExecutorUnavailableTest {
         int closedPort = ServiceProcess.freePort(); // free now, nobody listens
         WorkflowReconciler reconciler =
                 new WorkflowReconciler(
-                        new ExecutorClient(config("http://127.0.0.1:" + closedPort)));
+                        new ExecutorClient(config("http://127.0.0.1:" + closedPort), json), json);
         Workflow wf = new Workflow();
         wf.setMetadata(
                 new ObjectMetaBuilder()

@@ -1,8 +1,9 @@
 package io.flotilla.common.workflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.types.SimpleType;
 import dev.cel.compiler.CelCompiler;
@@ -15,7 +16,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -38,8 +38,10 @@ public final class Expressions {
             Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
     private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
-    private static final Map<String, CelRuntime.Program> PROGRAMS = new ConcurrentHashMap<>();
-    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Compiled programs, the 10,000 used most (a program evicted is compiled again). */
+    private static final Cache<String, CelRuntime.Program> PROGRAMS =
+            Caffeine.newBuilder().maximumSize(10_000).build();
 
     private Expressions() {}
 
@@ -174,7 +176,7 @@ public final class Expressions {
     }
 
     private static CelRuntime.Program program(String expression) throws CelEvaluationException {
-        CelRuntime.Program p = PROGRAMS.get(expression);
+        CelRuntime.Program p = PROGRAMS.getIfPresent(expression);
         if (p == null) {
             var compiled = COMPILER.compile(expression);
             if (compiled.hasError()) {
@@ -188,9 +190,7 @@ public final class Expressions {
                 throw new EvaluationException(
                         "'" + expression + "' does not compile: " + e.getMessage());
             }
-            if (PROGRAMS.size() < 10_000) {
-                PROGRAMS.put(expression, p);
-            }
+            PROGRAMS.put(expression, p);
         }
         return p;
     }
@@ -239,7 +239,7 @@ public final class Expressions {
             return arr;
         }
         if (value instanceof String || value instanceof Number || value instanceof Boolean) {
-            return JSON.valueToTree(value);
+            return WorkflowSpecs.JSON.valueToTree(value);
         }
         return JsonNodeFactory.instance.textNode(value.toString());
     }

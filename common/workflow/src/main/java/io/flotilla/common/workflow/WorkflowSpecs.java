@@ -17,8 +17,12 @@ import java.util.stream.Collectors;
  */
 public final class WorkflowSpecs {
 
+    /** This library's one JSON mapper (specs, and values in expressions). */
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The same mapper reading YAML (a superset of JSON), strict about unknown fields. */
     private static final ObjectMapper YAML =
-            new ObjectMapper(new YAMLFactory())
+            JSON.copyWith(new YAMLFactory())
                     .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private WorkflowSpecs() {}
@@ -106,7 +110,7 @@ public final class WorkflowSpecs {
     /** The spec as JSON, for storage and the executor's API. */
     public static String toJson(WorkflowSpec spec) {
         try {
-            return new ObjectMapper().writeValueAsString(spec);
+            return JSON.writeValueAsString(spec);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a parsed workflow always serializes", e);
         }

@@ -2,6 +2,7 @@ package io.flotilla.common.workflow;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.common.problem.Problem.FieldError;
+import io.flotilla.common.time.Durations;
 import io.flotilla.common.workflow.WorkflowSpec.Step;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,7 +24,6 @@ public final class WorkflowValidator {
 
     private static final Pattern ID = Pattern.compile("[a-z][a-z0-9_]{0,62}");
     private static final Pattern STEP_REF = Pattern.compile("\\bsteps\\.([A-Za-z_][A-Za-z0-9_]*)");
-    private static final Pattern DURATION = Pattern.compile("\\d+(ms|s|m|h)");
     private static final Set<String> TYPES =
             Set.of("object", "array", "string", "number", "integer", "boolean", "null");
 
@@ -426,8 +426,10 @@ public final class WorkflowValidator {
     }
 
     private void duration(String path, String value) {
-        if (value != null && !DURATION.matcher(value).matches()) {
-            error(path, "'" + value + "' is not a duration; write it like 500ms, 30s, 5m or 24h");
+        try {
+            Durations.parse(value);
+        } catch (IllegalArgumentException e) {
+            error(path, e.getMessage());
         }
     }
 
