@@ -177,6 +177,7 @@ public class Engine {
             Thread.currentThread().interrupt();
         } catch (SQLException | RuntimeException e) {
             LOG.warnf(
+                    e,
                     "handing back steps failed (%s); they are reclaimed when their leases expire",
                     e.getMessage());
         }
@@ -212,7 +213,7 @@ public class Engine {
             } catch (InterruptedException e) {
                 return;
             } catch (SQLException | RuntimeException e) {
-                LOG.warnf("claiming steps failed (%s); trying again", e.getMessage());
+                LOG.warnf(e, "claiming steps failed (%s); trying again", e.getMessage());
                 sleep(config.poll());
             }
         }
@@ -240,8 +241,11 @@ public class Engine {
             // nothing was committed; no longer in flight, its lease is not renewed, lapses, and
             // another pod takes the step
             LOG.warnf(
+                    e,
                     "step %s of run %s could not be committed: %s",
-                    claim.name(), claim.runId(), e.getMessage());
+                    claim.name(),
+                    claim.runId(),
+                    e.getMessage());
             if (span != null) {
                 span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
             }
@@ -332,6 +336,7 @@ public class Engine {
             readyDepth.set(leases.readyDepth());
         } catch (SQLException | RuntimeException e) {
             LOG.warnf(
+                    e,
                     "renewing leases failed (%s); retrying in a third of the lease",
                     e.getMessage());
         }
@@ -354,7 +359,7 @@ public class Engine {
                 wake.release();
             }
         } catch (SQLException | RuntimeException e) {
-            LOG.warnf("reclaiming expired leases failed (%s); trying again", e.getMessage());
+            LOG.warnf(e, "reclaiming expired leases failed (%s); trying again", e.getMessage());
         }
     }
 
@@ -369,7 +374,10 @@ public class Engine {
                 LOG.infof("deleted %d runs that ended more than %s ago", n, config.retention());
             }
         } catch (SQLException | RuntimeException e) {
-            LOG.warnf("deleting runs past the retention failed (%s); trying again", e.getMessage());
+            LOG.warnf(
+                    e,
+                    "deleting runs past the retention failed (%s); trying again",
+                    e.getMessage());
         }
     }
 

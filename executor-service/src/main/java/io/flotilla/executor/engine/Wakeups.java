@@ -122,6 +122,7 @@ public class Wakeups {
             ps.execute();
         } catch (SQLException | RuntimeException e) {
             LOG.warnf(
+                    e,
                     "sending wake-ups failed (%s); other pods find the work at their next poll",
                     e.getMessage());
         }
@@ -188,7 +189,8 @@ public class Wakeups {
                 }
             } catch (SQLException | RuntimeException e) {
                 if (running) {
-                    LOG.warnf("LISTEN connection lost (%s); reconnecting in 1 s", e.getMessage());
+                    LOG.warnf(
+                            e, "LISTEN connection lost (%s); reconnecting in 1 s", e.getMessage());
                     try {
                         Thread.sleep(1000);
                     } catch (InterruptedException ie) {

@@ -234,8 +234,10 @@ final class Exchange {
                                 },
                                 failure -> {
                                     LOG.warnf(
+                                            failure,
                                             "stream from %s broke mid-way: %s",
-                                            target.id(), failure.getMessage());
+                                            target.id(),
+                                            failure.getMessage());
                                     meters.counter(
                                                     "flotilla.gateway.streams.broken",
                                                     "target",

@@ -75,6 +75,7 @@ public class Governor {
                                         },
                                         e ->
                                                 LOG.warnf(
+                                                        e,
                                                         "expiring reservations failed: %s",
                                                         e.getMessage())));
     }
@@ -211,8 +212,10 @@ public class Governor {
                                             "settle")
                                     .increment();
                             LOG.warnf(
+                                    e,
                                     "settling reservation %s failed; it will be charged in full when it expires: %s",
-                                    grant.id(), e.getMessage());
+                                    grant.id(),
+                                    e.getMessage());
                         })
                 .onFailure()
                 .recoverWithItem((Void) null);
@@ -302,7 +305,7 @@ public class Governor {
         degraded.set(1);
         meters.counter("flotilla.gateway.governance.store_failures", "operation", "authenticate")
                 .increment();
-        LOG.warnf("key store unreachable, refusing: %s", e.getMessage());
+        LOG.warnf(e, "key store unreachable, refusing: %s", e.getMessage());
         return unavailable();
     }
 
@@ -322,11 +325,13 @@ public class Governor {
                 .increment();
         if ("open".equalsIgnoreCase(config.onStoreFailure())) {
             LOG.warnf(
+                    e,
                     "governance store unreachable, letting the request through unmetered (on-store-failure=open): %s",
                     e.getMessage());
             return Uni.createFrom().item(Grant.unmetered(prompt, completion));
         }
         LOG.warnf(
+                e,
                 "governance store unreachable, refusing (on-store-failure=closed): %s",
                 e.getMessage());
         return Uni.createFrom().failure(unavailable());

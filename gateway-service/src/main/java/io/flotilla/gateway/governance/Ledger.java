@@ -74,8 +74,10 @@ public class Ledger {
                 write().await().atMost(Duration.ofSeconds(5));
             } catch (RuntimeException e) {
                 LOG.errorf(
+                        e,
                         "could not write %d ledger rows at shutdown: %s",
-                        queue.size(), e.getMessage());
+                        queue.size(),
+                        e.getMessage());
                 return;
             }
         }
@@ -129,8 +131,10 @@ public class Ledger {
                 .invoke(
                         err -> {
                             LOG.warnf(
+                                    err,
                                     "ledger batch of %d rows failed, will retry: %s",
-                                    batch.size(), err.getMessage());
+                                    batch.size(),
+                                    err.getMessage());
                             queue.addAll(batch);
                             queued.addAndGet(batch.size());
                         })

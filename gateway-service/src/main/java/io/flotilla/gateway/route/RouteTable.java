@@ -71,7 +71,7 @@ public class RouteTable {
             refresh().await().atMost(Duration.ofSeconds(30));
         } catch (RuntimeException e) {
             // serve the file's routes; stored routes arrive with the next successful refresh
-            LOG.warnf("stored routes could not be loaded at start: %s", e.getMessage());
+            LOG.warnf(e, "stored routes could not be loaded at start: %s", e.getMessage());
         }
         vertx.setPeriodic(
                 config.routeRefresh().toMillis(),
@@ -82,6 +82,7 @@ public class RouteTable {
                                         ok -> {},
                                         e ->
                                                 LOG.warnf(
+                                                        e,
                                                         "reloading stored routes failed: %s",
                                                         e.getMessage())));
     }
@@ -114,8 +115,10 @@ public class RouteTable {
                                                             Routes.RouteSpec.class));
                                         } catch (IllegalArgumentException e) {
                                             LOG.warnf(
+                                                    e,
                                                     "stored route '%s' is unreadable and ignored: %s",
-                                                    row.getString("alias"), e.getMessage());
+                                                    row.getString("alias"),
+                                                    e.getMessage());
                                         }
                                     });
                             routes = resolveAll(merged);

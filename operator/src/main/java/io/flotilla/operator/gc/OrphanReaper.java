@@ -82,8 +82,10 @@ public class OrphanReaper {
             }
         } catch (IOException | RuntimeException e) {
             LOG.warnf(
+                    e,
                     "reaping orphaned registrations failed (%s); next round in %s",
-                    e.getMessage(), config.gcInterval());
+                    e.getMessage(),
+                    config.gcInterval());
         }
     }
 

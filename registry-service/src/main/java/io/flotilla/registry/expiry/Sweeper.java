@@ -53,6 +53,7 @@ public class Sweeper {
                                                 ok -> {},
                                                 failure ->
                                                         LOG.warnf(
+                                                                failure,
                                                                 "sweep failed, will retry in %s: %s",
                                                                 config.sweep().interval(),
                                                                 failure.getMessage())));

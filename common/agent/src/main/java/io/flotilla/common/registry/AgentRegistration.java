@@ -81,13 +81,15 @@ public final class AgentRegistration implements AutoCloseable {
             client.heartbeat(current);
         } catch (RegistrationLostException lost) {
             LOG.warnf(
+                    lost,
                     "registration %s lost (%s); registering again",
-                    current.id(), lost.getMessage());
+                    current.id(),
+                    lost.getMessage());
             reregister();
         } catch (RuntimeException e) {
             // transient: the next beat (a third of the TTL later) tries again before the lease
             // lapses
-            LOG.warnf("heartbeat of %s failed: %s", current.id(), e.getMessage());
+            LOG.warnf(e, "heartbeat of %s failed: %s", current.id(), e.getMessage());
         }
     }
 
@@ -98,7 +100,8 @@ public final class AgentRegistration implements AutoCloseable {
             LOG.infof("registered again as %s", fresh.id());
             listeners.forEach(l -> l.accept(fresh));
         } catch (RuntimeException e) {
-            LOG.warnf("registering again failed, will retry at the next beat: %s", e.getMessage());
+            LOG.warnf(
+                    e, "registering again failed, will retry at the next beat: %s", e.getMessage());
         }
     }
 
@@ -117,8 +120,10 @@ public final class AgentRegistration implements AutoCloseable {
             client.deregister(current.id(), current.token());
         } catch (RuntimeException e) {
             LOG.warnf(
+                    e,
                     "deregistering %s failed; it will expire after its TTL: %s",
-                    current.id(), e.getMessage());
+                    current.id(),
+                    e.getMessage());
         }
     }
 }
