@@ -6,6 +6,7 @@ import io.flotilla.gateway.chat.Breakers;
 import io.flotilla.gateway.key.Keys;
 import io.flotilla.gateway.route.RouteTable;
 import io.flotilla.gateway.route.Routes;
+import io.flotilla.gateway.route.Target;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -176,22 +177,19 @@ public class AdminResource {
                                                 : Map.of(
                                                         "targets",
                                                         route.targets().stream()
-                                                                .map(
-                                                                        t ->
-                                                                                Map.of(
-                                                                                        "id",
-                                                                                        t.id(),
-                                                                                        "weight",
-                                                                                        t.weight(),
-                                                                                        "contextWindow",
-                                                                                        t
-                                                                                                                .contextWindow()
-                                                                                                        == null
-                                                                                                ? "unknown"
-                                                                                                : t
-                                                                                                        .contextWindow()))
+                                                                .map(AdminResource::target)
                                                                 .toList())));
         return out;
+    }
+
+    private static Map<String, Object> target(Target t) {
+        return Map.of(
+                "id",
+                t.id(),
+                "weight",
+                t.weight(),
+                "contextWindow",
+                t.contextWindow() == null ? "unknown" : t.contextWindow());
     }
 
     @PUT
