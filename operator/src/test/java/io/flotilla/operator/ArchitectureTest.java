@@ -16,8 +16,9 @@ class ArchitectureTest {
                         "", Set.of("config", "run", "workflow"),
                         "config", Set.of(),
                         "crd", Set.of(),
-                        "executor", Set.of("config"),
-                        "gc", Set.of("", "config"),
+                        "events", Set.of(),
+                        "executor", Set.of("config", "events"),
+                        "gc", Set.of("", "config", "events"),
                         "run", Set.of("config", "crd", "executor"),
                         "workflow", Set.of("config", "crd", "executor")));
     }

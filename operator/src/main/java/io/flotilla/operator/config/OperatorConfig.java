@@ -56,6 +56,15 @@ public interface OperatorConfig {
     @WithDefault("true")
     boolean leaderElection();
 
+    /**
+     * How long a deleted Workflow or WorkflowRun waits for its cleanup in the executor while the
+     * executor is unreachable; then the finalizer is removed anyway, with a Warning event, so a
+     * deletion (or a namespace's) can never hang. The annotation {@code flotilla.io/skip-cleanup:
+     * "true"} skips the cleanup at once.
+     */
+    @WithDefault("2m")
+    Duration cleanupTimeout();
+
     /** The name of that Lease. */
     @WithDefault("flotilla-operator")
     String leaseName();

@@ -2,12 +2,13 @@ package io.flotilla.operator.gc;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.flotilla.operator.OperatorLifecycle;
 import io.flotilla.operator.config.OperatorConfig;
+import io.flotilla.operator.events.Events;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.scheduler.Scheduled;
@@ -18,11 +19,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
@@ -42,6 +41,7 @@ public class OrphanReaper {
     private final OperatorConfig config;
     private final OperatorLifecycle lifecycle;
     private final Counter reaped;
+    private final Events events;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -50,8 +50,10 @@ public class OrphanReaper {
             OperatorConfig config,
             OperatorLifecycle lifecycle,
             MeterRegistry meters,
-            ObjectMapper json) {
+            ObjectMapper json,
+            Events events) {
         this.json = json;
+        this.events = events;
         this.kubernetes = kubernetes;
         this.config = config;
         this.lifecycle = lifecycle;
@@ -89,9 +91,13 @@ public class OrphanReaper {
         }
     }
 
-    /** The pod names of a namespace, or null when the namespace does not exist. */
+    /**
+     * The pod names of a namespace, or null when the namespace does not exist or is being deleted
+     * (its pods are going, and agents registered for them are orphans already).
+     */
     private Set<String> pods(String namespace) {
-        if (kubernetes.namespaces().withName(namespace).get() == null) {
+        Namespace ns = kubernetes.namespaces().withName(namespace).get();
+        if (ns == null || ns.getMetadata().getDeletionTimestamp() != null) {
             return null;
         }
         return kubernetes.pods().inNamespace(namespace).list().getItems().stream()
@@ -107,7 +113,7 @@ public class OrphanReaper {
         reaped.increment();
         String why =
                 namespaceGone
-                        ? "its namespace " + namespace + " no longer exists"
+                        ? "its namespace " + namespace + " is gone or being deleted"
                         : "its pod " + namespace + "/" + pod + " no longer exists";
         String message =
                 "registration "
@@ -123,35 +129,16 @@ public class OrphanReaper {
                 namespaceGone
                         ? System.getenv().getOrDefault("POD_NAMESPACE", "default")
                         : namespace;
-        String now = Instant.now().toString();
-        kubernetes
-                .v1()
-                .events()
-                .inNamespace(eventNamespace)
-                .resource(
-                        new EventBuilder()
-                                .withNewMetadata()
-                                .withName("flotilla-reaped-" + UUID.randomUUID())
-                                .withNamespace(eventNamespace)
-                                .endMetadata()
-                                .withInvolvedObject(
-                                        new ObjectReferenceBuilder()
-                                                .withKind("Pod")
-                                                .withNamespace(namespace)
-                                                .withName(pod)
-                                                .withApiVersion("v1")
-                                                .build())
-                                .withReason("OrphanedRegistrationReaped")
-                                .withMessage(message)
-                                .withType("Normal")
-                                .withNewSource()
-                                .withComponent("flotilla-operator")
-                                .endSource()
-                                .withFirstTimestamp(now)
-                                .withLastTimestamp(now)
-                                .withCount(1)
-                                .build())
-                .create();
+        events.normal(
+                eventNamespace,
+                new ObjectReferenceBuilder()
+                        .withKind("Pod")
+                        .withNamespace(namespace)
+                        .withName(pod)
+                        .withApiVersion("v1")
+                        .build(),
+                "OrphanedRegistrationReaped",
+                message);
     }
 
     private String call(String method, String path, int expected) throws IOException {

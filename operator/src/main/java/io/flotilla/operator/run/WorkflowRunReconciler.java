@@ -7,6 +7,7 @@ import io.flotilla.operator.config.OperatorConfig;
 import io.flotilla.operator.crd.v1alpha1.Conditions;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRun;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRunStatus;
+import io.flotilla.operator.executor.Cleanup;
 import io.flotilla.operator.executor.ExecutorClient;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -39,10 +40,13 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
     private static final int SUMMARY = 200;
 
     private final ExecutorClient executor;
+    private final Cleanup cleanup;
     private final Duration poll;
 
-    WorkflowRunReconciler(ExecutorClient executor, OperatorConfig config, ObjectMapper json) {
+    WorkflowRunReconciler(
+            ExecutorClient executor, Cleanup cleanup, OperatorConfig config, ObjectMapper json) {
         this.json = json;
+        this.cleanup = cleanup;
         this.executor = executor;
         this.poll = config.runPoll();
     }
@@ -110,12 +114,18 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
 
     @Override
     public DeleteControl cleanup(WorkflowRun wr, Context<WorkflowRun> context) {
-        if (wr.getStatus() != null
-                && wr.getStatus().getRunId() != null
-                && "Running".equals(wr.getStatus().getPhase())) {
-            executor.cancel(wr.getStatus().getRunId());
+        if (wr.getStatus() == null
+                || wr.getStatus().getRunId() == null
+                || !"Running".equals(wr.getStatus().getPhase())) {
+            return DeleteControl.defaultDelete();
         }
-        return DeleteControl.defaultDelete();
+        return cleanup.run(
+                wr,
+                "the run "
+                        + wr.getStatus().getRunId()
+                        + " of workflowrun "
+                        + wr.getMetadata().getName(),
+                () -> executor.cancel(wr.getStatus().getRunId()));
     }
 
     private static UpdateControl<WorkflowRun> patchIfChanged(

@@ -8,6 +8,7 @@ import io.flotilla.common.workflow.WorkflowValidator;
 import io.flotilla.operator.crd.v1alpha1.Conditions;
 import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.crd.v1alpha1.WorkflowStatus;
+import io.flotilla.operator.executor.Cleanup;
 import io.flotilla.operator.executor.ExecutorClient;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -40,9 +41,11 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
     private final ObjectMapper json;
 
     private final ExecutorClient executor;
+    private final Cleanup cleanup;
 
-    WorkflowReconciler(ExecutorClient executor, ObjectMapper json) {
+    WorkflowReconciler(ExecutorClient executor, Cleanup cleanup, ObjectMapper json) {
         this.json = json;
+        this.cleanup = cleanup;
         this.executor = executor;
     }
 
@@ -126,10 +129,10 @@ public class WorkflowReconciler implements Reconciler<Workflow>, Cleaner<Workflo
 
     @Override
     public DeleteControl cleanup(Workflow wf, Context<Workflow> context) {
-        executor.delete(
-                wf.getMetadata().getNamespace(),
-                wf.getMetadata().getName()); // Unavailable: JOSDK retries the cleanup
-        return DeleteControl.defaultDelete();
+        return cleanup.run(
+                wf,
+                "workflow " + wf.getMetadata().getNamespace() + "/" + wf.getMetadata().getName(),
+                () -> executor.delete(wf.getMetadata().getNamespace(), wf.getMetadata().getName()));
     }
 
     private static UpdateControl<Workflow> patchIfChanged(Workflow wf, WorkflowStatus status) {

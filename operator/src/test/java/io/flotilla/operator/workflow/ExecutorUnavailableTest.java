@@ -61,6 +61,10 @@ class ExecutorUnavailableTest {
             public String leaseName() {
                 return "flotilla-operator";
             }
+
+            public Duration cleanupTimeout() {
+                return Duration.ofMinutes(2);
+            }
         };
     }
 
@@ -69,7 +73,9 @@ class ExecutorUnavailableTest {
         int closedPort = ServiceProcess.freePort(); // free now, nobody listens
         WorkflowReconciler reconciler =
                 new WorkflowReconciler(
-                        new ExecutorClient(config("http://127.0.0.1:" + closedPort), json), json);
+                        new ExecutorClient(config("http://127.0.0.1:" + closedPort), json),
+                        null, // this test deletes nothing, so no cleanup
+                        json);
         Workflow wf = new Workflow();
         wf.setMetadata(
                 new ObjectMetaBuilder()
