@@ -6,7 +6,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The CRDs committed under k8s/crds are exactly what the build generates from the classes. */
+/**
+ * The CRDs committed under k8s/crds, and the Helm chart's copies, are exactly what the build
+ * generates from the classes: the generator is the one source.
+ */
 class CrdFilesTest {
 
     @Test
@@ -22,6 +25,20 @@ class CrdFilesTest {
                             + " is out of date: copy "
                             + generated
                             + " over it (the classes in io.flotilla.operator.crd.v1alpha1 changed)");
+        }
+    }
+
+    @Test
+    void theChartInstallsTheSameCrds() throws Exception {
+        for (String crd : OperatorLifecycle.CRDS) {
+            assertEquals(
+                    Files.readString(Path.of("../k8s/crds", crd)),
+                    Files.readString(Path.of("../helm/flotilla/crds", crd)),
+                    "helm/flotilla/crds/"
+                            + crd
+                            + " differs from k8s/crds/"
+                            + crd
+                            + ": copy it over");
         }
     }
 }

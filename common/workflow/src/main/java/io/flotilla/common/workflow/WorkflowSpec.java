@@ -1,7 +1,15 @@
 package io.flotilla.common.workflow;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.crd.generator.annotation.PreserveUnknownFields;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
 import java.util.List;
 
 /**
@@ -19,12 +27,27 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record WorkflowSpec(
-        Input input,
-        Defaults defaults,
-        Budget budget,
-        Context context,
-        List<Tool> tools,
-        List<Step> steps) {
+        @JsonPropertyDescription("The run's input: its JSON Schema (2020-12).") Input input,
+        @JsonPropertyDescription(
+                        "What steps inherit when they do not say: model, timeout, retries.")
+                Defaults defaults,
+        @JsonPropertyDescription(
+                        "The budget of each run, opened in the gateway; a run's own budget may"
+                                + " replace it.")
+                Budget budget,
+        @JsonPropertyDescription("How agent steps keep their messages within a token limit.")
+                Context context,
+        @JsonPropertyDescription("HTTP tools that tool steps may call.") List<Tool> tools,
+        @Required
+                @JsonPropertyDescription(
+                        "The steps, in any order: needs makes the graph, which must have no cycle.")
+                List<Step> steps) {
+
+    /** A duration as people write it; {@link io.flotilla.common.time.Durations} reads it. */
+    static final String DURATION = "^[0-9]{1,18}(ms|s|m|h)$";
+
+    /** Step and tool names: lower-case letters, digits and '_', starting with a letter. */
+    static final String NAME = "^[a-z][a-z0-9_]{0,62}$";
 
     public WorkflowSpec {
         tools = tools == null ? List.of() : List.copyOf(tools);
@@ -32,24 +55,86 @@ public record WorkflowSpec(
     }
 
     /** The input's JSON Schema. */
-    public record Input(JsonNode schema) {}
+    public record Input(
+            @PreserveUnknownFields
+                    @JsonPropertyDescription(
+                            "A JSON Schema (2020-12) the run's input must meet; checked before a run"
+                                    + " starts.")
+                    JsonNode schema) {}
 
     /** Values steps inherit: a model alias of the gateway, a timeout like "60s", retries. */
-    public record Defaults(String model, String timeout, Retries retries) {}
+    public record Defaults(
+            @JsonPropertyDescription("A model alias of the gateway, e.g. fast.") String model,
+            @Pattern(DURATION) @JsonPropertyDescription("Each step's time limit, e.g. 60s, 500ms, 5m, 1h.")
+                    String timeout,
+            @JsonPropertyDescription("Retries after a failed attempt.") Retries retries) {}
 
     /** The run's budget: tokens and/or USD. */
-    public record Budget(Long maxTokens, Double maxCostUsd) {}
+    public record Budget(
+            @Min(1) @JsonPropertyDescription("Most tokens a run may use, in and out.")
+                    Long maxTokens,
+            @Min(value = 0, inclusive = false) @JsonPropertyDescription("Most a run may cost, in USD.")
+                    Double maxCostUsd) {}
 
     /** Context bounds: {@code strategy} is summarize, window or fail. */
-    public record Context(Integer maxTokens, String strategy) {}
+    public record Context(
+            @Required
+                    @Min(256) @JsonPropertyDescription(
+                            "Most tokens an agent step's messages may hold (at least 256).")
+                    Integer maxTokens,
+            @SchemaFrom(type = Strategy.class)
+                    @JsonPropertyDescription(
+                            "What to do when they would hold more: fail (the default) fails the"
+                                    + " step, window cuts the longest inserted values, summarize"
+                                    + " asks the model to summarize them.")
+                    String strategy) {}
+
+    /** The context strategies, as the CRD schema lists them ({@link Context#strategy}). */
+    public enum Strategy {
+        @JsonProperty("summarize")
+        SUMMARIZE,
+        @JsonProperty("window")
+        WINDOW,
+        @JsonProperty("fail")
+        FAIL
+    }
 
     /** Retries of a step after a failure. */
-    public record Retries(Integer max) {}
+    public record Retries(
+            @Required
+                    @Min(0) @Max(10) @JsonPropertyDescription(
+                            "Attempts after the first, 0 to 10, with exponential backoff.")
+                    Integer max) {}
 
     /** A declared HTTP tool; requests go only to {@code allowedHosts}. */
-    public record Tool(String name, Http http, JsonNode input) {}
+    public record Tool(
+            @Required @Pattern(NAME) @JsonPropertyDescription("The tool's name, as steps call it.")
+                    String name,
+            @Required @JsonPropertyDescription("The HTTP request the tool makes.") Http http,
+            @PreserveUnknownFields
+                    @JsonPropertyDescription("A JSON Schema the tool's arguments must meet.")
+                    JsonNode input) {}
 
-    public record Http(String method, String url, List<String> allowedHosts) {}
+    /** A tool's request. */
+    public record Http(
+            @SchemaFrom(type = Method.class)
+                    @JsonPropertyDescription("The HTTP method (GET default).")
+                    String method,
+            @Required
+                    @JsonPropertyDescription(
+                            "The URL, with {{...}} templates over the tool's arguments.")
+                    String url,
+            @JsonPropertyDescription("The only hosts the tool may reach.")
+                    List<String> allowedHosts) {}
+
+    /** The HTTP methods a tool may use, as the CRD schema lists them ({@link Http#method}). */
+    public enum Method {
+        GET,
+        POST,
+        PUT,
+        PATCH,
+        DELETE
+    }
 
     /**
      * One step. Exactly one of {@code agent}, {@code tool}, {@code approval}, {@code workflow} says
@@ -57,18 +142,35 @@ public record WorkflowSpec(
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Step(
-            String id,
-            List<String> needs,
-            String when,
-            Loop loop,
-            String foreach,
-            Integer maxParallel,
-            Agent agent,
-            ToolCall tool,
-            Approval approval,
-            SubWorkflow workflow,
-            Retries retries,
-            String timeout) {
+            @Required
+                    @Pattern(NAME) @JsonPropertyDescription(
+                            "The step's name: lower-case letters, digits and '_', unique in the"
+                                    + " workflow; templates read its output as steps.<id>.output.")
+                    String id,
+            @JsonPropertyDescription("Steps that must have finished first (the DAG).")
+                    List<String> needs,
+            @JsonPropertyDescription(
+                            "A CEL condition over input and steps.<id>.output; false skips the"
+                                    + " step.")
+                    String when,
+            @JsonPropertyDescription("Run the step again until a condition holds.") Loop loop,
+            @JsonPropertyDescription(
+                            "A CEL expression giving a list: the step runs once per item (item in"
+                                    + " templates), and its output is the list of their outputs.")
+                    String foreach,
+            @Min(1) @JsonPropertyDescription(
+                            "With foreach: at most this many items at once (all by default).")
+                    Integer maxParallel,
+            @JsonPropertyDescription("Kind agent: an LLM call through the gateway.") Agent agent,
+            @JsonPropertyDescription("Kind tool: a call of a declared tool.") ToolCall tool,
+            @JsonPropertyDescription("Kind approval: waits for a person's decision.")
+                    Approval approval,
+            @JsonPropertyDescription("Kind workflow: runs another workflow as one step.")
+                    SubWorkflow workflow,
+            @JsonPropertyDescription("Retries after a failed attempt (the defaults' otherwise).")
+                    Retries retries,
+            @Pattern(DURATION) @JsonPropertyDescription("The step's time limit per attempt, e.g. 60s.")
+                    String timeout) {
 
         public Step {
             needs = needs == null ? List.of() : List.copyOf(needs);
@@ -101,22 +203,52 @@ public record WorkflowSpec(
     }
 
     /** Repeat a step until a CEL condition holds, at most {@code maxIterations} times. */
-    public record Loop(Integer maxIterations, String until) {}
+    public record Loop(
+            @Required
+                    @Min(1) @Max(100) @JsonPropertyDescription("At most this many iterations, 1 to 100.")
+                    Integer maxIterations,
+            @Required
+                    @JsonPropertyDescription(
+                            "A CEL condition checked after each iteration; true ends the loop.")
+                    String until) {}
 
     /**
      * An LLM call through the gateway; {@code output.schema} is the JSON Schema its answer must
      * meet.
      */
-    public record Agent(String model, String system, String prompt, Output output) {}
+    public record Agent(
+            @JsonPropertyDescription("A model alias of the gateway (the defaults' otherwise).")
+                    String model,
+            @JsonPropertyDescription("The system message, with {{...}} templates.") String system,
+            @Required
+                    @JsonPropertyDescription(
+                            "The user message, with {{...}} templates over input,"
+                                    + " steps.<id>.output and item.")
+                    String prompt,
+            @JsonPropertyDescription("A JSON Schema the answer must meet (asked once more if not).")
+                    Output output) {}
 
-    public record Output(JsonNode schema) {}
+    /** The structured answer an agent step must give. */
+    public record Output(
+            @PreserveUnknownFields @JsonPropertyDescription("A JSON Schema (2020-12).")
+                    JsonNode schema) {}
 
     /** A call of a declared tool with templated arguments. */
-    public record ToolCall(String name, JsonNode with) {}
+    public record ToolCall(
+            @Required @JsonPropertyDescription("The declared tool to call.") String name,
+            @PreserveUnknownFields
+                    @JsonPropertyDescription("Its arguments, with {{...}} templates.")
+                    JsonNode with) {}
 
     /** Waits for a signal, at most {@code timeout}. */
-    public record Approval(String timeout) {}
+    public record Approval(
+            @Pattern(DURATION) @JsonPropertyDescription("How long to wait for a decision.")
+                    String timeout) {}
 
     /** Runs another workflow as one step. */
-    public record SubWorkflow(String name, JsonNode input) {}
+    public record SubWorkflow(
+            @Required @JsonPropertyDescription("The published workflow to run, in this namespace.")
+                    String name,
+            @PreserveUnknownFields @JsonPropertyDescription("Its input, with {{...}} templates.")
+                    JsonNode input) {}
 }

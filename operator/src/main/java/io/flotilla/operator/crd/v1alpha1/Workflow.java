@@ -1,5 +1,6 @@
 package io.flotilla.operator.crd.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -37,4 +38,17 @@ public class Workflow extends CustomResource<WorkflowSpec, WorkflowStatus> imple
     public static final String GROUP = "flotilla.io";
     public static final String VERSION = "v1alpha1";
     public static final String PLURAL = "workflows";
+
+    @Override
+    @JsonPropertyDescription(
+            "The workflow: its input schema, defaults, budget, context limit, tools and steps.")
+    public WorkflowSpec getSpec() {
+        return super.getSpec();
+    }
+
+    @Override
+    @JsonPropertyDescription("Whether the spec is valid and published, and its revision.")
+    public WorkflowStatus getStatus() {
+        return super.getStatus();
+    }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.operator.crd.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -40,4 +41,17 @@ public class WorkflowRun extends CustomResource<WorkflowRunSpec, WorkflowRunStat
         implements Namespaced {
 
     public static final String PLURAL = "workflowruns";
+
+    @Override
+    @JsonPropertyDescription("Which Workflow to run, with what input and budget.")
+    public WorkflowRunSpec getSpec() {
+        return super.getSpec();
+    }
+
+    @Override
+    @JsonPropertyDescription(
+            "The run as the executor reports it: phase, tokens, cost, times, output summary.")
+    public WorkflowRunStatus getStatus() {
+        return super.getStatus();
+    }
 }

@@ -1,6 +1,7 @@
 package io.flotilla.operator.crd.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.crd.generator.annotation.PreserveUnknownFields;
 import io.fabric8.generator.annotation.Required;
@@ -13,6 +14,12 @@ import io.flotilla.common.workflow.WorkflowSpec;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record WorkflowRunSpec(
-        @Required String workflow,
-        @PreserveUnknownFields JsonNode input,
-        WorkflowSpec.Budget budget) {}
+        @Required @JsonPropertyDescription("The Workflow to run, by name, in this run's namespace.")
+                String workflow,
+        @PreserveUnknownFields
+                @JsonPropertyDescription(
+                        "The run's input; the executor checks it against the workflow's input"
+                                + " schema.")
+                JsonNode input,
+        @JsonPropertyDescription("This run's budget; the workflow's own when absent.")
+                WorkflowSpec.Budget budget) {}

@@ -1,6 +1,7 @@
 package io.flotilla.operator.crd.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,15 +14,36 @@ import java.util.Objects;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class WorkflowRunStatus implements HasConditions {
 
+    @JsonPropertyDescription("The metadata.generation this status describes.")
     private Long observedGeneration;
+
+    @JsonPropertyDescription("The executor's run id.")
     private String runId;
+
+    @JsonPropertyDescription("Pending, Running, Succeeded, Failed or Cancelled.")
     private String phase;
+
+    @JsonPropertyDescription(
+            "Tokens the run has used so far, in and out, as the gateway counted them.")
     private Long tokens;
+
+    @JsonPropertyDescription("What the run has cost so far, in USD, as the gateway priced it.")
     private Double costUsd;
+
+    @JsonPropertyDescription("When the run started (RFC 3339).")
     private String startTime;
+
+    @JsonPropertyDescription("When the run ended (RFC 3339).")
     private String finishTime;
+
+    @JsonPropertyDescription(
+            "The first 200 characters of the run's output; the whole output is in the executor's API.")
     private String output;
+
+    @JsonPropertyDescription("Why the run failed or is pending, when it did or is.")
     private String message;
+
+    @JsonPropertyDescription("Conditions of the run, with reasons.")
     private List<Condition> conditions = new ArrayList<>();
 
     @Override

@@ -1,6 +1,7 @@
 package io.flotilla.operator.crd.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,9 +14,18 @@ import java.util.Objects;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class WorkflowStatus implements HasConditions {
 
+    @JsonPropertyDescription("The metadata.generation this status describes.")
     private Long observedGeneration;
+
+    @JsonPropertyDescription(
+            "The revision the executor published (the first 16 hex digits of the spec's SHA-256).")
     private String revision;
+
+    @JsonPropertyDescription("How many steps the spec has.")
     private Integer steps;
+
+    @JsonPropertyDescription(
+            "Accepted (the spec is valid and the executor took it) and Ready (published), with reasons.")
     private List<Condition> conditions = new ArrayList<>();
 
     @Override
