@@ -35,7 +35,8 @@ public final class ServiceProcess implements AutoCloseable {
 
     /**
      * Starts the jar named by system property {@code jarProperty} on a free port against {@code
-     * database}, with extra environment variables.
+     * database} (none when {@code pg} is null: the operator has no database), with extra
+     * environment variables.
      */
     public static ServiceProcess start(
             String name,
@@ -70,10 +71,12 @@ public final class ServiceProcess implements AutoCloseable {
                         .redirectOutput(logs.resolve(name + ".log").toFile());
         Map<String, String> e = pb.environment();
         e.put("QUARKUS_HTTP_PORT", String.valueOf(port));
-        e.put("QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(database));
-        e.put("QUARKUS_DATASOURCE_REACTIVE_URL", pg.reactiveUrl(database));
-        e.put("QUARKUS_DATASOURCE_USERNAME", pg.user());
-        e.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
+        if (pg != null) {
+            e.put("QUARKUS_DATASOURCE_JDBC_URL", pg.jdbcUrl(database));
+            e.put("QUARKUS_DATASOURCE_REACTIVE_URL", pg.reactiveUrl(database));
+            e.put("QUARKUS_DATASOURCE_USERNAME", pg.user());
+            e.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
+        }
         e.put("QUARKUS_LOG_CONSOLE_JSON_ENABLED", "false");
         e.putAll(env);
         return new ServiceProcess(name, pb.start(), port);
