@@ -107,7 +107,6 @@ if java -version >/dev/null 2>&1; then
   KUBE_PID=$!
   for _ in $(seq 1 120); do grep -q '^kubeconfig ' "$kube_out" && break; sleep 1; done
   kubeconfig="$(awk '/^kubeconfig / {print $2}' "$kube_out")"
-  url="$(awk '/^url / {print $2}' "$kube_out")"; token="$(awk '/^token / {print $2}' "$kube_out")"
 fi
 
 fail=0
@@ -120,9 +119,8 @@ for s in registry gateway executor operator; do
        -e QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$db" -e QUARKUS_DATASOURCE_REACTIVE_URL="postgresql://127.0.0.1:5432/$db"
        -e QUARKUS_DATASOURCE_USERNAME=postgres -e QUARKUS_DATASOURCE_PASSWORD=)
   if [ "$s" = operator ]; then
-    env+=(-e QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL="$url" -e QUARKUS_KUBERNETES_CLIENT_TOKEN="$token"
-          -e QUARKUS_KUBERNETES_CLIENT_TRUST_CERTS=true -e FLOTILLA_OPERATOR_LEADER_ELECTION=false
-          -e FLOTILLA_OPERATOR_INSTALL_CRDS=true)
+    env+=(-v "$kubeconfig:/etc/flotilla/kubeconfig:ro" -e KUBECONFIG=/etc/flotilla/kubeconfig
+          -e FLOTILLA_OPERATOR_LEADER_ELECTION=false -e FLOTILLA_OPERATOR_INSTALL_CRDS=true)
   fi
   start=$(date +%s%N)
   podman run -d --rm --network host --label flotilla-images-check --read-only --tmpfs /tmp \

@@ -136,7 +136,7 @@ spec:
           image: {{ include "flotilla.image" . }}
           imagePullPolicy: {{ .root.Values.image.pullPolicy }}
           ports:
-            - {name: http, containerPort: {{ .port }}}
+            - {name: http, containerPort: {{ .port }}, protocol: TCP}
           env:
             - name: QUARKUS_HTTP_PORT
               value: {{ .port | quote }}

@@ -23,6 +23,7 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
 
     private final List<ServiceProcess> processes = new ArrayList<>();
     private TestPostgres pg;
+    private ServiceProcess executor;
     private String database;
 
     @Override
@@ -39,6 +40,7 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
                       slowmock: {type: mock, latency: 300ms}
                     routes:
                       fast: {targets: [{provider: mock, model: mock-fast, prices: {input: 0.15, output: 0.60}}]}
+                      smart: {targets: [{provider: mock, model: mock-smart, prices: {input: 2.50, output: 10.00}}]}
                       slow: {targets: [{provider: slowmock, model: mock-slow}]}
                     """);
             ServiceProcess registry =
@@ -78,7 +80,7 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
                             .json()
                             .get("key")
                             .asText();
-            ServiceProcess executor =
+            executor =
                     add(
                             ServiceProcess.start(
                                     "op-executor",
@@ -109,6 +111,11 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
             stop();
             throw new IllegalStateException("the services did not start", e);
         }
+    }
+
+    /** Stops the executor (SIGTERM), for tests of what happens when it is gone. */
+    public void stopExecutor() throws InterruptedException {
+        executor.close();
     }
 
     private ServiceProcess add(ServiceProcess p) {

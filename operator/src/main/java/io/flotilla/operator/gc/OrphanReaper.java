@@ -125,18 +125,23 @@ public class OrphanReaper {
                         + ") deregistered: "
                         + why;
         LOG.info(message);
-        String eventNamespace =
-                namespaceGone
-                        ? System.getenv().getOrDefault("POD_NAMESPACE", "default")
-                        : namespace;
+        // An event lives in its object's namespace; a namespace being deleted cannot take new
+        // events, so those are about the (cluster-scoped) Namespace and go to "default", where
+        // Kubernetes keeps events of cluster-scoped objects.
         events.normal(
-                eventNamespace,
-                new ObjectReferenceBuilder()
-                        .withKind("Pod")
-                        .withNamespace(namespace)
-                        .withName(pod)
-                        .withApiVersion("v1")
-                        .build(),
+                namespaceGone ? "default" : namespace,
+                namespaceGone
+                        ? new ObjectReferenceBuilder()
+                                .withKind("Namespace")
+                                .withName(namespace)
+                                .withApiVersion("v1")
+                                .build()
+                        : new ObjectReferenceBuilder()
+                                .withKind("Pod")
+                                .withNamespace(namespace)
+                                .withName(pod)
+                                .withApiVersion("v1")
+                                .build(),
                 "OrphanedRegistrationReaped",
                 message);
     }
