@@ -92,9 +92,9 @@ psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null
 KUBE_PID=""
 cleanup() {
   podman rm -f -t 0 $(podman ps -aq --filter label=flotilla-images-check) >/dev/null 2>&1 || true
-  [ -n "$KUBE_PID" ] && kill "$KUBE_PID" 2>/dev/null || true
+  if [ -n "$KUBE_PID" ]; then kill "$KUBE_PID" 2>/dev/null || true; fi
   psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
-  [ -n "${WORK:-}" ] && rm -rf "$WORK"
+  if [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 kubeconfig=""
