@@ -40,6 +40,18 @@ final class GatewayApi {
         return new Key(tenant, r.path("id"), r.path("key"));
     }
 
+    /** The key's tenant's usage (ledger totals), grouped by model, key, tenant or day. */
+    static List<Map<String, Object>> usage(Key key, String groupBy) {
+        return given().header("Authorization", "Bearer " + key.secret())
+                .queryParam("groupBy", groupBy)
+                .get("/api/v1/usage")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath()
+                .getList("$");
+    }
+
     /** Sets the limits of a scope (admin API). */
     static void scope(String scope, Map<String, ?> limits) {
         given().header("Authorization", ADMIN)

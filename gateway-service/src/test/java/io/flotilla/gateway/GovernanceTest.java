@@ -78,8 +78,9 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
                 .then()
                 .statusCode(200)
                 .header("x-flotilla-cost-usd", "0.000025"); // 11*1 + 7*2 micro-USD
-        await().atMost(Duration.ofSeconds(5)).until(() -> usage(key, "model").size() == 1);
-        Map<String, Object> row = usage(key, "model").get(0);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> GatewayApi.usage(key, "model").size() == 1);
+        Map<String, Object> row = GatewayApi.usage(key, "model").get(0);
         assertEquals(1, row.get("requests"));
         assertEquals(FakeUpstream.USAGE_IN, row.get("inputTokens"));
         assertEquals(FakeUpstream.USAGE_OUT, row.get("outputTokens"));
@@ -238,8 +239,11 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
         assertTrue(
                 ((Number) account("tenant:" + key.tenant()).get("usedTokens")).intValue() > 3,
                 "counted by the gateway itself");
-        await().atMost(Duration.ofSeconds(5)).until(() -> !usage(key, "model").isEmpty());
-        assertTrue(((Number) usage(key, "model").get(0).get("outputTokens")).intValue() > 0);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !GatewayApi.usage(key, "model").isEmpty());
+        assertTrue(
+                ((Number) GatewayApi.usage(key, "model").get(0).get("outputTokens")).intValue()
+                        > 0);
     }
 
     @Test
@@ -268,7 +272,8 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
                                 ((Number) account("tenant:" + key.tenant()).get("reservedTokens"))
                                                 .intValue()
                                         == 0);
-        await().atMost(Duration.ofSeconds(5)).until(() -> !usage(key, "model").isEmpty());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !GatewayApi.usage(key, "model").isEmpty());
     }
 
     @Test
@@ -302,8 +307,11 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
                 .get("/api/v1/usage")
                 .then()
                 .statusCode(403);
-        await().atMost(Duration.ofSeconds(5)).until(() -> !usage(theirs, "tenant").isEmpty());
-        assertTrue(usage(mine, "tenant").isEmpty(), "nothing of the other tenant is visible");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !GatewayApi.usage(theirs, "tenant").isEmpty());
+        assertTrue(
+                GatewayApi.usage(mine, "tenant").isEmpty(),
+                "nothing of the other tenant is visible");
         given().header("Authorization", ADMIN)
                 .queryParam("tenant", theirs.tenant())
                 .queryParam("groupBy", "day")
@@ -312,17 +320,6 @@ class GovernanceTest extends io.flotilla.testsupport.ServiceSmokeTest {
                 .statusCode(200)
                 .body("size()", equalTo(1));
         given().get("/api/v1/usage").then().statusCode(401);
-    }
-
-    private static List<Map<String, Object>> usage(GatewayApi.Key key, String groupBy) {
-        return given().header("Authorization", "Bearer " + key.secret())
-                .queryParam("groupBy", groupBy)
-                .get("/api/v1/usage")
-                .then()
-                .statusCode(200)
-                .extract()
-                .jsonPath()
-                .getList("$");
     }
 
     private static io.vertx.core.json.JsonObject lastBody(String model) {

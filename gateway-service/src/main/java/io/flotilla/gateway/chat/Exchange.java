@@ -112,17 +112,15 @@ final class Exchange {
                         named == null ? null : named.trim(),
                         plan.order(),
                         prompt,
-                        isChat ? asked : Integer.valueOf(0))
+                        completionToReserve(isChat, asked))
                 .chain(
                         g -> {
                             grant = g;
-                            if (isChat
-                                    && governor.enabled()
-                                    && (asked == null || g.completionTokens() < asked)) {
-                                request.put(
-                                        maxField,
-                                        g.completionTokens()); // the upstream may not write
-                                // more than was reserved
+                            int within = maxTokensWithin(g.completionTokens());
+                            if (isChat && governor.enabled() && (asked == null || within < asked)) {
+                                // the upstream may not write more than was reserved, less the
+                                // tolerance our own count of its stream is allowed
+                                request.put(maxField, within);
                             }
                             if (isChat && request.path("stream").asBoolean(false)) {
                                 return chat.stream(plan, request, span)
@@ -182,7 +180,10 @@ final class Exchange {
         HttpServerResponse response = ctx.response();
         boolean includeUsage =
                 request.path("stream_options").path("include_usage").asBoolean(false);
-        long[] counted = {0};
+        // cut only an upstream that demonstrably ignores max_tokens: past the reservation, which
+        // is what it was sent plus the tolerance (docs/gateway.md, "Streams")
+        CompletionCount count =
+                new CompletionCount(grant.metered() ? grant.completionTokens() : -1);
         JsonNode[] reported = {null};
         headers(response, result);
         response.setChunked(true)
@@ -198,20 +199,20 @@ final class Exchange {
                                     if (chunk.path("usage").isObject()) {
                                         reported[0] = chunk.path("usage");
                                     }
-                                    counted[0] += Governor.countCompletion(chunk);
-                                    if (grant.metered() && counted[0] > grant.completionTokens()) {
-                                        // the upstream wrote past what was reserved (it ignored
-                                        // max_tokens): stop here
+                                    if (count.add(chunk)) {
                                         if (subscription[0] != null) {
                                             subscription[0].cancel();
                                         }
                                         endWithError(
                                                 response,
                                                 "budget_exhausted",
-                                                "the reservation of this request ran out after "
+                                                "the upstream wrote past the "
+                                                        + request.path(maxTokensField()).asText()
+                                                        + " tokens it was sent as max_tokens (and"
+                                                        + " the tolerance): the answer is cut at "
                                                         + grant.completionTokens()
-                                                        + " completion tokens; the answer is incomplete");
-                                        settleStream(counted[0], reported[0], 200);
+                                                        + " tokens and incomplete");
+                                        settleStream(count, reported[0], 200);
                                         return;
                                     }
                                     boolean usageOnly =
@@ -224,7 +225,7 @@ final class Exchange {
                                         ((ObjectNode) chunk.get("usage"))
                                                 .put(
                                                         "x_flotilla_cost_usd",
-                                                        usd(cost(counted[0], reported[0])));
+                                                        usd(cost(count, reported[0])));
                                     } else if (!includeUsage) {
                                         chunk.remove("usage");
                                     }
@@ -251,19 +252,19 @@ final class Exchange {
                                             "the upstream stream from "
                                                     + target.id()
                                                     + " broke before it finished; the answer is incomplete, retry the request");
-                                    settleStream(counted[0], reported[0], 502);
+                                    settleStream(count, reported[0], 502);
                                 },
                                 () -> {
                                     if (!response.closed()) {
                                         response.end("data: [DONE]\n\n");
                                     }
-                                    settleStream(counted[0], reported[0], 200);
+                                    settleStream(count, reported[0], 200);
                                 });
         response.closeHandler(
                 v -> {
                     subscription[0].cancel();
                     settleStream(
-                            counted[0],
+                            count,
                             reported[0],
                             499); // the client went away: charge what was produced
                 });
@@ -278,12 +279,16 @@ final class Exchange {
         }
     }
 
-    private void settleStream(long counted, JsonNode reported, int status) {
+    /**
+     * Settles a stream with the upstream's reported usage, the truth; without one, with the
+     * gateway's count of the assembled text.
+     */
+    private void settleStream(CompletionCount count, JsonNode reported, int status) {
         long in = reported != null ? reported.path("prompt_tokens").asLong() : promptEstimate();
         long out =
                 reported != null
                         ? Math.max(reported.path("completion_tokens").asLong(), 0)
-                        : counted;
+                        : count.tokens();
         if (reported != null) {
             GenAiSpans.usage(span, target.model(), reported);
         } else {
@@ -296,14 +301,46 @@ final class Exchange {
         settle(in, Governor.cachedTokens(reported), out, status, true);
     }
 
-    private long cost(long counted, JsonNode reported) {
+    /**
+     * Tokens a stream may hold beyond the {@code max_tokens} it was sent before the gateway cuts
+     * it: the upstream counts with its own tokenizer, the gateway with o200k.
+     */
+    static int tolerance(int maxTokens) {
+        return Math.max(16, maxTokens / 4);
+    }
+
+    /**
+     * The largest {@code max_tokens} whose tolerance still fits a reservation of {@code reserved}
+     * completion tokens (at least 1).
+     */
+    static int maxTokensWithin(int reserved) {
+        int s = Math.max(1, reserved * 4 / 5);
+        while (s > 1 && s + tolerance(s) > reserved) {
+            s--;
+        }
+        return s;
+    }
+
+    /** The completion tokens to reserve: max_tokens and its tolerance (none for embeddings). */
+    private static Integer completionToReserve(boolean isChat, Integer asked) {
+        if (!isChat) {
+            return 0;
+        }
+        return asked == null ? null : asked + tolerance(asked);
+    }
+
+    private String maxTokensField() {
+        return request.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+    }
+
+    private long cost(CompletionCount count, JsonNode reported) {
         return reported != null
                 ? Governor.costMicros(
                         target,
                         reported.path("prompt_tokens").asLong(),
                         Governor.cachedTokens(reported),
                         reported.path("completion_tokens").asLong())
-                : Governor.costMicros(target, promptEstimate(), 0, counted);
+                : Governor.costMicros(target, promptEstimate(), 0, count.tokens());
     }
 
     /** Settles once, records the ledger row and ends the request span. */
@@ -365,8 +402,9 @@ final class Exchange {
         }
         if (grant != null) {
             if (grant.clamped()) {
+                // what the upstream was told; the reservation also holds the tolerance
                 response.putHeader(
-                        "x-flotilla-max-tokens-clamped", String.valueOf(grant.completionTokens()));
+                        "x-flotilla-max-tokens-clamped", request.path(maxTokensField()).asText());
             }
             RateHeaders.write(
                     response,

@@ -430,21 +430,4 @@ public class Governor {
                                     : Duration.between(java.time.Instant.now(), ends.toInstant()));
         };
     }
-
-    /** Counts streamed completion tokens when the upstream reports no usage. */
-    public static int countCompletion(JsonNode chunk) {
-        int n = 0;
-        for (JsonNode choice : chunk.path("choices")) {
-            JsonNode delta = choice.path("delta");
-            n += io.flotilla.common.tokens.TokenEstimator.count(delta.path("content").asText(""));
-            for (JsonNode call : delta.path("tool_calls")) {
-                n +=
-                        io.flotilla.common.tokens.TokenEstimator.count(
-                                        call.path("function").path("arguments").asText(""))
-                                + io.flotilla.common.tokens.TokenEstimator.count(
-                                        call.path("function").path("name").asText(""));
-            }
-        }
-        return n;
-    }
 }

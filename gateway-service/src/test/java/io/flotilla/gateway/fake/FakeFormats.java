@@ -3,8 +3,16 @@ package io.flotilla.gateway.fake;
 import static io.flotilla.gateway.fake.FakeUpstream.USAGE_IN;
 import static io.flotilla.gateway.fake.FakeUpstream.USAGE_OUT;
 
+import com.knuddels.jtokkit.Encodings;
+import com.knuddels.jtokkit.api.Encoding;
+import com.knuddels.jtokkit.api.EncodingType;
+import com.knuddels.jtokkit.api.IntArrayList;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -124,6 +132,84 @@ final class FakeFormats {
         }
         events.add("data: [DONE]\n\n");
         return events;
+    }
+
+    /** The upstream's tokenizer in {@link #openAiTokenEvents}: not the gateway's o200k. */
+    private static final Encoding UPSTREAM_TOKENS =
+            Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+
+    /** Text as a model writes it: words with leading spaces, accents, CJK, punctuation. */
+    private static final String PROSE =
+            " Tide pools hold anemones, crabs and café-coloured snails; naïve visitors step on"
+                    + " them. 潮だまりには小さな生き物がたくさんいます。 The water — cold, clear —"
+                    + " returns twice a day (12.4 hours apart), and Ævar counts 37 sea stars.";
+
+    /**
+     * A stream of exactly {@code maxTokens} upstream tokens, one per chunk, then usage with that
+     * count. The upstream's tokenizer is not the gateway's: its tokens are cl100k_base tokens,
+     * except that every sixth spans two of them (its vocabulary merges more, as Gemini's and
+     * Llama's do for some text), so the gateway's o200k count of the text runs a little above the
+     * upstream's. A character whose bytes span tokens waits for the rest, as providers do.
+     */
+    static List<String> openAiTokenEvents(String model, int maxTokens) {
+        IntArrayList cl100k = new IntArrayList();
+        while (cl100k.size() < 2 * maxTokens) {
+            IntArrayList more = UPSTREAM_TOKENS.encode(PROSE);
+            for (int i = 0; i < more.size(); i++) {
+                cl100k.add(more.get(i));
+            }
+        }
+        List<String> events = new ArrayList<>();
+        events.add(
+                openAiChunk(
+                        model, new JsonObject().put("role", "assistant").put("content", ""), null));
+        java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
+        int next = 0;
+        for (int token = 0; token < maxTokens; token++) {
+            IntArrayList pieces = new IntArrayList();
+            pieces.add(cl100k.get(next++));
+            if (token % 6 == 5) {
+                pieces.add(cl100k.get(next++));
+            }
+            pending.writeBytes(UPSTREAM_TOKENS.decodeBytes(pieces));
+            String piece = completeUtf8(pending.toByteArray());
+            if (piece != null) {
+                events.add(openAiChunk(model, new JsonObject().put("content", piece), null));
+                pending.reset();
+            }
+        }
+        events.add(openAiChunk(model, new JsonObject(), "length"));
+        events.add(
+                "data: "
+                        + new JsonObject()
+                                .put("id", "chatcmpl-fake")
+                                .put("object", "chat.completion.chunk")
+                                .put("created", 1_700_000_000)
+                                .put("model", model)
+                                .put("choices", new JsonArray())
+                                .put(
+                                        "usage",
+                                        new JsonObject()
+                                                .put("prompt_tokens", USAGE_IN)
+                                                .put("completion_tokens", maxTokens)
+                                                .put("total_tokens", USAGE_IN + maxTokens))
+                                .encode()
+                        + "\n\n");
+        events.add("data: [DONE]\n\n");
+        return events;
+    }
+
+    /** The text of these bytes, or null while they end inside a character. */
+    private static String completeUtf8(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException partial) {
+            return null;
+        }
     }
 
     private static String openAiChunk(String model, JsonObject delta, String finish) {

@@ -36,7 +36,12 @@ public final class FakeUpstream {
         CONTEXT_LENGTH,
         BAD_REQUEST,
         NO_USAGE,
-        SLOW_STREAM
+        SLOW_STREAM,
+        /**
+         * Streams exactly the request's {@code max_tokens} tokens (by cl100k_base, another
+         * tokenizer than the gateway's), one token per chunk as providers do, and reports them.
+         */
+        EXACT_MAX_TOKENS
     }
 
     /** One recorded call. */
@@ -216,20 +221,27 @@ public final class FakeUpstream {
             return;
         }
         List<String> events =
-                switch (format) {
-                    case "anthropic" -> FakeFormats.anthropicEvents(model, text, tools);
-                    case "gemini" ->
-                            FakeFormats.geminiEvents(model, text, tools, b != Behaviour.NO_USAGE);
-                    default ->
-                            FakeFormats.openAiEvents(
-                                    model,
-                                    text,
-                                    tools,
-                                    b != Behaviour.NO_USAGE
-                                            && body.getJsonObject(
-                                                            "stream_options", new JsonObject())
-                                                    .getBoolean("include_usage", false));
-                };
+                b == Behaviour.EXACT_MAX_TOKENS
+                        ? FakeFormats.openAiTokenEvents(
+                                model,
+                                body.getInteger(
+                                        "max_tokens", body.getInteger("max_completion_tokens", 16)))
+                        : switch (format) {
+                            case "anthropic" -> FakeFormats.anthropicEvents(model, text, tools);
+                            case "gemini" ->
+                                    FakeFormats.geminiEvents(
+                                            model, text, tools, b != Behaviour.NO_USAGE);
+                            default ->
+                                    FakeFormats.openAiEvents(
+                                            model,
+                                            text,
+                                            tools,
+                                            b != Behaviour.NO_USAGE
+                                                    && body.getJsonObject(
+                                                                    "stream_options",
+                                                                    new JsonObject())
+                                                            .getBoolean("include_usage", false));
+                        };
         res.setChunked(true).putHeader("Content-Type", "text/event-stream");
         if (b == Behaviour.CUT_BEFORE_FIRST) {
             res.write(": opening\n\n").onComplete(x -> res.reset());
