@@ -5,14 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.flotilla.operator.crd.v1alpha1.Workflow;
+import io.flotilla.operator.events.Events;
 import io.flotilla.operator.executor.Cleanup;
+import io.flotilla.operator.executor.ExecutorClient;
 import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.KubeApiServer;
 import io.flotilla.testsupport.ServiceProcess;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -504,6 +518,66 @@ class KubernetesIT {
                         "jsonpath={.items[*].reason}");
         assertTrue(reasons.contains("CleanupSkipped"), reasons);
         assertTrue(reasons.contains("CleanupAbandoned"), reasons);
+    }
+
+    @Test
+    @Order(9)
+    void aCleanupTheExecutorRefusesEndsAtOnceWithAWarning() throws Exception {
+        // an executor that refuses the DELETE (400, problem+json): trying again cannot help
+        HttpServer refusing = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        refusing.createContext(
+                "/",
+                exchange -> {
+                    byte[] body =
+                            "{\"title\":\"Bad request\",\"detail\":\"no such thing\"}"
+                                    .getBytes(StandardCharsets.UTF_8);
+                    exchange.getResponseHeaders().add("Content-Type", "application/problem+json");
+                    exchange.sendResponseHeaders(400, body.length);
+                    exchange.getResponseBody().write(body);
+                    exchange.close();
+                });
+        refusing.start();
+        Config config =
+                new ConfigBuilder()
+                        .withMasterUrl(api.url())
+                        .withOauthToken(operatorToken)
+                        .withTrustCerts(true)
+                        .build();
+        try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
+            String url = "http://127.0.0.1:" + refusing.getAddress().getPort();
+            Cleanup cleanup = new Cleanup(TestOperatorConfig.of(url), new Events(client));
+            ExecutorClient executor =
+                    new ExecutorClient(TestOperatorConfig.of(url), new ObjectMapper());
+            Workflow wf = new Workflow();
+            wf.setMetadata(
+                    new ObjectMetaBuilder()
+                            .withName("refused")
+                            .withNamespace("team-a")
+                            .withUid("00000000-0000-0000-0000-000000000001")
+                            .withDeletionTimestamp(Instant.now().toString())
+                            .build());
+
+            DeleteControl control =
+                    cleanup.run(
+                            wf,
+                            "workflow team-a/refused",
+                            () -> executor.delete("team-a", "refused"));
+
+            assertTrue(control.isRemoveFinalizer(), "a refusal ends the cleanup at once");
+        } finally {
+            refusing.stop(0);
+        }
+        String warnings =
+                api.kubectl(
+                        "get",
+                        "events",
+                        "-n",
+                        "team-a",
+                        "--field-selector",
+                        "reason=CleanupFailed,involvedObject.name=refused",
+                        "-o",
+                        "jsonpath={.items[*].message}");
+        assertTrue(warnings.contains("the executor refused"), warnings);
     }
 
     /** Rethrows a checked exception unchecked, for conditions Awaitility retries on failure. */

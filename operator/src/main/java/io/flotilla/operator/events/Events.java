@@ -16,7 +16,7 @@ public class Events {
 
     private final KubernetesClient kubernetes;
 
-    Events(KubernetesClient kubernetes) {
+    public Events(KubernetesClient kubernetes) {
         this.kubernetes = kubernetes;
     }
 

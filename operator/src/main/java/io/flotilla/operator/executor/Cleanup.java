@@ -30,7 +30,7 @@ public class Cleanup {
     private final OperatorConfig config;
     private final Events events;
 
-    Cleanup(OperatorConfig config, Events events) {
+    public Cleanup(OperatorConfig config, Events events) {
         this.config = config;
         this.events = events;
     }

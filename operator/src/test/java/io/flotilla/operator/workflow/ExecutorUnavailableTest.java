@@ -8,12 +8,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.flotilla.common.workflow.WorkflowSpecs;
-import io.flotilla.operator.config.OperatorConfig;
+import io.flotilla.operator.TestOperatorConfig;
 import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.executor.ExecutorClient;
 import io.flotilla.testsupport.ServiceProcess;
-import java.time.Duration;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,56 +22,13 @@ class ExecutorUnavailableTest {
 
     private final ObjectMapper json = new ObjectMapper();
 
-    private static OperatorConfig config(String executorUrl) {
-        return new OperatorConfig() {
-            public String executorUrl() {
-                return executorUrl;
-            }
-
-            public String registryUrl() {
-                return "http://127.0.0.1:1";
-            }
-
-            public Optional<String> registryAdminToken() {
-                return Optional.empty();
-            }
-
-            public Duration gcInterval() {
-                return Duration.ofSeconds(10);
-            }
-
-            public Duration runPoll() {
-                return Duration.ofSeconds(2);
-            }
-
-            public boolean serverSideApply() {
-                return false;
-            }
-
-            public boolean installCrds() {
-                return false;
-            }
-
-            public boolean leaderElection() {
-                return false;
-            }
-
-            public String leaseName() {
-                return "flotilla-operator";
-            }
-
-            public Duration cleanupTimeout() {
-                return Duration.ofMinutes(2);
-            }
-        };
-    }
-
     @Test
     void anUnreachableExecutorLeavesReadyFalseWithTheReason() throws Exception {
         int closedPort = ServiceProcess.freePort(); // free now, nobody listens
         WorkflowReconciler reconciler =
                 new WorkflowReconciler(
-                        new ExecutorClient(config("http://127.0.0.1:" + closedPort), json),
+                        new ExecutorClient(
+                                TestOperatorConfig.of("http://127.0.0.1:" + closedPort), json),
                         null, // this test deletes nothing, so no cleanup
                         json);
         Workflow wf = new Workflow();
