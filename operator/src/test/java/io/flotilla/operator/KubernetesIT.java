@@ -153,6 +153,32 @@ class KubernetesIT {
                 .until(condition::get);
     }
 
+    /** What {@code jsonPath} picks from the events of a namespace that match {@code selector}. */
+    static String events(String namespace, String selector, String jsonPath) throws Exception {
+        return api.kubectl(
+                "get",
+                "events",
+                "-n",
+                namespace,
+                "--field-selector",
+                selector,
+                "-o",
+                "jsonpath=" + jsonPath);
+    }
+
+    /** Applies a one-step Workflow in team-a. */
+    static void publishSmallWorkflow(String name) throws Exception {
+        apply(
+                "team-a",
+                """
+                apiVersion: flotilla.io/v1alpha1
+                kind: Workflow
+                metadata: {name: %s}
+                spec: {defaults: {model: fast}, steps: [{id: a, agent: {prompt: hello}}]}
+                """
+                        .formatted(name));
+    }
+
     static String ready(String namespace, String workflow) throws Exception {
         return get(
                 namespace,
@@ -286,14 +312,7 @@ class KubernetesIT {
     @Test
     @Order(4)
     void deletingAWorkflowRemovesItFromTheExecutor() throws Exception {
-        apply(
-                "team-a",
-                """
-                apiVersion: flotilla.io/v1alpha1
-                kind: Workflow
-                metadata: {name: short-lived}
-                spec: {defaults: {model: fast}, steps: [{id: a, agent: {prompt: hello}}]}
-                """);
+        publishSmallWorkflow("short-lived");
         await(
                 "short-lived Ready",
                 Duration.ofSeconds(30),
@@ -345,15 +364,7 @@ class KubernetesIT {
                 () -> call(() -> active(ids.get("agent-1"))) == false);
         assertTrue(active(ids.get("agent-2")), "the registration of a live pod stays");
         String events =
-                api.kubectl(
-                        "get",
-                        "events",
-                        "-n",
-                        "team-gc",
-                        "--field-selector",
-                        "reason=OrphanedRegistrationReaped",
-                        "-o",
-                        "jsonpath={.items[*].message}");
+                events("team-gc", "reason=OrphanedRegistrationReaped", "{.items[*].message}");
         assertTrue(events.contains(ids.get("agent-1")), events);
 
         // no namespace controller here: the namespace stays Terminating with its pod, as it
@@ -364,15 +375,10 @@ class KubernetesIT {
                 Duration.ofSeconds(15),
                 () -> call(() -> active(ids.get("agent-2"))) == false);
         String namespaceEvents =
-                api.kubectl(
-                        "get",
-                        "events",
-                        "-n",
+                events(
                         "default",
-                        "--field-selector",
                         "reason=OrphanedRegistrationReaped,involvedObject.kind=Namespace",
-                        "-o",
-                        "jsonpath={.items[*].message}");
+                        "{.items[*].message}");
         assertTrue(namespaceEvents.contains(ids.get("agent-2")), namespaceEvents);
     }
 
@@ -444,14 +450,7 @@ class KubernetesIT {
 
         operators.get(0).kill();
         long killed = System.nanoTime();
-        apply(
-                "team-a",
-                """
-                apiVersion: flotilla.io/v1alpha1
-                kind: Workflow
-                metadata: {name: after-failover}
-                spec: {defaults: {model: fast}, steps: [{id: a, agent: {prompt: hello}}]}
-                """);
+        publishSmallWorkflow("after-failover");
         await(
                 "after-failover Ready, reconciled by the standby",
                 Duration.ofSeconds(45),
@@ -506,16 +505,7 @@ class KubernetesIT {
                                 == false);
         long orphanedMs = (System.nanoTime() - start) / 1_000_000;
         assertTrue(orphanedMs >= CLEANUP_TIMEOUT.toMillis() - 1000, "waited " + orphanedMs + " ms");
-        String reasons =
-                api.kubectl(
-                        "get",
-                        "events",
-                        "-n",
-                        "team-a",
-                        "--field-selector",
-                        "type=Warning",
-                        "-o",
-                        "jsonpath={.items[*].reason}");
+        String reasons = events("team-a", "type=Warning", "{.items[*].reason}");
         assertTrue(reasons.contains("CleanupSkipped"), reasons);
         assertTrue(reasons.contains("CleanupAbandoned"), reasons);
     }
@@ -568,15 +558,10 @@ class KubernetesIT {
             refusing.stop(0);
         }
         String warnings =
-                api.kubectl(
-                        "get",
-                        "events",
-                        "-n",
+                events(
                         "team-a",
-                        "--field-selector",
                         "reason=CleanupFailed,involvedObject.name=refused",
-                        "-o",
-                        "jsonpath={.items[*].message}");
+                        "{.items[*].message}");
         assertTrue(warnings.contains("the executor refused"), warnings);
     }
 

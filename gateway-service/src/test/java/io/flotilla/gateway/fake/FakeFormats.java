@@ -118,17 +118,7 @@ final class FakeFormats {
         }
         events.add(openAiChunk(model, new JsonObject(), tools ? "tool_calls" : "stop"));
         if (includeUsage) {
-            events.add(
-                    "data: "
-                            + new JsonObject()
-                                    .put("id", "chatcmpl-fake")
-                                    .put("object", "chat.completion.chunk")
-                                    .put("created", 1_700_000_000)
-                                    .put("model", model)
-                                    .put("choices", new JsonArray())
-                                    .put("usage", usage())
-                                    .encode()
-                            + "\n\n");
+            events.add(usageEvent(model, usage()));
         }
         events.add("data: [DONE]\n\n");
         return events;
@@ -180,23 +170,28 @@ final class FakeFormats {
         }
         events.add(openAiChunk(model, new JsonObject(), "length"));
         events.add(
-                "data: "
-                        + new JsonObject()
-                                .put("id", "chatcmpl-fake")
-                                .put("object", "chat.completion.chunk")
-                                .put("created", 1_700_000_000)
-                                .put("model", model)
-                                .put("choices", new JsonArray())
-                                .put(
-                                        "usage",
-                                        new JsonObject()
-                                                .put("prompt_tokens", USAGE_IN)
-                                                .put("completion_tokens", maxTokens)
-                                                .put("total_tokens", USAGE_IN + maxTokens))
-                                .encode()
-                        + "\n\n");
+                usageEvent(
+                        model,
+                        new JsonObject()
+                                .put("prompt_tokens", USAGE_IN)
+                                .put("completion_tokens", maxTokens)
+                                .put("total_tokens", USAGE_IN + maxTokens)));
         events.add("data: [DONE]\n\n");
         return events;
+    }
+
+    /** The last chunk of a stream that reports usage: no choices, only {@code usage}. */
+    private static String usageEvent(String model, JsonObject usage) {
+        return "data: "
+                + new JsonObject()
+                        .put("id", "chatcmpl-fake")
+                        .put("object", "chat.completion.chunk")
+                        .put("created", 1_700_000_000)
+                        .put("model", model)
+                        .put("choices", new JsonArray())
+                        .put("usage", usage)
+                        .encode()
+                + "\n\n";
     }
 
     /** The text of these bytes, or null while they end inside a character. */
