@@ -109,7 +109,7 @@ class ConcurrentRunsTest {
         for (var call : calls) {
             String step = call.prompt().contains("load1: draft") ? "draft" : "polish";
             assertTrue(
-                    call.idempotencyKey().endsWith("/" + step + "/1"),
+                    call.idempotencyKey().endsWith("/" + step + "/i0/f0"),
                     "each call carries its own step's key: " + call.idempotencyKey());
         }
         assertEquals(

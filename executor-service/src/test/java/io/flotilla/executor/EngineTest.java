@@ -67,7 +67,7 @@ class EngineTest {
                 "d sees b's and c's outputs: " + calls.get(3).prompt());
         for (Call c : calls) {
             assertEquals(
-                    id + "/" + word(c, "dag1:") + "/1",
+                    id + "/" + word(c, "dag1:") + "/i0/f0",
                     c.idempotencyKey(),
                     "idempotency key run/step/attempt");
             assertNull(c.budget(), "no budget, no budget scope");
@@ -216,7 +216,7 @@ class EngineTest {
 
         assertEquals("succeeded", run.getString("status"), run.prettify());
         assertEquals(
-                List.of(id + "/only/1", id + "/only/2"),
+                List.of(id + "/only/i0/f0", id + "/only/i0/f1"),
                 FakeGateway.calls("flaky1:").stream().map(Call::idempotencyKey).toList());
         assertEquals(2, Api.step(run, "only", null).get("attempts"));
     }
@@ -316,7 +316,7 @@ class EngineTest {
         assertEquals("Tides", run.getString("output.title"));
         List<Call> calls = FakeGateway.calls("schema1:");
         assertEquals(2, calls.size());
-        assertEquals(id + "/only/1/repair", calls.get(1).idempotencyKey());
+        assertEquals(id + "/only/i0/f0/repair", calls.get(1).idempotencyKey());
         assertTrue(
                 calls.get(1).prompt().contains("does not match the required JSON schema")
                         && calls.get(1).prompt().contains("title"),
@@ -447,7 +447,7 @@ class EngineTest {
                         .findFirst()
                         .orElseThrow();
         assertEquals(
-                id + "/brief/1/summary/0",
+                id + "/brief/i0/f0/summary/0",
                 summary.idempotencyKey(),
                 "the summary call has its own key");
         assertTrue(

@@ -37,8 +37,14 @@ public record Claim(
         return item < 0 ? stepId : stepId + "[" + item + "]";
     }
 
-    /** The idempotency key of this execution's LLM calls: {@code run/step/attempt}. */
+    /**
+     * The idempotency key of this execution's LLM calls: {@code run/step/i<iteration>/f<failures>}.
+     * A step reclaimed from a dead executor keeps its key (its attempt never committed, so neither
+     * the iteration nor the failures moved): the gateway answers the repeat from the dead attempt's
+     * call instead of paying for it again. A retry after a failure, and each loop iteration, get
+     * new keys.
+     */
     public String idempotencyKey() {
-        return runId + "/" + name() + "/" + attempt;
+        return runId + "/" + name() + "/i" + iteration + "/f" + failures;
     }
 }

@@ -51,6 +51,7 @@ public class ChatRoutes {
     private final Ledger ledger;
 
     private final ObjectMapper json;
+    private final Idempotency idempotency;
 
     ChatRoutes(
             ChatService chat,
@@ -61,8 +62,10 @@ public class ChatRoutes {
             GenAiSpans spans,
             Governor governor,
             Ledger ledger,
-            ObjectMapper json) {
+            ObjectMapper json,
+            Idempotency idempotency) {
         this.json = json;
+        this.idempotency = idempotency;
         this.spans = spans;
         this.governor = governor;
         this.ledger = ledger;
@@ -120,7 +123,8 @@ public class ChatRoutes {
         }
         Span span = spans.request(isChat ? "chat" : "embeddings", request);
         Exchange exchange =
-                new Exchange(ctx, request, isChat, span, chat, governor, ledger, meters);
+                new Exchange(
+                        ctx, request, isChat, span, chat, governor, ledger, meters, idempotency);
         authenticate(ctx)
                 .chain(exchange::run)
                 .subscribe()
@@ -135,6 +139,7 @@ public class ChatRoutes {
                                             ? String.valueOf(e.status())
                                             : failure.getClass().getSimpleName());
                             span.setStatus(StatusCode.ERROR);
+                            exchange.releaseKey();
                             exchange.settle(0, 0, 0, ctx.response().getStatusCode(), false);
                         });
     }

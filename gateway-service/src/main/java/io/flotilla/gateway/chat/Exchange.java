@@ -2,6 +2,7 @@ package io.flotilla.gateway.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.gateway.governance.Governor;
 import io.flotilla.gateway.governance.Grant;
@@ -18,6 +19,7 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
@@ -44,6 +46,7 @@ final class Exchange {
     private final Governor governor;
     private final Ledger ledger;
     private final MeterRegistry meters;
+    private final Idempotency idempotency;
     private final long started = System.nanoTime();
     private final AtomicBoolean settled = new AtomicBoolean();
     private Keys.Caller caller;
@@ -51,6 +54,9 @@ final class Exchange {
     private Grant grant;
     private Target target;
     private int promptEstimate = -1;
+
+    /** The Idempotency-Key this request holds (it runs for it), or null. */
+    private String heldKey;
 
     Exchange(
             RoutingContext ctx,
@@ -60,7 +66,9 @@ final class Exchange {
             ChatService chat,
             Governor governor,
             Ledger ledger,
-            MeterRegistry meters) {
+            MeterRegistry meters,
+            Idempotency idempotency) {
+        this.idempotency = idempotency;
         this.ctx = ctx;
         this.request = request;
         this.isChat = isChat;
@@ -86,6 +94,50 @@ final class Exchange {
     Uni<Void> run(Keys.Caller who) {
         caller = who;
         span.setAttribute("flotilla.tenant", caller.tenant());
+        String key = ctx.request().getHeader("Idempotency-Key");
+        if (key == null || !isChat) {
+            return execute();
+        }
+        if (key.isBlank() || key.length() > 255) {
+            throw OpenAiError.invalid(
+                    "Idempotency-Key", "Idempotency-Key must be 1 to 255 characters");
+        }
+        String hash = HexFormat.of().formatHex(Secrets.sha256(request.toString()));
+        return idempotency
+                .claim(caller.keyId(), key, hash)
+                .chain(
+                        claim -> {
+                            if (claim instanceof Idempotency.Replay replay) {
+                                replay(replay);
+                                return Uni.createFrom().voidItem();
+                            }
+                            heldKey = key;
+                            return execute();
+                        });
+    }
+
+    /** Answers a repeat of an Idempotency-Key with the first request's response. */
+    private void replay(Idempotency.Replay replay) {
+        span.setAttribute("flotilla.idempotent_replay", true);
+        HttpServerResponse response = ctx.response();
+        if (!response.closed()) {
+            response.putHeader("Content-Type", replay.contentType())
+                    .putHeader("Idempotent-Replayed", "true")
+                    .putHeader("x-flotilla-cost-usd", replay.costUsd())
+                    .setStatusCode(200)
+                    .end(replay.body());
+        }
+    }
+
+    /** This request failed: its Idempotency-Key, if it held one, is free for a repeat. */
+    void releaseKey() {
+        if (heldKey != null) {
+            idempotency.release(caller.keyId(), heldKey);
+            heldKey = null;
+        }
+    }
+
+    private Uni<Void> execute() {
         plan = chat.plan(caller, request, isChat);
         String named = ctx.request().getHeader("X-Flotilla-Budget");
         if (named != null && (named.isBlank() || named.length() > 200)) {
@@ -167,11 +219,12 @@ final class Exchange {
         HttpServerResponse response = ctx.response();
         headers(response, result);
         response.putHeader("x-flotilla-cost-usd", usd(cost));
+        String body = result.value().toString();
         if (!response.closed()) {
-            response.putHeader("Content-Type", "application/json")
-                    .setStatusCode(200)
-                    .end(result.value().toString());
+            response.putHeader("Content-Type", "application/json").setStatusCode(200).end(body);
         }
+        // kept even when the caller has gone: its repeat (a reclaimed step) gets this answer
+        keep("application/json", usd(cost), body);
         settle(in, cached, out, 200, false);
     }
 
@@ -190,6 +243,8 @@ final class Exchange {
                 .setStatusCode(200)
                 .putHeader("Content-Type", "text/event-stream")
                 .putHeader("Cache-Control", "no-cache");
+        // what the client receives, for repeats of an Idempotency-Key (bounded when kept)
+        StringBuilder sent = heldKey == null ? null : new StringBuilder();
         Cancellable[] subscription = {null};
         subscription[0] =
                 result.value()
@@ -212,6 +267,7 @@ final class Exchange {
                                                         + " the tolerance): the answer is cut at "
                                                         + grant.completionTokens()
                                                         + " tokens and incomplete");
+                                        releaseKey();
                                         settleStream(count, reported[0], 200);
                                         return;
                                     }
@@ -229,8 +285,12 @@ final class Exchange {
                                     } else if (!includeUsage) {
                                         chunk.remove("usage");
                                     }
+                                    String event = "data: " + chunk + "\n\n";
+                                    if (sent != null) {
+                                        sent.append(event);
+                                    }
                                     if (!response.closed()) {
-                                        response.write("data: " + chunk + "\n\n");
+                                        response.write(event);
                                     }
                                 },
                                 failure -> {
@@ -252,17 +312,25 @@ final class Exchange {
                                             "the upstream stream from "
                                                     + target.id()
                                                     + " broke before it finished; the answer is incomplete, retry the request");
+                                    releaseKey();
                                     settleStream(count, reported[0], 502);
                                 },
                                 () -> {
                                     if (!response.closed()) {
                                         response.end("data: [DONE]\n\n");
                                     }
+                                    if (sent != null) {
+                                        keep(
+                                                "text/event-stream",
+                                                usd(cost(count, reported[0])),
+                                                sent.append("data: [DONE]\n\n").toString());
+                                    }
                                     settleStream(count, reported[0], 200);
                                 });
         response.closeHandler(
                 v -> {
                     subscription[0].cancel();
+                    releaseKey(); // nothing whole to replay: the upstream is stopped
                     settleStream(
                             count,
                             reported[0],
@@ -299,6 +367,14 @@ final class Exchange {
             span.setAttribute("gen_ai.usage.output_tokens", out);
         }
         settle(in, Governor.cachedTokens(reported), out, status, true);
+    }
+
+    /** Keeps the final response for repeats of the Idempotency-Key this request holds. */
+    private void keep(String contentType, String costUsd, String body) {
+        if (heldKey != null) {
+            idempotency.complete(caller.keyId(), heldKey, contentType, costUsd, body);
+            heldKey = null;
+        }
     }
 
     /**

@@ -54,6 +54,30 @@ public interface GatewayConfig {
     /** Rate limits, budgets and the ledger. */
     Governance governance();
 
+    /** Idempotency-Key on /v1/chat/completions (docs/gateway.md). */
+    Idempotency idempotency();
+
+    interface Idempotency {
+        /** How long a completed request's response is kept for repeats of its key. */
+        @WithDefault("24h")
+        Duration ttl();
+
+        /** How long a repeat waits for the first request of its key to finish before a 409. */
+        @WithDefault("30s")
+        Duration maxWait();
+
+        /**
+         * After this long a request still in flight is presumed lost (its gateway died) and a
+         * repeat of its key runs instead.
+         */
+        @WithDefault("10m")
+        Duration inFlightTimeout();
+
+        /** Largest response kept for replay; a larger one is not kept (a repeat calls again). */
+        @WithDefault("1048576")
+        int maxBodyBytes();
+    }
+
     interface Governance {
         /** Whether requests are reserved, settled and recorded (off only for benchmarks). */
         @WithDefault("true")
