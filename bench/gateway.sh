@@ -2,13 +2,17 @@
 # Gateway overhead benchmark: a fast fake OpenAI upstream, then in ONE run, interleaved, the same
 # non-streaming load sent directly to the upstream, through a gateway with governance off, and
 # through a gateway with governance on (key, tenant and model scopes with RPM/TPM limits and a
-# budget, reservations, settlement, ledger), at 1 and 64 connections. Both gateways share one
-# Postgres. Prints throughput and p50/p99 of each, and the ratios.
+# budget, reservations, settlement, ledger), and through a third with governance on and tracing
+# on (spans batch-exported over OTLP/HTTP to a local receiver), at 1 and 64 connections. The
+# gateways share one Postgres; each JVM is warmed for 30 s first. Prints throughput and p50/p99 of
+# each, and the ratios.
 # Usage: bench/gateway.sh [seconds-per-round=10] [rounds=3]
+#        SOAK=300 bench/gateway.sh ...   then also governance on for 300 s at 64 connections, one
+#                                        figure a minute, and the last minute over the first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}; ROUNDS=${2:-3}
-UP=18090; GW=18080; GW_OFF=18081; DB=flotilla_bench_gateway; WORK=$(mktemp -d); ADMIN=bench-admin
+UP=18090; GW=18080; GW_OFF=18081; GW_TRACE=18082; OTLP=18318; DB=flotilla_bench_gateway; WORK=$(mktemp -d); ADMIN=bench-admin
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v psql >/dev/null || { echo "needs psql and a PostgreSQL on 127.0.0.1:5432"; exit 1; }
 [ -f gateway-service/target/quarkus-app/quarkus-run.jar ] || mvn -B -q package -DskipTests -pl gateway-service -am
@@ -34,6 +38,26 @@ QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOU
 FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
   java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-off.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_OFF/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+# a local OTLP/HTTP receiver that accepts every export (an empty ExportTraceServiceResponse)
+cat >"$WORK/otlp.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0"); self.end_headers()
+        H.spans += 1
+    def log_message(self, *a): pass
+H.spans = 0
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$WORK/otlp.py" $OTLP & PIDS+=($!)
+QUARKUS_HTTP_PORT=$GW_TRACE QUARKUS_LOG_LEVEL=WARN QUARKUS_OTEL_SDK_DISABLED=false \
+QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$OTLP QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf \
+QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
+FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
+  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-trace.log" 2>&1 & PIDS+=($!)
+for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_TRACE/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 
 curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"id":"bench"}' >/dev/null
 NEWKEY=$(curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants/bench/keys" -H "Authorization: Bearer $ADMIN" \
@@ -66,16 +90,18 @@ run() { # name url script conns -> "rps p50ms p99ms"
        END {printf "%.0f %.3f %.3f\n", rps, ms(p50), ms(p99)}' "$WORK/out"
 }
 
-echo "warm-up..."
-wrk -t1 -c8 -d5s -s "$WORK/direct.lua" "http://127.0.0.1:$UP/v1/chat/completions" >/dev/null
-wrk -t1 -c8 -d10s -s "$WORK/gateway.lua" "http://127.0.0.1:$GW/v1/chat/completions" >/dev/null
-wrk -t1 -c8 -d10s -s "$WORK/gateway.lua" "http://127.0.0.1:$GW_OFF/v1/chat/completions" >/dev/null
+echo "warm-up (30 s per JVM)..."
+wrk -t1 -c8 -d10s -s "$WORK/direct.lua" "http://127.0.0.1:$UP/v1/chat/completions" >/dev/null
+for port in $GW $GW_OFF $GW_TRACE; do
+  wrk -t2 -c32 -d30s -s "$WORK/gateway.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+done
 
 for c in 1 64; do
   for r in $(seq 1 "$ROUNDS"); do
     echo "direct  c=$c round=$r $(run direct "http://127.0.0.1:$UP/v1/chat/completions" "$WORK/direct.lua" $c)" | tee -a "$WORK/results"
     echo "gov-off c=$c round=$r $(run gov-off "http://127.0.0.1:$GW_OFF/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
     echo "gov-on  c=$c round=$r $(run gov-on "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
+    echo "traced  c=$c round=$r $(run traced "http://127.0.0.1:$GW_TRACE/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
   done
 done
 echo
@@ -89,6 +115,17 @@ for c in 1 64; do
         med(rps,"gov-on",m), med(p50,"gov-on",m), med(p99,"gov-on",m);
       printf "%s   gateway/direct %.2f, added p50 %.3f ms, added p99 %.3f ms | governance on/off %.2f, added p50 %.3f ms, added p99 %.3f ms\n",
         c, med(rps,"gov-off",m)/med(rps,"direct",m), med(p50,"gov-off",m)-med(p50,"direct",m), med(p99,"gov-off",m)-med(p99,"direct",m),
-        med(rps,"gov-on",m)/med(rps,"gov-off",m), med(p50,"gov-on",m)-med(p50,"gov-off",m), med(p99,"gov-on",m)-med(p99,"gov-off",m) }' "$WORK/results"
+        med(rps,"gov-on",m)/med(rps,"gov-off",m), med(p50,"gov-on",m)-med(p50,"gov-off",m), med(p99,"gov-on",m)-med(p99,"gov-off",m);
+      printf "%s   tracing on (governance on) %6.0f rps p50 %.3f p99 %.3f | tracing on/off %.2f, added p50 %.3f ms\n",
+        c, med(rps,"traced",m), med(p50,"traced",m), med(p99,"traced",m),
+        med(rps,"traced",m)/med(rps,"gov-on",m), med(p50,"traced",m)-med(p50,"gov-on",m) }' "$WORK/results"
 done
+if [ -n "${SOAK:-}" ]; then
+  echo "soak: governance on, 64 connections, ${SOAK}s, one figure a minute"
+  SECS=60
+  for m in $(seq 1 $(( SOAK / 60 ))); do
+    echo "minute $m $(run soak "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" 64)" | tee -a "$WORK/soak"
+  done
+  awk 'NR==1 {first=$3} {last=$3} END {printf "soak: first minute %d rps, last minute %d rps, last/first %.2f\n", first, last, last/first}' "$WORK/soak"
+fi
 echo "ledger rows written by the governed gateway: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT count(*) FROM gateway.ledger')"
