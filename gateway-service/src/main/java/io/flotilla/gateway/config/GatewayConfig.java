@@ -107,9 +107,17 @@ public interface GatewayConfig {
         @WithDefault("closed")
         String onStoreFailure();
 
-        /** How often the ledger writes its batch of rows. */
+        /** How often the ledger writes what is queued (in batches of 500, until drained). */
         @WithDefault("500ms")
         Duration ledgerFlush();
+
+        /**
+         * Most ledger rows a replica queues while Postgres falls behind; past it, new rows are shed
+         * (counted in {@code flotilla_gateway_ledger_shed_total}, logged) rather than let the queue
+         * exhaust the heap. Scopes are settled either way.
+         */
+        @WithDefault("200000")
+        int ledgerMaxQueued();
     }
 
     interface Retry {

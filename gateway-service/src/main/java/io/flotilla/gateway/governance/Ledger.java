@@ -1,6 +1,7 @@
 package io.flotilla.gateway.governance;
 
 import io.flotilla.gateway.config.GatewayConfig;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -55,21 +56,42 @@ public class Ledger {
     private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean writing = new AtomicBoolean();
+    private final int maxQueued;
+    private final Counter shed;
+    private volatile long lastShedLog;
 
     Ledger(Pool pool, Vertx vertx, GatewayConfig config, MeterRegistry meters) {
         this.pool = pool;
         this.vertx = vertx;
         this.flush = config.governance().ledgerFlush();
+        this.maxQueued = config.governance().ledgerMaxQueued();
         meters.gauge("flotilla.gateway.ledger.queued", queued);
+        this.shed =
+                Counter.builder("flotilla.gateway.ledger.shed")
+                        .description("Ledger rows dropped because the queue was full")
+                        .register(meters);
     }
 
     void start(@Observes StartupEvent ev) {
-        vertx.setPeriodic(flush.toMillis(), id -> write().subscribe().with(n -> {}, e -> {}));
+        vertx.setPeriodic(flush.toMillis(), id -> drain());
+    }
+
+    /** Writes batch after batch until the queue is drained (one writer at a time). */
+    private void drain() {
+        write().subscribe()
+                .with(
+                        n -> {
+                            if (n == BATCH) {
+                                drain();
+                            }
+                        },
+                        e -> {});
     }
 
     void stop(@Observes ShutdownEvent ev) {
         // drain before the datasource goes away: nothing recorded is lost on a graceful stop
-        for (int i = 0; i < 20 && !queue.isEmpty(); i++) {
+        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos(); // within the pod's grace
+        while (!queue.isEmpty() && System.nanoTime() < until) {
             try {
                 write().await().atMost(Duration.ofSeconds(5));
             } catch (RuntimeException e) {
@@ -84,11 +106,24 @@ public class Ledger {
     }
 
     public void record(Entry entry) {
+        if (queued.get() >= maxQueued) {
+            shed.increment();
+            long now = System.currentTimeMillis();
+            if (now - lastShedLog > 10_000) {
+                lastShedLog = now;
+                LOG.errorf(
+                        "the ledger queue is full (%d rows): Postgres is not keeping up, rows are"
+                                + " being dropped (flotilla_gateway_ledger_shed_total); scopes are"
+                                + " still settled",
+                        maxQueued);
+            }
+            return;
+        }
         queue.add(entry);
         queued.incrementAndGet();
     }
 
-    /** Writes up to a few batches of queued rows; returns how many were written. */
+    /** Writes one batch of queued rows; returns how many were written (0 if another write runs). */
     public Uni<Integer> write() {
         if (queue.isEmpty() || !writing.compareAndSet(false, true)) {
             return Uni.createFrom().item(0);
