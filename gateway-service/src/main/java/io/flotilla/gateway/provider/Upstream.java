@@ -10,6 +10,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.tracing.TracingPolicy;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.core.http.HttpClient;
@@ -41,7 +42,10 @@ public class Upstream {
                                 .setKeepAlive(true)
                                 .setMaxPoolSize(256)
                                 .setConnectTimeout(5_000)
-                                .setTryUseCompression(false));
+                                .setTryUseCompression(false)
+                                // each attempt already has its GenAI client span (GenAiSpans):
+                                // a second, generic HTTP span per call only costs
+                                .setTracingPolicy(TracingPolicy.IGNORE));
     }
 
     /** POSTs JSON and returns the parsed 200 answer. */
