@@ -152,8 +152,7 @@ final class Exchange {
                         : isChat
                                 ? (int) Math.ceil(promptEstimate() * PROMPT_MARGIN) + 8
                                 : promptEstimate();
-        String maxField =
-                request.has("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        String maxField = maxTokensField();
         Integer asked =
                 request.path(maxField).canConvertToInt() && !request.path(maxField).isNull()
                         ? request.path(maxField).asInt()
