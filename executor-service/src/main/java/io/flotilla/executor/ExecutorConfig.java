@@ -48,6 +48,13 @@ public interface ExecutorConfig {
     @WithDefault("30d")
     Duration retention();
 
+    /**
+     * The admin token of the executor API (the operator, local use): it acts on every namespace.
+     * Without it, only Kubernetes ServiceAccount tokens are accepted ({@code
+     * flotilla.auth.kubernetes.enabled}).
+     */
+    Optional<String> adminToken();
+
     /** Whether this pod runs steps; false leaves it serving the API only. */
     @WithDefault("true")
     boolean engineEnabled();

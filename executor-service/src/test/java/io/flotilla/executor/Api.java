@@ -1,9 +1,10 @@
 package io.flotilla.executor;
 
-import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
 
+import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
+import io.restassured.specification.RequestSpecification;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Set;
@@ -11,7 +12,15 @@ import java.util.Set;
 /** The executor's HTTP API as the tests drive it. */
 final class Api {
 
+    /** The executor's admin token in tests (application.properties, %test profile). */
+    static final String ADMIN = "test-executor-admin";
+
     private Api() {}
+
+    /** A request with the admin token; tests of authentication itself use RestAssured's own. */
+    static RequestSpecification given() {
+        return RestAssured.given().header("Authorization", "Bearer " + ADMIN);
+    }
 
     static void publish(String namespace, String name, String yaml) {
         given().contentType("application/yaml")

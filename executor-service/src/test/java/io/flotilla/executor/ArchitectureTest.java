@@ -15,6 +15,7 @@ class ArchitectureTest {
                 Map.of(
                         "", Set.of(),
                         "step", Set.of(),
+                        "auth", Set.of(""),
                         "store", Set.of("step"),
                         "workflow", Set.of("", "store"),
                         "agent", Set.of("", "step", "workflow"),

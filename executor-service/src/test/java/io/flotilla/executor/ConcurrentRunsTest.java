@@ -73,6 +73,7 @@ class ConcurrentRunsTest {
             posts.add(
                     http.sendAsync(
                             HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs"))
+                                    .header("Authorization", "Bearer " + Api.ADMIN)
                                     .header("Content-Type", "application/json")
                                     .POST(
                                             HttpRequest.BodyPublishers.ofString(

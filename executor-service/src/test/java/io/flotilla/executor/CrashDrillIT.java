@@ -48,6 +48,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class CrashDrillIT {
 
     private static final String GATEWAY_ADMIN = "drill-gateway-admin";
+    private static final String EXECUTOR_ADMIN = "drill-executor-admin";
     private static final String REGISTRY_ADMIN = "drill-registry-admin";
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -118,6 +119,7 @@ class CrashDrillIT {
                         .get("key")
                         .asText();
         Map<String, String> env = new HashMap<>();
+        env.put("FLOTILLA_EXECUTOR_ADMIN_TOKEN", EXECUTOR_ADMIN);
         env.put("FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url());
         env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
         env.put("FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN);
@@ -173,7 +175,7 @@ class CrashDrillIT {
                 HttpCalls.call(
                                 "POST",
                                 executorB.url() + "/api/v1/runs",
-                                null,
+                                EXECUTOR_ADMIN,
                                 "{\"workflow\":\"drill/tight\",\"input\":{},\"budget\":{\"maxTokens\":120}}")
                         .expect(202)
                         .json()
@@ -246,7 +248,7 @@ class CrashDrillIT {
                     HttpCalls.call(
                                     "POST",
                                     executorB.url() + "/api/v1/runs",
-                                    null,
+                                    EXECUTOR_ADMIN,
                                     "{\"workflow\":\"drill/chain\",\"input\":{\"n\":" + i + "}}")
                             .expect(202)
                             .json()
@@ -278,7 +280,11 @@ class CrashDrillIT {
         for (String id : ids) {
             assertEquals(
                     "succeeded",
-                    HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null, null)
+                    HttpCalls.call(
+                                    "GET",
+                                    executorB.url() + "/api/v1/runs/" + id,
+                                    EXECUTOR_ADMIN,
+                                    null)
                             .expect(200)
                             .json()
                             .get("status")
@@ -351,7 +357,7 @@ class CrashDrillIT {
             HttpCalls.call(
                             "POST",
                             executorB.url() + "/api/v1/runs",
-                            null,
+                            EXECUTOR_ADMIN,
                             "{\"workflow\":\"drill/lingering\",\"input\":{\"n\":" + i + "}}")
                     .expect(202);
         }
@@ -512,6 +518,7 @@ class CrashDrillIT {
                                                         + "/"
                                                         + name))
                                 .header("Content-Type", "application/yaml")
+                                .header("Authorization", "Bearer " + EXECUTOR_ADMIN)
                                 .PUT(HttpRequest.BodyPublishers.ofString(yaml))
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
@@ -525,14 +532,14 @@ class CrashDrillIT {
                                 !HttpCalls.call(
                                                 "GET",
                                                 executorB.url() + "/api/v1/runs/" + id,
-                                                null,
+                                                EXECUTOR_ADMIN,
                                                 null)
                                         .expect(200)
                                         .json()
                                         .get("status")
                                         .asText()
                                         .equals("running"));
-        return HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, null, null)
+        return HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, EXECUTOR_ADMIN, null)
                 .expect(200)
                 .json();
     }

@@ -1,6 +1,6 @@
 package io.flotilla.executor;
 
-import static io.restassured.RestAssured.given;
+import static io.flotilla.executor.Api.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,6 +1,6 @@
 package io.flotilla.executor;
 
-import static io.restassured.RestAssured.given;
+import static io.flotilla.executor.Api.given;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

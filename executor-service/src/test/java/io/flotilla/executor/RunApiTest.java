@@ -1,11 +1,12 @@
 package io.flotilla.executor;
 
-import static io.restassured.RestAssured.given;
+import static io.flotilla.executor.Api.given;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.executor.fake.ExecutorTestResource;
@@ -65,6 +66,7 @@ class RunApiTest {
     private HttpResponse<String> post(String body) throws Exception {
         return http.send(
                 HttpRequest.newBuilder(base.toURI().resolve("/api/v1/runs"))
+                        .header("Authorization", "Bearer " + Api.ADMIN)
                         .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(body))
                         .build(),
@@ -96,7 +98,9 @@ class RunApiTest {
         }
         assertEquals(1, ids.size(), "one run for one key");
         assertEquals(
-                1, count("SELECT count(*) FROM executor.runs WHERE idempotency_key = 'order-42'"));
+                1,
+                count("SELECT count(*) FROM executor.runs WHERE idempotency_key = 'api/order-42'"),
+                "keys are stored per namespace");
         HttpResponse<String> again = post(body);
         assertEquals("true", again.headers().firstValue("Idempotent-Replayed").orElse(""));
         assertEquals(ids.iterator().next(), JsonPath.from(again.body()).getString("id"));
@@ -106,6 +110,15 @@ class RunApiTest {
         HttpResponse<String> other = post(body.replace("owls", "bats"));
         assertEquals(409, other.statusCode());
         assertTrue(other.body().contains("different workflow, input or budget"), other.body());
+
+        Api.publish("api-other", "idem", TWO_STEPS.replace("MARKER", "idem2:"));
+        HttpResponse<String> elsewhere = post(body.replace("api/idem", "api-other/idem"));
+        assertEquals(202, elsewhere.statusCode(), elsewhere.body());
+        assertEquals("false", elsewhere.headers().firstValue("Idempotent-Replayed").orElse(""));
+        assertNotEquals(
+                ids.iterator().next(),
+                JsonPath.from(elsewhere.body()).getString("id"),
+                "another namespace's key neither replays nor reveals this run");
     }
 
     @Test
@@ -207,6 +220,7 @@ class RunApiTest {
                 http.send(
                         HttpRequest.newBuilder(
                                         base.toURI().resolve("/api/v1/runs/" + id + "/events"))
+                                .header("Authorization", "Bearer " + Api.ADMIN)
                                 .timeout(Duration.ofSeconds(30))
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
@@ -234,6 +248,7 @@ class RunApiTest {
                 http.send(
                         HttpRequest.newBuilder(
                                         base.toURI().resolve("/api/v1/runs/" + id + "/events"))
+                                .header("Authorization", "Bearer " + Api.ADMIN)
                                 .header(
                                         "Last-Event-ID",
                                         stream.body()

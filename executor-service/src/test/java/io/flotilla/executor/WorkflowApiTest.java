@@ -1,6 +1,6 @@
 package io.flotilla.executor;
 
-import static io.restassured.RestAssured.given;
+import static io.flotilla.executor.Api.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;

@@ -111,6 +111,7 @@ class KubernetesIT {
         env.put("POD_NAME", identity);
         env.put("POD_NAMESPACE", SYSTEM);
         env.put("FLOTILLA_OPERATOR_EXECUTOR_URL", StackResource.executorUrl);
+        env.put("FLOTILLA_OPERATOR_EXECUTOR_TOKEN", StackResource.EXECUTOR_ADMIN);
         env.put("FLOTILLA_OPERATOR_REGISTRY_URL", StackResource.registryUrl);
         env.put("FLOTILLA_OPERATOR_REGISTRY_ADMIN_TOKEN", StackResource.REGISTRY_ADMIN);
         env.put("FLOTILLA_OPERATOR_GC_INTERVAL", "1s");
@@ -200,7 +201,7 @@ class KubernetesIT {
                                     + namespace
                                     + "/"
                                     + name,
-                            null,
+                            StackResource.EXECUTOR_ADMIN,
                             null)
                     .status();
         }

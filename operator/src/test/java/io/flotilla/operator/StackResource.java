@@ -17,6 +17,7 @@ import java.util.Map;
 public class StackResource implements QuarkusTestResourceLifecycleManager {
 
     public static final String REGISTRY_ADMIN = "operator-test-registry-admin";
+    public static final String EXECUTOR_ADMIN = "operator-test-executor-admin";
     static final String GATEWAY_ADMIN = "operator-test-gateway-admin";
     public static String executorUrl;
     public static String registryUrl;
@@ -95,7 +96,9 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
                                             "FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN",
                                             GATEWAY_ADMIN,
                                             "FLOTILLA_EXECUTOR_GATEWAY_TENANT",
-                                            "ops")));
+                                            "ops",
+                                            "FLOTILLA_EXECUTOR_ADMIN_TOKEN",
+                                            EXECUTOR_ADMIN)));
             registry.awaitReady();
             executor.awaitReady();
             executorUrl = executor.url();
@@ -103,6 +106,8 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
             return Map.of(
                     "flotilla.operator.executor-url",
                     executorUrl,
+                    "flotilla.operator.executor-token",
+                    EXECUTOR_ADMIN,
                     "flotilla.operator.registry-url",
                     registryUrl,
                     "flotilla.operator.registry-admin-token",

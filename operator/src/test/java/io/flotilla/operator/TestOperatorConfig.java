@@ -16,6 +16,10 @@ public final class TestOperatorConfig {
                 return executorUrl;
             }
 
+            public Optional<String> executorToken() {
+                return Optional.of(StackResource.EXECUTOR_ADMIN);
+            }
+
             public String registryUrl() {
                 return "http://127.0.0.1:1";
             }

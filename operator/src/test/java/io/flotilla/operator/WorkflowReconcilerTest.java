@@ -74,7 +74,7 @@ class WorkflowReconcilerTest {
                 HttpCalls.call(
                         "GET",
                         StackResource.executorUrl + "/api/v1/workflows/team-a/brief",
-                        null,
+                        StackResource.EXECUTOR_ADMIN,
                         null);
         assertEquals(200, published.status());
         assertEquals(
@@ -199,7 +199,7 @@ class WorkflowReconcilerTest {
                 HttpCalls.call(
                                 "GET",
                                 StackResource.executorUrl + "/api/v1/workflows/team-c/doomed",
-                                null,
+                                StackResource.EXECUTOR_ADMIN,
                                 null)
                         .status());
     }

@@ -113,7 +113,7 @@ class WorkflowRunReconcilerTest {
                 HttpCalls.call(
                                 "GET",
                                 StackResource.executorUrl + "/api/v1/runs?workflow=runs/brief",
-                                null,
+                                StackResource.EXECUTOR_ADMIN,
                                 null)
                         .json();
         assertEquals(1, runs.size(), "started exactly once: " + runs);
@@ -175,7 +175,7 @@ class WorkflowRunReconcilerTest {
                 HttpCalls.call(
                                 "GET",
                                 StackResource.executorUrl + "/api/v1/runs/" + runId,
-                                null,
+                                StackResource.EXECUTOR_ADMIN,
                                 null)
                         .json();
         assertEquals("cancelled", run.get("status").asText(), run.toString());

@@ -140,6 +140,11 @@ public final class KubeApiServer {
         return url;
     }
 
+    /** The API server's serving certificate and its CA (PEM), to trust it for real. */
+    public Path certificate() {
+        return dir.resolve("certs").resolve("apiserver.crt");
+    }
+
     /** A token of a user in {@code system:masters}. */
     public String adminToken() {
         return adminToken;
@@ -220,6 +225,34 @@ public final class KubeApiServer {
         CommandFailed(String command, int status, String output) {
             super(command + " exited with " + status + ": " + output);
             this.output = output;
+        }
+    }
+
+    /** Creates the namespace and its ServiceAccount unless they exist. */
+    public void serviceAccount(String namespace, String serviceAccount)
+            throws IOException, InterruptedException {
+        created(
+                send(
+                        "POST",
+                        "/api/v1/namespaces",
+                        "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\""
+                                + namespace
+                                + "\"}}",
+                        adminToken));
+        created(
+                send(
+                        "POST",
+                        "/api/v1/namespaces/" + namespace + "/serviceaccounts",
+                        "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\""
+                                + serviceAccount
+                                + "\"}}",
+                        adminToken));
+    }
+
+    private static void created(HttpResponse<String> r) {
+        if (r.statusCode() != 201 && r.statusCode() != 409) {
+            throw new IllegalStateException(
+                    "the API server answered " + r.statusCode() + ": " + r.body());
         }
     }
 

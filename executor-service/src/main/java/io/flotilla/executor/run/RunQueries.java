@@ -3,7 +3,6 @@ package io.flotilla.executor.run;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.StepStore;
-import io.flotilla.executor.workflow.WorkflowRef;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -41,13 +40,11 @@ public class RunQueries {
         }
     }
 
-    /** Runs newest first, filtered by workflow ({@code namespace/name}) and status. */
-    public List<RunStore.View> list(WorkflowRef workflow, String status, int limit)
+    /** Runs newest first, filtered by namespace, workflow name and status (each optional). */
+    public List<RunStore.View> list(String namespace, String workflow, String status, int limit)
             throws SQLException {
         try (Connection c = ds.getConnection()) {
-            return workflow == null
-                    ? runs.list(c, null, null, status, limit)
-                    : runs.list(c, workflow.namespace(), workflow.name(), status, limit);
+            return runs.list(c, namespace, workflow, status, limit);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.executor.run;
 
+import io.flotilla.common.auth.Caller;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.executor.store.RunStore;
@@ -17,6 +18,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.SecurityContext;
 import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
 import java.net.URI;
@@ -49,14 +51,16 @@ public class RunResource {
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    public RestResponse<Accepted> start(RunService.StartRequest request) throws SQLException {
+    public RestResponse<Accepted> start(
+            RunService.StartRequest request, @Context SecurityContext security)
+            throws SQLException {
         if (request == null) {
             throw ProblemException.invalid(
                     List.of(
                             new FieldError(
                                     "body", "send {workflow, input, budget?, idempotencyKey?}")));
         }
-        RunStore.Started started = runs.start(request);
+        RunStore.Started started = runs.start(request, Caller.of(security));
         return RestResponse.ResponseBuilder.accepted(new Accepted(started.id(), started.status()))
                 .location(URI.create("/api/v1/runs/" + started.id()))
                 .header("Idempotent-Replayed", String.valueOf(started.replayed()))
@@ -65,15 +69,17 @@ public class RunResource {
 
     @GET
     @Path("/{id}")
-    public RunStore.View get(@PathParam("id") String id) throws SQLException {
-        return queries.get(uuid(id));
+    public RunStore.View get(@PathParam("id") String id, @Context SecurityContext security)
+            throws SQLException {
+        return visible(uuid(id), security);
     }
 
     @GET
     public List<RunStore.View> list(
             @QueryParam("workflow") String workflow,
             @QueryParam("status") String status,
-            @QueryParam("limit") @DefaultValue("50") int limit)
+            @QueryParam("limit") @DefaultValue("50") int limit,
+            @Context SecurityContext security)
             throws SQLException {
         if (status != null && !STATUSES.contains(status)) {
             throw ProblemException.invalid(
@@ -89,13 +95,21 @@ public class RunResource {
                             new FieldError(
                                     "workflow", "give it as namespace/name: " + WorkflowRef.RULE)));
         }
-        return queries.list(ref, status, limit);
+        Caller caller = Caller.of(security);
+        if (ref != null) {
+            caller.require(ref.namespace());
+        }
+        String namespace =
+                ref != null ? ref.namespace() : caller.admin() ? null : caller.namespace();
+        return queries.list(namespace, ref == null ? null : ref.name(), status, limit);
     }
 
     @POST
     @Path("/{id}/cancel")
-    public RestResponse<Accepted> cancel(@PathParam("id") String id) throws SQLException {
+    public RestResponse<Accepted> cancel(
+            @PathParam("id") String id, @Context SecurityContext security) throws SQLException {
         UUID run = uuid(id);
+        visible(run, security);
         return RestResponse.accepted(new Accepted(run, runs.cancel(run)));
     }
 
@@ -106,11 +120,19 @@ public class RunResource {
     public Multi<OutboundSseEvent> events(
             @PathParam("id") String id,
             @HeaderParam("Last-Event-ID") @DefaultValue("0") long after,
-            @Context Sse sse)
+            @Context Sse sse,
+            @Context SecurityContext security)
             throws SQLException {
         UUID run = uuid(id);
-        queries.get(run); // 404 before the stream starts
+        visible(run, security); // 404/403 before the stream starts
         return events.stream(run, after, sse);
+    }
+
+    /** The run, when the caller may see its namespace. */
+    private RunStore.View visible(UUID id, SecurityContext security) throws SQLException {
+        RunStore.View run = queries.get(id);
+        Caller.of(security).require(run.namespace());
+        return run;
     }
 
     private static UUID uuid(String id) {

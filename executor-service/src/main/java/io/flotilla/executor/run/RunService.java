@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.auth.Caller;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
@@ -65,7 +66,7 @@ public class RunService {
         this.tracer = tracer;
     }
 
-    public RunStore.Started start(StartRequest r) throws SQLException {
+    public RunStore.Started start(StartRequest r, Caller caller) throws SQLException {
         List<FieldError> errors = new ArrayList<>();
         WorkflowRef ref = WorkflowRef.parse(r.workflow());
         if (ref == null) {
@@ -97,12 +98,15 @@ public class RunService {
         }
         String namespace = ref.namespace();
         String name = ref.name();
+        caller.require(namespace);
+        // keys are the namespace's own: another namespace's key neither replays nor reveals a run
+        String key = r.idempotencyKey() == null ? null : namespace + "/" + r.idempotencyKey();
         ObjectNode canonical = json.createObjectNode().put("workflow", namespace + "/" + name);
         canonical.set("input", input);
         canonical.set("budget", json.valueToTree(r.budget()));
         String hash = HexFormat.of().formatHex(Secrets.sha256(canonical.toString()));
-        if (r.idempotencyKey() != null) {
-            RunStore.Started earlier = runs.byKey(r.idempotencyKey());
+        if (key != null) {
+            RunStore.Started earlier = runs.byKey(key);
             if (earlier != null) {
                 return replay(earlier, hash);
             }
@@ -133,7 +137,7 @@ public class RunService {
                 throw ProblemException.invalid(problems);
             }
         }
-        WorkflowSpec.Budget budget = r.budget() != null ? r.budget() : spec.budget();
+        WorkflowSpec.Budget budget = budget(r.budget(), spec.budget());
         UUID id = UUID.randomUUID();
         Span span =
                 tracer.spanBuilder("run " + namespace + "/" + name)
@@ -153,13 +157,46 @@ public class RunService {
                             spec,
                             input,
                             budget == null ? null : json.valueToTree(budget),
-                            r.idempotencyKey(),
+                            key,
                             hash,
                             RunTraces.current());
             return started.replayed() ? replay(started, hash) : started;
         } finally {
             span.end();
         }
+    }
+
+    /**
+     * The run's budget: the request's may lower the workflow's, never raise it (each limit the
+     * workflow sets stays at most what it says).
+     */
+    static WorkflowSpec.Budget budget(WorkflowSpec.Budget asked, WorkflowSpec.Budget workflow) {
+        if (asked == null || workflow == null) {
+            return asked != null ? asked : workflow;
+        }
+        List<FieldError> errors = new ArrayList<>();
+        if (workflow.maxTokens() != null
+                && asked.maxTokens() != null
+                && asked.maxTokens() > workflow.maxTokens()) {
+            errors.add(
+                    new FieldError(
+                            "budget.maxTokens",
+                            "at most " + workflow.maxTokens() + ", the workflow's own budget"));
+        }
+        if (workflow.maxCostUsd() != null
+                && asked.maxCostUsd() != null
+                && asked.maxCostUsd() > workflow.maxCostUsd()) {
+            errors.add(
+                    new FieldError(
+                            "budget.maxCostUsd",
+                            "at most " + workflow.maxCostUsd() + ", the workflow's own budget"));
+        }
+        if (!errors.isEmpty()) {
+            throw ProblemException.invalid(errors);
+        }
+        return new WorkflowSpec.Budget(
+                asked.maxTokens() != null ? asked.maxTokens() : workflow.maxTokens(),
+                asked.maxCostUsd() != null ? asked.maxCostUsd() : workflow.maxCostUsd());
     }
 
     private static RunStore.Started replay(RunStore.Started earlier, String hash) {

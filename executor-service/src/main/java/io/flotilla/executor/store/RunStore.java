@@ -1,5 +1,6 @@
 package io.flotilla.executor.store;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -48,6 +49,12 @@ public class RunStore {
             Instant createdAt,
             Instant finishedAt,
             List<StepStore.View> steps) {
+
+        /** The namespace of the run's workflow ({@code workflow} is namespace/name). */
+        @JsonIgnore
+        public String namespace() {
+            return workflow.substring(0, workflow.indexOf('/'));
+        }
 
         public View withSteps(List<StepStore.View> steps) {
             return new View(
@@ -209,9 +216,12 @@ public class RunStore {
             throws SQLException {
         List<String> where = new ArrayList<>();
         List<Object> params = new ArrayList<>();
-        if (workflow != null) {
-            where.add("namespace = ? AND workflow = ?");
+        if (namespace != null) {
+            where.add("namespace = ?");
             params.add(namespace);
+        }
+        if (workflow != null) {
+            where.add("workflow = ?");
             params.add(workflow);
         }
         if (status != null) {

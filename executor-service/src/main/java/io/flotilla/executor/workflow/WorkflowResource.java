@@ -1,5 +1,6 @@
 package io.flotilla.executor.workflow;
 
+import io.flotilla.common.auth.Caller;
 import io.flotilla.common.problem.Problem;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.workflow.WorkflowSpec;
@@ -13,7 +14,9 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.SecurityContext;
 import java.util.List;
 import org.jboss.resteasy.reactive.RestResponse;
 
@@ -40,8 +43,11 @@ public class WorkflowResource {
         MediaType.TEXT_PLAIN
     })
     public Uni<RestResponse<WorkflowStore.Published>> put(
-            @PathParam("namespace") String namespace, @PathParam("name") String name, String body) {
-        names(namespace, name);
+            @PathParam("namespace") String namespace,
+            @PathParam("name") String name,
+            String body,
+            @Context SecurityContext security) {
+        names(namespace, name, security);
         WorkflowSpec spec;
         try {
             spec = WorkflowSpecs.read(body);
@@ -75,8 +81,10 @@ public class WorkflowResource {
 
     @GET
     public Uni<WorkflowStore.Published> get(
-            @PathParam("namespace") String namespace, @PathParam("name") String name) {
-        names(namespace, name);
+            @PathParam("namespace") String namespace,
+            @PathParam("name") String name,
+            @Context SecurityContext security) {
+        names(namespace, name, security);
         return store.current(namespace, name)
                 .map(
                         p -> {
@@ -89,8 +97,10 @@ public class WorkflowResource {
 
     @DELETE
     public Uni<RestResponse<Void>> delete(
-            @PathParam("namespace") String namespace, @PathParam("name") String name) {
-        names(namespace, name);
+            @PathParam("namespace") String namespace,
+            @PathParam("name") String name,
+            @Context SecurityContext security) {
+        names(namespace, name, security);
         return store.delete(namespace, name)
                 .map(
                         found -> {
@@ -115,10 +125,12 @@ public class WorkflowResource {
                         + name);
     }
 
-    private static void names(String namespace, String name) {
+    /** Checks the names, then that the caller may act on the namespace. */
+    private static void names(String namespace, String name, SecurityContext security) {
         if (!new WorkflowRef(namespace, name).valid()) {
             throw ProblemException.invalid(
                     List.of(new Problem.FieldError("path", WorkflowRef.RULE)));
         }
+        Caller.of(security).require(namespace);
     }
 }

@@ -13,6 +13,9 @@ public interface OperatorConfig {
     @WithDefault("http://flotilla-executor:8081")
     String executorUrl();
 
+    /** The executor's admin token: the operator publishes and runs workflows of every namespace. */
+    Optional<String> executorToken();
+
     /** Base URL of the registry service. */
     @WithDefault("http://flotilla-registry:8082")
     String registryUrl();

@@ -35,12 +35,14 @@ public class ExecutorClient {
     }
 
     private final String base;
+    private final String authorization;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public ExecutorClient(OperatorConfig config, ObjectMapper json) {
         this.json = json;
         this.base = config.executorUrl().replaceAll("/+$", "");
+        this.authorization = config.executorToken().map(t -> "Bearer " + t).orElse(null);
     }
 
     /** Publishes a spec; answers the executor's view ({@code revision}, {@code created}). */
@@ -81,7 +83,7 @@ public class ExecutorClient {
     }
 
     private JsonNode send(String method, String path, JsonNode body) {
-        HttpRequest request =
+        HttpRequest.Builder builder =
                 HttpRequest.newBuilder(URI.create(base + path))
                         .timeout(Duration.ofSeconds(15))
                         .header("Content-Type", "application/json")
@@ -89,8 +91,11 @@ public class ExecutorClient {
                                 method,
                                 body == null
                                         ? HttpRequest.BodyPublishers.noBody()
-                                        : HttpRequest.BodyPublishers.ofString(body.toString()))
-                        .build();
+                                        : HttpRequest.BodyPublishers.ofString(body.toString()));
+        if (authorization != null) {
+            builder.header("Authorization", authorization);
+        }
+        HttpRequest request = builder.build();
         HttpResponse<String> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());
