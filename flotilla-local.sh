@@ -38,8 +38,14 @@ grep -o 'PostgreSQL: .*' "$LOGS/postgres.log" | head -1
 export QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://$PGHOST:$PGPORT/$PGDB"
 export QUARKUS_DATASOURCE_REACTIVE_URL="postgresql://$PGHOST:$PGPORT/$PGDB"
 export QUARKUS_DATASOURCE_USERNAME="$PGUSER"
-export FLOTILLA_REGISTRY_ADMIN_TOKEN="${FLOTILLA_REGISTRY_ADMIN_TOKEN:-local-admin-$RANDOM$RANDOM}"
-export FLOTILLA_GATEWAY_ADMIN_TOKEN="${FLOTILLA_GATEWAY_ADMIN_TOKEN:-local-admin-$RANDOM$RANDOM}"
+# a fresh 256-bit token per run unless one is given; every service listens on 127.0.0.1 only
+token() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+export FLOTILLA_REGISTRY_ADMIN_TOKEN="${FLOTILLA_REGISTRY_ADMIN_TOKEN:-$(token)}"
+export FLOTILLA_GATEWAY_ADMIN_TOKEN="${FLOTILLA_GATEWAY_ADMIN_TOKEN:-$(token)}"
+export FLOTILLA_EXECUTOR_ADMIN_TOKEN="${FLOTILLA_EXECUTOR_ADMIN_TOKEN:-$(token)}"
+export QUARKUS_HTTP_HOST=127.0.0.1
+(umask 077; printf 'export FLOTILLA_GATEWAY_ADMIN_TOKEN=%s FLOTILLA_EXECUTOR_ADMIN_TOKEN=%s FLOTILLA_REGISTRY_ADMIN_TOKEN=%s\n' \
+  "$FLOTILLA_GATEWAY_ADMIN_TOKEN" "$FLOTILLA_EXECUTOR_ADMIN_TOKEN" "$FLOTILLA_REGISTRY_ADMIN_TOKEN" >"$STATE/tokens.env")
 if [ -n "${OPENAI_API_KEY:-}" ] && [ -z "${FLOTILLA_GATEWAY_ROUTES_FILE:-}" ]; then
   export FLOTILLA_GATEWAY_ROUTES_FILE="$PWD/examples/gateway/routes-openai.yaml"
   echo "OPENAI_API_KEY is set: the gateway routes to OpenAI (mock as the last fallback)"
@@ -65,23 +71,24 @@ G=http://127.0.0.1:8080
 admin=(-H "Authorization: Bearer $FLOTILLA_GATEWAY_ADMIN_TOKEN" -H 'Content-Type: application/json')
 tenant="local-$RANDOM"
 curl -fsS -XPOST "$G/admin/v1/tenants" "${admin[@]}" -d "{\"id\":\"$tenant\"}" >/dev/null
-key=$(json key "$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@]}" -d '{"name":"executor","allowedModels":["*"]}')")
+key=$(json key "$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@]}" -d '{"name":"executor","allowedModels":["*"],"runScopes":true}')")
 echo "gateway: tenant $tenant with a virtual key for the executor (not printed)"
 export FLOTILLA_EXECUTOR_GATEWAY_URL=$G FLOTILLA_EXECUTOR_GATEWAY_API_KEY=$key FLOTILLA_EXECUTOR_GATEWAY_TENANT=$tenant
-export FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN=$FLOTILLA_GATEWAY_ADMIN_TOKEN FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082
+export FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082
 start executor-service 8081
 E=http://127.0.0.1:8081/api/v1
+exe=(-H "Authorization: Bearer $FLOTILLA_EXECUTOR_ADMIN_TOKEN")
 
 say "the main job: examples/research-brief.yaml, end to end"
-published=$(curl -fsS -XPUT "$E/workflows/default/research-brief" -H 'Content-Type: application/yaml' \
+published=$(curl -fsS -XPUT "$E/workflows/default/research-brief" "${exe[@]}" -H 'Content-Type: application/yaml' \
   --data-binary @examples/research-brief.yaml)
 echo "published revision $(json revision "$published") of default/research-brief"
 topic="${FLOTILLA_TOPIC:-tide pools}"
-run=$(curl -fsS -XPOST "$E/runs" -H 'Content-Type: application/json' \
+run=$(curl -fsS -XPOST "$E/runs" "${exe[@]}" -H 'Content-Type: application/json' \
   -d "{\"workflow\":\"default/research-brief\",\"input\":{\"topic\":\"$topic\"}}")
 id=$(json id "$run")
 echo "run $id started (topic: $topic); progress:"
-curl -fsS -N "$E/runs/$id/events" | while IFS= read -r line; do
+curl -fsS -N "${exe[@]}" "$E/runs/$id/events" | while IFS= read -r line; do
   case "$line" in
     data:*)
       d=${line#data:}
@@ -98,12 +105,13 @@ curl -fsS -N "$E/runs/$id/events" | while IFS= read -r line; do
       echo ;;
   esac
 done
-result=$(curl -fsS "$E/runs/$id")
+result=$(curl -fsS "${exe[@]}" "$E/runs/$id")
 status=$(json status "$result")
 printf 'status: %s, tokens: %s, cost: $%.6f\n' "$status" "$(json tokens "$result")" "$(json costUsd "$result")"
 printf 'result:\n%b\n' "$(json output "$result" | sed 's/\\"/"/g')$(json reason "$result")"
 [ "$status" = succeeded ] || echo "the run did not succeed; see $LOGS/executor-service.log"
 
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
-echo "try: curl -s $E/runs/$id | head -c 600; curl -s http://127.0.0.1:8081/q/metrics | grep flotilla_executor"
+echo "admin tokens (not printed): source $STATE/tokens.env (readable by you only)"
+echo "try: curl -s -H \"Authorization: Bearer \$FLOTILLA_EXECUTOR_ADMIN_TOKEN\" $E/runs/$id | head -c 600; curl -s http://127.0.0.1:8081/q/metrics | grep flotilla_executor"
 wait

@@ -172,3 +172,14 @@ spec:
         {{- . | nindent 8 }}
         {{- end }}
 {{- end -}}
+
+{{/*
+TokenReview settings of a service that accepts ServiceAccount tokens (rendered YAML env entries,
+each starting with a newline).
+*/}}
+{{- define "flotilla.tokenReviewEnv" -}}
+{{- printf "\n- name: FLOTILLA_AUTH_KUBERNETES_ENABLED\n  value: \"true\"" }}
+{{- with .Values.auth.kubernetesAdmins }}
+{{- printf "\n- name: FLOTILLA_AUTH_KUBERNETES_ADMINS\n  value: %s" (join "," . | quote) }}
+{{- end }}
+{{- end }}

@@ -71,17 +71,12 @@ public interface ExecutorConfig {
         String url();
 
         /**
-         * The virtual key agent steps call with (a tenant's key created with the gateway's admin
-         * API).
+         * The virtual key agent steps call with, and that opens each run's budget scope: a key of
+         * {@code tenant} created with {@code "runScopes": true}, which may open and read that
+         * tenant's {@code run:*} scopes and nothing else of the gateway's admin API.
          */
         @WithDefault("unset")
         String apiKey();
-
-        /**
-         * Admin token of the gateway, to open each run's budget scope; without it, runs with a
-         * budget are refused.
-         */
-        Optional<String> adminToken();
 
         /** The tenant that owns the run budget scopes (the tenant of {@code api-key}). */
         @WithDefault("default")

@@ -113,7 +113,7 @@ class CrashDrillIT {
                                 "POST",
                                 gateway.url() + "/admin/v1/tenants/drill/keys",
                                 GATEWAY_ADMIN,
-                                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"]}")
+                                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"],\"runScopes\":true}")
                         .expect(201)
                         .json()
                         .get("key")
@@ -122,7 +122,6 @@ class CrashDrillIT {
         env.put("FLOTILLA_EXECUTOR_ADMIN_TOKEN", EXECUTOR_ADMIN);
         env.put("FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url());
         env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
-        env.put("FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN", GATEWAY_ADMIN);
         env.put("FLOTILLA_EXECUTOR_GATEWAY_TENANT", "drill");
         env.put("FLOTILLA_EXECUTOR_REGISTRY_URL", registry.url());
         env.put("FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3");

@@ -384,7 +384,9 @@ class EngineTest {
         assertEquals(0.25, scope.getDouble("maxCostUsd"));
         assertEquals("tests", scope.getString("tenant"));
         assertEquals(
-                "Bearer " + ExecutorTestResource.ADMIN_TOKEN, scope.getString("authorization"));
+                "Bearer " + ExecutorTestResource.API_KEY,
+                scope.getString("authorization"),
+                "the executor opens run scopes with its own key, not a gateway admin token");
         FakeGateway.calls("budget1:")
                 .forEach(
                         c ->

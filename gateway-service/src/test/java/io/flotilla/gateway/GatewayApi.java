@@ -24,6 +24,11 @@ final class GatewayApi {
     }
 
     static Key newKey(String... aliases) {
+        return newKey(false, aliases);
+    }
+
+    /** A fresh tenant with one key; {@code runScopes}: the key may open its run:* scopes. */
+    static Key newKey(boolean runScopes, String... aliases) {
         String tenant = "t-" + UUID.randomUUID().toString().substring(0, 8);
         given().header("Authorization", ADMIN)
                 .contentType(ContentType.JSON)
@@ -34,7 +39,14 @@ final class GatewayApi {
         Response r =
                 given().header("Authorization", ADMIN)
                         .contentType(ContentType.JSON)
-                        .body(Map.of("name", "test key", "allowedModels", List.of(aliases)))
+                        .body(
+                                Map.of(
+                                        "name",
+                                        "test key",
+                                        "allowedModels",
+                                        List.of(aliases),
+                                        "runScopes",
+                                        runScopes))
                         .post("/admin/v1/tenants/" + tenant + "/keys");
         r.then().statusCode(201);
         return new Key(tenant, r.path("id"), r.path("key"));

@@ -76,7 +76,7 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
                                     "POST",
                                     gateway.url() + "/admin/v1/tenants/ops/keys",
                                     GATEWAY_ADMIN,
-                                    "{\"name\":\"executor\",\"allowedModels\":[\"*\"]}")
+                                    "{\"name\":\"executor\",\"allowedModels\":[\"*\"],\"runScopes\":true}")
                             .expect(201)
                             .json()
                             .get("key")
@@ -93,8 +93,6 @@ public class StackResource implements QuarkusTestResourceLifecycleManager {
                                             gateway.url(),
                                             "FLOTILLA_EXECUTOR_GATEWAY_API_KEY",
                                             key,
-                                            "FLOTILLA_EXECUTOR_GATEWAY_ADMIN_TOKEN",
-                                            GATEWAY_ADMIN,
                                             "FLOTILLA_EXECUTOR_GATEWAY_TENANT",
                                             "ops",
                                             "FLOTILLA_EXECUTOR_ADMIN_TOKEN",

@@ -15,7 +15,8 @@ import java.util.UUID;
 
 /**
  * Opens a run's budget scope {@code run:<id>} in the gateway, whose reservations then hold every
- * LLM call of the run to it.
+ * LLM call of the run to it. The executor's virtual key does it (a key created with {@code
+ * runScopes}); the executor holds no admin credential of the gateway.
  */
 @ApplicationScoped
 public class GatewayBudgets {
@@ -32,16 +33,7 @@ public class GatewayBudgets {
     }
 
     void open(UUID runId, JsonNode budget) {
-        String token =
-                config.gateway()
-                        .adminToken()
-                        .orElseThrow(
-                                () ->
-                                        new ProblemException(
-                                                503,
-                                                "Budgets unavailable",
-                                                "this run has a budget, but the executor has no gateway admin token to open it with; "
-                                                        + "set flotilla.executor.gateway.admin-token (nothing was stored)"));
+        String token = config.gateway().apiKey();
         var body = json.createObjectNode().put("tenant", config.gateway().tenant());
         if (budget.hasNonNull("maxTokens")) {
             body.put("maxTokens", budget.get("maxTokens").asLong());

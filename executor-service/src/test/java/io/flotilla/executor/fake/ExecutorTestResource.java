@@ -7,7 +7,7 @@ import java.util.Map;
 /** The executor's tests: a fresh database and a {@link FakeGateway} the engine calls. */
 public class ExecutorTestResource extends PostgresResource {
 
-    public static final String ADMIN_TOKEN = "test-gateway-admin";
+    public static final String API_KEY = "fl-test-key";
 
     private FakeGateway gateway;
 
@@ -21,8 +21,7 @@ public class ExecutorTestResource extends PostgresResource {
         } catch (Exception e) {
             throw new IllegalStateException("fake gateway did not start", e);
         }
-        config.put("flotilla.executor.gateway.api-key", "fl-test-key");
-        config.put("flotilla.executor.gateway.admin-token", ADMIN_TOKEN);
+        config.put("flotilla.executor.gateway.api-key", API_KEY);
         config.put("flotilla.executor.gateway.tenant", "tests");
         return config;
     }

@@ -9,14 +9,14 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.SecurityContext;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,11 +37,9 @@ public class ScopeResource {
     private static final Set<String> PERIODS = Set.of("none", "daily", "monthly");
 
     private final Pool pool;
-    private final AdminAuth admin;
 
-    ScopeResource(Pool pool, AdminAuth admin) {
+    ScopeResource(Pool pool) {
         this.pool = pool;
-        this.admin = admin;
     }
 
     /** Limits of a scope; every field but tenant is optional (absent = no such limit). */
@@ -73,11 +71,11 @@ public class ScopeResource {
     @PUT
     @Path("/{scope: .+}")
     @Consumes(MediaType.APPLICATION_JSON)
+    @KeysAllowed(runScopes = true)
     public Uni<ScopeView> put(
-            @PathParam("scope") String scope,
-            ScopeRequest r,
-            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
-        admin.require(auth);
+            @PathParam("scope") String scope, ScopeRequest r, @Context SecurityContext security) {
+        Credential credential = Credential.of(security);
+        runScopeOfItsTenant(credential, scope, r == null ? null : r.tenant());
         List<FieldError> errors = new ArrayList<>();
         if (!NAME.matcher(scope).matches()) {
             errors.add(
@@ -116,6 +114,41 @@ public class ScopeResource {
                         .addString(r.reset() == null ? "none" : r.reset())
                         .addInteger(r.rpm())
                         .addInteger(r.tpm());
+        return acyclic(scope, r.parent()).chain(() -> store(scope, r, args));
+    }
+
+    /** Fails when making {@code parent} the parent of {@code scope} would close a cycle. */
+    private Uni<Void> acyclic(String scope, String parent) {
+        if (parent == null) {
+            return Uni.createFrom().voidItem();
+        }
+        return pool.preparedQuery(
+                        """
+                WITH RECURSIVE up(s, depth) AS (
+                    SELECT $1::text, 0
+                    UNION ALL
+                    SELECT p.parent, up.depth + 1 FROM gateway.scopes p JOIN up ON p.scope = up.s
+                     WHERE p.parent IS NOT NULL AND up.depth < 64)
+                SELECT 1 FROM up WHERE s = $2 LIMIT 1""")
+                .execute(Tuple.of(parent, scope))
+                .invoke(
+                        rows -> {
+                            if (rows.rowCount() > 0) {
+                                throw ProblemException.invalid(
+                                        List.of(
+                                                new FieldError(
+                                                        "parent",
+                                                        "'"
+                                                                + parent
+                                                                + "' is '"
+                                                                + scope
+                                                                + "' or below it: the parent chain would be a cycle")));
+                            }
+                        })
+                .replaceWithVoid();
+    }
+
+    private Uni<ScopeView> store(String scope, ScopeRequest r, Tuple args) {
         return pool.preparedQuery(
                         """
                 INSERT INTO gateway.scopes (scope, tenant_id, parent, max_tokens, max_cost_micros, reset_period, rpm, tpm)
@@ -139,27 +172,64 @@ public class ScopeResource {
                                                 + scope
                                                 + "' is not another tenant's");
                             }
-                            return get(scope, auth);
+                            return read(scope);
                         });
     }
 
     @GET
     @Path("/{scope: .+}")
-    public Uni<ScopeView> get(
-            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
-        admin.require(auth);
+    @KeysAllowed(runScopes = true)
+    public Uni<ScopeView> get(@PathParam("scope") String scope, @Context SecurityContext security) {
+        Credential credential = Credential.of(security);
+        runScopeOfItsTenant(credential, scope, null);
+        return read(scope)
+                .invoke(
+                        view -> {
+                            if (!credential.admin()
+                                    && !view.tenant().equals(credential.key().tenant())) {
+                                throw unknown(scope); // another tenant's: as if it did not exist
+                            }
+                        });
+    }
+
+    /**
+     * A key (not the admin) may touch only {@code run:*} scopes of its own tenant: the executor's
+     * run budgets, which nest under the tenant's own limits and so can only lower them.
+     */
+    private static void runScopeOfItsTenant(Credential credential, String scope, String tenant) {
+        if (credential.admin()) {
+            return;
+        }
+        if (!scope.startsWith("run:")) {
+            throw new ProblemException(
+                    403,
+                    "Forbidden",
+                    "a key may open and read run:* scopes only, not '" + scope + "'");
+        }
+        if (tenant != null && !tenant.equals(credential.key().tenant())) {
+            throw new ProblemException(
+                    403,
+                    "Forbidden",
+                    "a key opens scopes of its own tenant ('"
+                            + credential.key().tenant()
+                            + "') only");
+        }
+    }
+
+    private static ProblemException unknown(String scope) {
+        return new ProblemException(
+                404,
+                "Unknown scope",
+                "no scope '" + scope + "'; create it with PUT /admin/v1/scopes/" + scope);
+    }
+
+    private Uni<ScopeView> read(String scope) {
         return pool.preparedQuery("SELECT * FROM gateway.scopes WHERE scope = $1")
                 .execute(Tuple.of(scope))
                 .map(
                         rows -> {
                             if (rows.rowCount() == 0) {
-                                throw new ProblemException(
-                                        404,
-                                        "Unknown scope",
-                                        "no scope '"
-                                                + scope
-                                                + "'; create it with PUT /admin/v1/scopes/"
-                                                + scope);
+                                throw unknown(scope);
                             }
                             return view(rows.iterator().next());
                         });
@@ -167,23 +237,19 @@ public class ScopeResource {
 
     @POST
     @Path("/{scope: .+}/pause")
-    public Uni<ScopeView> pause(
-            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
-        return setPaused(scope, true, auth);
+    public Uni<ScopeView> pause(@PathParam("scope") String scope) {
+        return setPaused(scope, true);
     }
 
     @POST
     @Path("/{scope: .+}/resume")
-    public Uni<ScopeView> resume(
-            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
-        return setPaused(scope, false, auth);
+    public Uni<ScopeView> resume(@PathParam("scope") String scope) {
+        return setPaused(scope, false);
     }
 
     @DELETE
     @Path("/{scope: .+}")
-    public Uni<RestResponse<Void>> delete(
-            @PathParam("scope") String scope, @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
-        admin.require(auth);
+    public Uni<RestResponse<Void>> delete(@PathParam("scope") String scope) {
         return pool.preparedQuery("DELETE FROM gateway.scopes WHERE scope = $1")
                 .execute(Tuple.of(scope))
                 .map(
@@ -196,8 +262,7 @@ public class ScopeResource {
                         });
     }
 
-    private Uni<ScopeView> setPaused(String scope, boolean paused, String auth) {
-        admin.require(auth);
+    private Uni<ScopeView> setPaused(String scope, boolean paused) {
         return pool.preparedQuery("UPDATE gateway.scopes SET paused = $2 WHERE scope = $1")
                 .execute(Tuple.of(scope, paused))
                 .chain(
@@ -206,7 +271,7 @@ public class ScopeResource {
                                 throw new ProblemException(
                                         404, "Unknown scope", "no scope '" + scope + "'");
                             }
-                            return get(scope, auth);
+                            return read(scope);
                         });
     }
 

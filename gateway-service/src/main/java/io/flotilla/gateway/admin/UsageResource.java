@@ -1,18 +1,16 @@
 package io.flotilla.gateway.admin;
 
 import io.flotilla.common.problem.ProblemException;
-import io.flotilla.common.secret.Secrets;
-import io.flotilla.gateway.key.Keys;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.SecurityContext;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -38,25 +36,22 @@ public class UsageResource {
                     "scope", "unnest(scopes)");
 
     private final Pool pool;
-    private final Keys keys;
-    private final AdminAuth admin;
 
-    UsageResource(Pool pool, Keys keys, AdminAuth admin) {
+    UsageResource(Pool pool) {
         this.pool = pool;
-        this.keys = keys;
-        this.admin = admin;
     }
 
     public record Total(
             String group, long requests, long inputTokens, long outputTokens, double costUsd) {}
 
     @GET
+    @KeysAllowed
     public Uni<List<Total>> usage(
             @QueryParam("groupBy") String groupBy,
             @QueryParam("tenant") String tenant,
             @QueryParam("from") String from,
             @QueryParam("to") String to,
-            @HeaderParam(HttpHeaders.AUTHORIZATION) String auth) {
+            @Context SecurityContext security) {
         String by = groupBy == null ? "model" : groupBy;
         String expression = GROUPS.get(by);
         if (expression == null) {
@@ -68,73 +63,41 @@ public class UsageResource {
         }
         LocalDate fromDay = day("from", from, LocalDate.of(1970, 1, 1));
         LocalDate toDay = day("to", to, LocalDate.of(9999, 1, 1));
-        Uni<String> who =
-                admin.isAdmin(auth)
-                        ? Uni.createFrom().item(tenant)
-                        : caller(auth)
-                                .map(
-                                        c -> {
-                                            if (tenant != null && !tenant.equals(c.tenant())) {
-                                                throw new ProblemException(
-                                                        403,
-                                                        "Forbidden",
-                                                        "a key reads only its own tenant's usage ('"
-                                                                + c.tenant()
-                                                                + "')");
-                                            }
-                                            return c.tenant();
-                                        });
-        return who.chain(
-                t ->
-                        pool.preparedQuery(
-                                        "SELECT "
-                                                + expression
-                                                + " AS g, count(*) AS requests,"
-                                                + " sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_micros) AS cost"
-                                                + " FROM gateway.ledger WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 AND at < $3"
-                                                + " GROUP BY 1 ORDER BY 1")
-                                .execute(
-                                        Tuple.of(
-                                                t,
-                                                fromDay.atStartOfDay().atOffset(ZoneOffset.UTC),
-                                                toDay.plusDays(1)
-                                                        .atStartOfDay()
-                                                        .atOffset(ZoneOffset.UTC)))
-                                .map(
-                                        rows -> {
-                                            List<Total> out = new ArrayList<>();
-                                            rows.forEach(
-                                                    r ->
-                                                            out.add(
-                                                                    new Total(
-                                                                            r.getString("g"),
-                                                                            r.getLong("requests"),
-                                                                            r.getLong("input"),
-                                                                            r.getLong("output"),
-                                                                            r.getLong("cost")
-                                                                                    / 1_000_000.0)));
-                                            return out;
-                                        }));
-    }
-
-    private Uni<Keys.Caller> caller(String auth) {
-        String bearer = Secrets.bearer(auth);
-        if (bearer == null) {
+        Credential credential = Credential.of(security);
+        if (!credential.admin() && tenant != null && !tenant.equals(credential.key().tenant())) {
             throw new ProblemException(
-                    401,
-                    "Unauthenticated",
-                    "send a virtual key or the admin credential as 'Authorization: Bearer <token>'");
+                    403,
+                    "Forbidden",
+                    "a key reads only its own tenant's usage ('"
+                            + credential.key().tenant()
+                            + "')");
         }
-        return keys.authenticate(bearer)
+        String t = credential.admin() ? tenant : credential.key().tenant();
+        return pool.preparedQuery(
+                        "SELECT "
+                                + expression
+                                + " AS g, count(*) AS requests,"
+                                + " sum(input_tokens) AS input, sum(output_tokens) AS output, sum(cost_micros) AS cost"
+                                + " FROM gateway.ledger WHERE ($1::text IS NULL OR tenant_id = $1) AND at >= $2 AND at < $3"
+                                + " GROUP BY 1 ORDER BY 1")
+                .execute(
+                        Tuple.of(
+                                t,
+                                fromDay.atStartOfDay().atOffset(ZoneOffset.UTC),
+                                toDay.plusDays(1).atStartOfDay().atOffset(ZoneOffset.UTC)))
                 .map(
-                        c -> {
-                            if (c == null) {
-                                throw new ProblemException(
-                                        401,
-                                        "Unauthenticated",
-                                        "the key is not valid (unknown or revoked)");
-                            }
-                            return c;
+                        rows -> {
+                            List<Total> out = new ArrayList<>();
+                            rows.forEach(
+                                    r ->
+                                            out.add(
+                                                    new Total(
+                                                            r.getString("g"),
+                                                            r.getLong("requests"),
+                                                            r.getLong("input"),
+                                                            r.getLong("output"),
+                                                            r.getLong("cost") / 1_000_000.0)));
+                            return out;
                         });
     }
 

@@ -39,8 +39,11 @@ public class Keys {
         this.cacheNanos = config.keyCacheTtl().toNanos();
     }
 
-    /** The caller behind a virtual key. */
-    public record Caller(UUID keyId, String tenant, List<String> allowedModels) {
+    /**
+     * The caller behind a virtual key; {@code runScopes}: it may also open and read its tenant's
+     * {@code run:*} budget scopes.
+     */
+    public record Caller(UUID keyId, String tenant, List<String> allowedModels, boolean runScopes) {
 
         /** Whether the key may call this alias ({@code *} allows every alias). */
         public boolean allows(String alias) {
@@ -56,6 +59,7 @@ public class Keys {
             String name,
             String prefix,
             List<String> allowedModels,
+            boolean runScopes,
             Instant createdAt,
             Instant revokedAt) {}
 
@@ -66,7 +70,8 @@ public class Keys {
             String name,
             String key,
             String prefix,
-            List<String> allowedModels) {}
+            List<String> allowedModels,
+            boolean runScopes) {}
 
     /**
      * The live key with this secret, or null. Live keys are cached for {@code key-cache-ttl}: a key
@@ -80,7 +85,7 @@ public class Keys {
             return Uni.createFrom().item(cached.caller());
         }
         return pool.preparedQuery(
-                        "SELECT id, tenant_id, allowed_models FROM gateway.api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+                        "SELECT id, tenant_id, allowed_models, run_scopes FROM gateway.api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
                 .execute(Tuple.of(Buffer.buffer(hash)))
                 .map(
                         rows -> {
@@ -93,7 +98,8 @@ public class Keys {
                                     new Caller(
                                             row.getUUID("id"),
                                             row.getString("tenant_id"),
-                                            Arrays.asList(row.getArrayOfStrings("allowed_models")));
+                                            Arrays.asList(row.getArrayOfStrings("allowed_models")),
+                                            row.getBoolean("run_scopes"));
                             if (cacheNanos > 0) {
                                 if (cache.size() >= CACHE_LIMIT) {
                                     cache.clear();
@@ -156,22 +162,25 @@ public class Keys {
                 .map(r -> r.rowCount() > 0);
     }
 
-    public Uni<NewKey> createKey(String tenant, String name, List<String> allowedModels) {
+    public Uni<NewKey> createKey(
+            String tenant, String name, List<String> allowedModels, boolean runScopes) {
         String secret = Secrets.newToken(PREFIX);
         String prefix = secret.substring(0, 10);
         UUID id = UUID.randomUUID();
         return pool.preparedQuery(
                         """
-                INSERT INTO gateway.api_keys (id, tenant_id, name, key_hash, key_prefix, allowed_models)
-                SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM gateway.tenants WHERE id = $2)""")
+                INSERT INTO gateway.api_keys (id, tenant_id, name, key_hash, key_prefix, allowed_models, run_scopes)
+                SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM gateway.tenants WHERE id = $2)""")
                 .execute(
-                        Tuple.of(
-                                id,
-                                tenant,
-                                name,
-                                Buffer.buffer(Secrets.sha256(secret)),
-                                prefix,
-                                allowedModels.toArray(new String[0])))
+                        Tuple.tuple(
+                                List.<Object>of(
+                                        id,
+                                        tenant,
+                                        name,
+                                        Buffer.buffer(Secrets.sha256(secret)),
+                                        prefix,
+                                        allowedModels.toArray(new String[0]),
+                                        runScopes)))
                 .map(
                         rows -> {
                             if (rows.rowCount() == 0) {
@@ -180,14 +189,15 @@ public class Keys {
                                         "Unknown tenant",
                                         "tenant '" + tenant + "' does not exist; create it first");
                             }
-                            return new NewKey(id, tenant, name, secret, prefix, allowedModels);
+                            return new NewKey(
+                                    id, tenant, name, secret, prefix, allowedModels, runScopes);
                         });
     }
 
     public Uni<List<KeyView>> keys(String tenant) {
         return pool.preparedQuery(
                         """
-                SELECT id, tenant_id, name, key_prefix, allowed_models, created_at, revoked_at
+                SELECT id, tenant_id, name, key_prefix, allowed_models, run_scopes, created_at, revoked_at
                   FROM gateway.api_keys WHERE tenant_id = $1 ORDER BY created_at""")
                 .execute(Tuple.of(tenant))
                 .map(
@@ -204,6 +214,7 @@ public class Keys {
                                                             Arrays.asList(
                                                                     r.getArrayOfStrings(
                                                                             "allowed_models")),
+                                                            r.getBoolean("run_scopes"),
                                                             r.getOffsetDateTime("created_at")
                                                                     .toInstant(),
                                                             r.getOffsetDateTime("revoked_at")

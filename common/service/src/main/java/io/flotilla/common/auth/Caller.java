@@ -17,9 +17,6 @@ import java.security.Principal;
  */
 public record Caller(String name, String namespace, boolean admin) implements Principal {
 
-    /** The role every admin caller has ({@link SecurityContext#isUserInRole}). */
-    public static final String ADMIN_ROLE = "admin";
-
     /** The holder of a service's admin token. */
     public static final Caller ADMIN_TOKEN = new Caller("admin-token", null, true);
 
@@ -53,30 +50,7 @@ public record Caller(String name, String namespace, boolean admin) implements Pr
 
     /** Makes this caller the request's security context. */
     public void authenticate(ContainerRequestContext request) {
-        boolean secure = request.getSecurityContext().isSecure();
-        Caller caller = this;
-        request.setSecurityContext(
-                new SecurityContext() {
-                    @Override
-                    public Principal getUserPrincipal() {
-                        return caller;
-                    }
-
-                    @Override
-                    public boolean isUserInRole(String role) {
-                        return ADMIN_ROLE.equals(role) && caller.admin;
-                    }
-
-                    @Override
-                    public boolean isSecure() {
-                        return secure;
-                    }
-
-                    @Override
-                    public String getAuthenticationScheme() {
-                        return "Bearer";
-                    }
-                });
+        Authenticated.as(request, this, admin);
     }
 
     /** The caller the service's authentication filter set; fails if none did (a wiring bug). */
