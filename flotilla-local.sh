@@ -74,7 +74,7 @@ curl -fsS -XPOST "$G/admin/v1/tenants" "${admin[@]}" -d "{\"id\":\"$tenant\"}" >
 key=$(json key "$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@]}" -d '{"name":"executor","allowedModels":["*"],"runScopes":true}')")
 echo "gateway: tenant $tenant with a virtual key for the executor (not printed)"
 export FLOTILLA_EXECUTOR_GATEWAY_URL=$G FLOTILLA_EXECUTOR_GATEWAY_API_KEY=$key FLOTILLA_EXECUTOR_GATEWAY_TENANT=$tenant
-export FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082
+export FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082 FLOTILLA_EXECUTOR_REGISTRY_TOKEN=$FLOTILLA_REGISTRY_ADMIN_TOKEN
 start executor-service 8081
 E=http://127.0.0.1:8081/api/v1
 exe=(-H "Authorization: Bearer $FLOTILLA_EXECUTOR_ADMIN_TOKEN")

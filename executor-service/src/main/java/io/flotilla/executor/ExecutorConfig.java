@@ -99,6 +99,13 @@ public interface ExecutorConfig {
          */
         Optional<String> url();
 
+        /**
+         * The bearer token the pod registers with; unset: the pod's own ServiceAccount token (the
+         * registry checks it with TokenReview and that the namespace is the pod's). Outside a
+         * cluster, the registry's admin token.
+         */
+        Optional<String> token();
+
         /** TTL of the pod's registration, in seconds; heartbeats every third of it. */
         @WithDefault("30")
         int ttlSeconds();

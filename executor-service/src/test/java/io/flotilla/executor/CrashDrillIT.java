@@ -124,6 +124,7 @@ class CrashDrillIT {
         env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
         env.put("FLOTILLA_EXECUTOR_GATEWAY_TENANT", "drill");
         env.put("FLOTILLA_EXECUTOR_REGISTRY_URL", registry.url());
+        env.put("FLOTILLA_EXECUTOR_REGISTRY_TOKEN", REGISTRY_ADMIN);
         env.put("FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3");
         env.put("FLOTILLA_EXECUTOR_LEASE", "3s");
         env.put("FLOTILLA_EXECUTOR_POLL", "250ms");

@@ -40,7 +40,7 @@ class AgentRegistrationClientTest {
     @Inject DataSource db;
 
     private RegistryClient client() {
-        return new RegistryClient(registry, Duration.ofSeconds(5));
+        return new RegistryClient(registry, Duration.ofSeconds(5), () -> RegistryApi.ADMIN_TOKEN);
     }
 
     private static RegistryClient.Spec spec(String pod, int ttl) {
@@ -104,7 +104,8 @@ class AgentRegistrationClientTest {
                                 AgentRegistration.start(
                                         new RegistryClient(
                                                 URI.create("http://127.0.0.1:1"),
-                                                Duration.ofSeconds(1)),
+                                                Duration.ofSeconds(1),
+                                                () -> RegistryApi.ADMIN_TOKEN),
                                         spec("pod-x", 5)));
         assertTrue(down.getMessage().contains("unreachable"), down.getMessage());
     }

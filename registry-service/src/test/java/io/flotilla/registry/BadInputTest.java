@@ -96,7 +96,8 @@ class BadInputTest {
     @MethodSource("badRegistrations")
     void badRegistrationIsRefusedWithAHelpfulProblemAndNothingIsStored(
             String label, String body, int status, String hint) throws SQLException {
-        given().contentType("application/json")
+        given().header("Authorization", RegistryApi.ADMIN)
+                .contentType("application/json")
                 .body(body)
                 .post("/api/v1/agents")
                 .then()
@@ -111,7 +112,8 @@ class BadInputTest {
     @ParameterizedTest(name = "all problems at once")
     @MethodSource("allAtOnce")
     void everyInvalidFieldIsReportedInOneAnswer(String body) {
-        given().contentType("application/json")
+        given().header("Authorization", RegistryApi.ADMIN)
+                .contentType("application/json")
                 .body(body)
                 .post("/api/v1/agents")
                 .then()
@@ -129,7 +131,8 @@ class BadInputTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("wrongMediaType")
     void wrongContentTypeIsAProblemDocument(String contentType) {
-        given().contentType(contentType)
+        given().header("Authorization", RegistryApi.ADMIN)
+                .contentType(contentType)
                 .body("name=w")
                 .post("/api/v1/agents")
                 .then()

@@ -70,6 +70,9 @@ class ParallelRegistrationTest {
                                                     HttpRequest.newBuilder(
                                                                     base.resolve("api/v1/agents"))
                                                             .header(
+                                                                    "Authorization",
+                                                                    RegistryApi.ADMIN)
+                                                            .header(
                                                                     "Content-Type",
                                                                     "application/json")
                                                             .POST(

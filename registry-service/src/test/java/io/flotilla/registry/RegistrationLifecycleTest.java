@@ -170,7 +170,7 @@ class RegistrationLifecycleTest {
         RegistryApi.lapse(db, gone.path("id"));
 
         given().get("/api/v1/agents").then().statusCode(401);
-        given().header("Authorization", "Bearer nope").get("/api/v1/agents").then().statusCode(403);
+        given().header("Authorization", "Bearer nope").get("/api/v1/agents").then().statusCode(401);
         given().header("Authorization", ADMIN)
                 .queryParam("namespace", "listing")
                 .get("/api/v1/agents")
@@ -208,17 +208,25 @@ class RegistrationLifecycleTest {
                 .body(Map.of("token", r.path("token")))
                 .post("/api/v1/tokens/verify")
                 .then()
+                .statusCode(401);
+        given().header("Authorization", RegistryApi.ADMIN)
+                .contentType(ContentType.JSON)
+                .body(Map.of("token", r.path("token")))
+                .post("/api/v1/tokens/verify")
+                .then()
                 .statusCode(200)
                 .body("valid", equalTo(true))
                 .body("agent.podName", equalTo("pod-verify"));
-        given().contentType(ContentType.JSON)
+        given().header("Authorization", RegistryApi.ADMIN)
+                .contentType(ContentType.JSON)
                 .body(Map.of("token", "flt_agent_forged"))
                 .post("/api/v1/tokens/verify")
                 .then()
                 .statusCode(200)
                 .body("valid", equalTo(false))
                 .body("$", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasKey("agent")));
-        given().contentType(ContentType.JSON)
+        given().header("Authorization", RegistryApi.ADMIN)
+                .contentType(ContentType.JSON)
                 .body(Map.of())
                 .post("/api/v1/tokens/verify")
                 .then()

@@ -31,8 +31,15 @@ final class RegistryApi {
                 ttlSeconds);
     }
 
+    /** The admin token without its scheme, as a registry client's credential. */
+    static final String ADMIN_TOKEN = ADMIN.substring("Bearer ".length());
+
+    /** Registers with the admin credential (authentication has its own tests). */
     static Response register(Map<String, Object> body) {
-        return given().contentType(ContentType.JSON).body(body).post("/api/v1/agents");
+        return given().header("Authorization", ADMIN)
+                .contentType(ContentType.JSON)
+                .body(body)
+                .post("/api/v1/agents");
     }
 
     static Response heartbeat(String id, String token) {
@@ -41,7 +48,8 @@ final class RegistryApi {
     }
 
     static boolean verifies(String token) {
-        return given().contentType(ContentType.JSON)
+        return given().header("Authorization", ADMIN)
+                .contentType(ContentType.JSON)
                 .body(Map.of("token", token))
                 .post("/api/v1/tokens/verify")
                 .then()

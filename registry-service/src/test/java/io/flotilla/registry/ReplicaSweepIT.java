@@ -40,7 +40,9 @@ class ReplicaSweepIT {
                         "FLOTILLA_REGISTRY_SWEEP_INTERVAL",
                         "200ms",
                         "FLOTILLA_REGISTRY_SWEEP_PURGE_GRACE",
-                        "1s");
+                        "1s",
+                        "FLOTILLA_REGISTRY_ADMIN_TOKEN",
+                        RegistryApi.ADMIN_TOKEN);
         for (int i = 0; i < 3; i++) {
             REPLICAS.add(ServiceProcess.start("registry-" + i, "registry.jar", pg, database, env));
             if (i == 0) {
@@ -67,6 +69,7 @@ class ReplicaSweepIT {
             HttpResponse<String> r =
                     HTTP.send(
                             HttpRequest.newBuilder(URI.create(base(i % 3) + "/api/v1/agents"))
+                                    .header("Authorization", RegistryApi.ADMIN)
                                     .header("Content-Type", "application/json")
                                     .POST(
                                             HttpRequest.BodyPublishers.ofString(

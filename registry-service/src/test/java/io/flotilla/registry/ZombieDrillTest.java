@@ -43,7 +43,8 @@ class ZombieDrillTest {
     @Test
     void silentAgentsAreExpiredAndRevokedWhileLiveOnesAreUntouched() {
         String ns = "drill";
-        RegistryClient client = new RegistryClient(registry, Duration.ofSeconds(5));
+        RegistryClient client =
+                new RegistryClient(registry, Duration.ofSeconds(5), () -> RegistryApi.ADMIN_TOKEN);
         double expiredBefore = metric("flotilla_registry_expirations_total");
         double purgedBefore = metric("flotilla_registry_purges_total");
         List<Identity> live = new ArrayList<>();

@@ -277,9 +277,58 @@ public final class KubeApiServer {
             throw new IllegalStateException(
                     "TokenRequest answered " + r.statusCode() + ": " + r.body());
         }
-        String body = r.body();
-        int at = body.indexOf("\"token\":\"") + 9;
-        return body.substring(at, body.indexOf('"', at));
+        return field(r.body(), "token");
+    }
+
+    /**
+     * A token of {@code namespace/serviceAccount} bound to a pod, as a pod's projected token is:
+     * creates the pod object (no kubelet runs it) and a TokenRequest bound to it.
+     */
+    public String podToken(String namespace, String serviceAccount, String pod)
+            throws IOException, InterruptedException {
+        serviceAccount(namespace, serviceAccount);
+        HttpResponse<String> created =
+                send(
+                        "POST",
+                        "/api/v1/namespaces/" + namespace + "/pods",
+                        "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\""
+                                + pod
+                                + "\"},\"spec\":{\"serviceAccountName\":\""
+                                + serviceAccount
+                                + "\",\"containers\":[{\"name\":\"c\",\"image\":\"none\"}]}}",
+                        adminToken);
+        created(created);
+        String uid =
+                field(
+                        get("/api/v1/namespaces/" + namespace + "/pods/" + pod, adminToken).body(),
+                        "uid");
+        HttpResponse<String> r =
+                send(
+                        "POST",
+                        "/api/v1/namespaces/"
+                                + namespace
+                                + "/serviceaccounts/"
+                                + serviceAccount
+                                + "/token",
+                        "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\","
+                                + "\"spec\":{\"expirationSeconds\":3600,\"boundObjectRef\":{\"kind\":\"Pod\","
+                                + "\"apiVersion\":\"v1\",\"name\":\""
+                                + pod
+                                + "\",\"uid\":\""
+                                + uid
+                                + "\"}}}",
+                        adminToken);
+        if (r.statusCode() != 201) {
+            throw new IllegalStateException(
+                    "TokenRequest answered " + r.statusCode() + ": " + r.body());
+        }
+        return field(r.body(), "token");
+    }
+
+    /** The first string value of a field in a JSON text. */
+    private static String field(String json, String name) {
+        int at = json.indexOf("\"" + name + "\":\"") + name.length() + 4;
+        return json.substring(at, json.indexOf('"', at));
     }
 
     /** GETs a path of the API with a token. */

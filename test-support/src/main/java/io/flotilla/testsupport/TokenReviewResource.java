@@ -37,6 +37,18 @@ public class TokenReviewResource implements QuarkusTestResourceLifecycleManager 
     @Override
     public void stop() {}
 
+    /** A token of the ServiceAccount {@code namespace/name} bound to {@code pod} (created). */
+    public static String podToken(String namespace, String name, String pod) {
+        try {
+            return KubeApiServer.shared().podToken(namespace, name, pod);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A token of the ServiceAccount {@code namespace/name}, created if missing. */
     public static String token(String namespace, String name) {
         try {

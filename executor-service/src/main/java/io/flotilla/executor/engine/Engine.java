@@ -142,7 +142,14 @@ public class Engine {
                         .getOrDefault(
                                 "POD_NAME", System.getenv().getOrDefault("HOSTNAME", "local"));
         String namespace = System.getenv().getOrDefault("POD_NAMESPACE", "default");
-        RegistryClient client = new RegistryClient(URI.create(url), Duration.ofSeconds(5));
+        RegistryClient client =
+                new RegistryClient(
+                        URI.create(url),
+                        Duration.ofSeconds(5),
+                        config.registry()
+                                .token()
+                                .<java.util.function.Supplier<String>>map(t -> () -> t)
+                                .orElseGet(RegistryClient::serviceAccountToken));
         registration =
                 AgentRegistration.start(
                         client,

@@ -1,21 +1,21 @@
 package io.flotilla.registry.agent;
 
 import io.flotilla.common.problem.ProblemException;
-import io.flotilla.common.secret.Secrets;
-import io.flotilla.registry.auth.Credentials;
+import io.flotilla.registry.auth.Accepts;
+import io.flotilla.registry.auth.AgentToken;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.SecurityContext;
 import java.net.URI;
 import java.util.List;
 import java.util.Locale;
@@ -32,18 +32,18 @@ public class AgentResource {
 
     private final AgentService agents;
     private final AgentStore store;
-    private final Credentials credentials;
 
-    AgentResource(AgentService agents, AgentStore store, Credentials credentials) {
+    AgentResource(AgentService agents, AgentStore store) {
         this.agents = agents;
         this.store = store;
-        this.credentials = credentials;
     }
 
     @POST
     @Path("/agents")
-    public Uni<RestResponse<Registration>> register(RegisterRequest request) {
-        return agents.register(request)
+    @Accepts({Accepts.Kind.ADMIN, Accepts.Kind.SERVICE_ACCOUNT, Accepts.Kind.AGENT})
+    public Uni<RestResponse<Registration>> register(
+            RegisterRequest request, @Context SecurityContext security) {
+        return agents.register(request, security.getUserPrincipal())
                 .map(
                         r ->
                                 RestResponse.ResponseBuilder.<Registration>created(
@@ -54,27 +54,23 @@ public class AgentResource {
 
     @PUT
     @Path("/agents/{id}/heartbeat")
-    public Uni<Lease> heartbeat(
-            @PathParam("id") String id,
-            @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return agents.heartbeat(uuid(id), Secrets.bearer(authorization));
+    @Accepts(Accepts.Kind.AGENT)
+    public Uni<Lease> heartbeat(@PathParam("id") String id, @Context SecurityContext security) {
+        return agents.heartbeat(uuid(id), ((AgentToken) security.getUserPrincipal()).token());
     }
 
     @DELETE
     @Path("/agents/{id}")
+    @Accepts({Accepts.Kind.ADMIN, Accepts.Kind.AGENT})
     public Uni<RestResponse<Void>> deregister(
-            @PathParam("id") String id,
-            @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        return agents.deregister(uuid(id), Secrets.bearer(authorization))
+            @PathParam("id") String id, @Context SecurityContext security) {
+        return agents.deregister(uuid(id), security.getUserPrincipal())
                 .map(v -> RestResponse.noContent());
     }
 
     @GET
     @Path("/agents/{id}")
-    public Uni<AgentView> get(
-            @PathParam("id") String id,
-            @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        credentials.requireAdmin(Secrets.bearer(authorization));
+    public Uni<AgentView> get(@PathParam("id") String id) {
         UUID agentId = uuid(id);
         return store.find(agentId)
                 .map(
@@ -95,9 +91,7 @@ public class AgentResource {
             @QueryParam("namespace") String namespace,
             @QueryParam("kind") String kind,
             @QueryParam("status") String status,
-            @QueryParam("limit") Integer limit,
-            @HeaderParam(HttpHeaders.AUTHORIZATION) String authorization) {
-        credentials.requireAdmin(Secrets.bearer(authorization));
+            @QueryParam("limit") Integer limit) {
         Boolean live =
                 status == null || status.isEmpty()
                         ? null
@@ -122,6 +116,7 @@ public class AgentResource {
 
     @POST
     @Path("/tokens/verify")
+    @Accepts({Accepts.Kind.ADMIN, Accepts.Kind.SERVICE_ACCOUNT, Accepts.Kind.AGENT})
     public Uni<Verification> verify(Verification.Request request) {
         return agents.verify(request);
     }

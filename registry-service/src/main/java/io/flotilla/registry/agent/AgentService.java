@@ -1,11 +1,14 @@
 package io.flotilla.registry.agent;
 
+import io.flotilla.common.auth.Caller;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
-import io.flotilla.registry.auth.Credentials;
+import io.flotilla.registry.auth.AgentToken;
+import io.flotilla.registry.config.RegistryConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.security.Principal;
 import java.util.UUID;
 import org.jboss.logging.Logger;
 
@@ -17,25 +20,48 @@ public class AgentService {
 
     private final AgentStore store;
     private final RegisterValidator validator;
-    private final Credentials credentials;
+    private final RegistryConfig config;
     private final MeterRegistry meters;
 
     AgentService(
             AgentStore store,
             RegisterValidator validator,
-            Credentials credentials,
+            RegistryConfig config,
             MeterRegistry meters) {
         this.store = store;
         this.validator = validator;
-        this.credentials = credentials;
+        this.config = config;
         this.meters = meters;
     }
 
-    public Uni<Registration> register(RegisterRequest request) {
+    /**
+     * Registers for {@code who}: the admin registers anything; a ServiceAccount only in its own
+     * namespace, replacing a live registration only with a token bound to that pod; a
+     * registration's own token only renews that registration.
+     */
+    public Uni<Registration> register(RegisterRequest request, Principal who) {
         int ttl = validator.validate(request);
+        AgentStore.Claim claim;
+        if (who instanceof Caller caller) {
+            caller.require(request.namespace());
+            claim =
+                    new AgentStore.Claim(
+                            caller.admin() || request.podName().equals(caller.pod()),
+                            null,
+                            config.maxPerNamespace());
+        } else if (who instanceof AgentToken agent) {
+            claim =
+                    new AgentStore.Claim(
+                            false, Secrets.sha256(agent.token()), config.maxPerNamespace());
+        } else {
+            throw new IllegalStateException("unexpected principal " + who);
+        }
         UUID id = UUID.randomUUID();
-        String token = Secrets.newToken("flt_agent_");
-        return store.upsert(id, request, ttl, Secrets.sha256(token))
+        String token = Secrets.newToken(AgentToken.PREFIX);
+        return store.upsert(id, request, ttl, Secrets.sha256(token), claim)
+                .onItem()
+                .ifNull()
+                .switchTo(() -> refused(request, claim))
                 .map(
                         result -> {
                             meters.counter(
@@ -57,11 +83,43 @@ public class AgentService {
                         });
     }
 
+    /** Why an upsert was refused, as the problem to answer. */
+    private Uni<AgentStore.Upserted> refused(RegisterRequest r, AgentStore.Claim claim) {
+        String identity = r.namespace() + "/" + r.podName() + "/" + r.name();
+        return store.liveIdentity(r.namespace(), r.podName(), r.name())
+                .map(
+                        live -> {
+                            if (live) {
+                                throw new ProblemException(
+                                        409,
+                                        "Registration exists",
+                                        "a live registration of "
+                                                + identity
+                                                + " exists; replace it with its own token, a ServiceAccount token bound to pod "
+                                                + r.podName()
+                                                + ", or the admin credential, or wait until it expires");
+                            }
+                            if (claim.agentTokenHash() != null) {
+                                throw new ProblemException(
+                                        403,
+                                        "Forbidden",
+                                        "this token does not hold a live registration of "
+                                                + identity
+                                                + "; register with a ServiceAccount token of "
+                                                + r.namespace());
+                            }
+                            throw new ProblemException(
+                                    429,
+                                    "Too many registrations",
+                                    "namespace "
+                                            + r.namespace()
+                                            + " holds the most live registrations allowed (flotilla.registry.max-per-namespace = "
+                                            + config.maxPerNamespace()
+                                            + "); deregister some or wait for them to expire");
+                        });
+    }
+
     public Uni<Lease> heartbeat(UUID id, String bearer) {
-        if (bearer == null) {
-            throw Credentials.unauthenticated(
-                    "send the agent's token as 'Authorization: Bearer <token>'");
-        }
         byte[] hash = Secrets.sha256(bearer);
         return store.heartbeat(id, hash)
                 .flatMap(
@@ -85,13 +143,9 @@ public class AgentService {
     }
 
     /** Deregisters with the agent's own token or the admin credential. */
-    public Uni<Void> deregister(UUID id, String bearer) {
-        if (bearer == null) {
-            throw Credentials.unauthenticated(
-                    "send the agent's token or the admin credential as 'Authorization: Bearer <token>'");
-        }
-        boolean admin = credentials.isAdmin(bearer);
-        byte[] hash = admin ? null : Secrets.sha256(bearer);
+    public Uni<Void> deregister(UUID id, Principal who) {
+        boolean admin = who instanceof Caller caller && caller.admin();
+        byte[] hash = admin ? null : Secrets.sha256(((AgentToken) who).token());
         return store.delete(id, hash)
                 .flatMap(
                         deleted -> {

@@ -41,7 +41,20 @@ public class AgentStore {
      * Registers, or replaces the registration of the same (namespace, podName, name): the row gets
      * a new id and token hash, so the earlier id and token stop working in the same statement.
      */
-    public Uni<Upserted> upsert(UUID id, RegisterRequest r, int ttl, byte[] tokenHash) {
+    /**
+     * Who may take a (namespace, pod, name) identity: {@code replaceLive} may replace a live
+     * registration of it (the admin, or a token bound to that pod); {@code agentTokenHash}, when
+     * set, must be the live registration's own token (an agent renewing itself), which then is the
+     * only thing it may replace.
+     */
+    public record Claim(boolean replaceLive, byte[] agentTokenHash, int namespaceCap) {}
+
+    /**
+     * Registers or replaces; null when the claim does not allow it (a live registration of the
+     * identity exists that the claim may not replace, or the namespace is at its cap).
+     */
+    public Uni<Upserted> upsert(
+            UUID id, RegisterRequest r, int ttl, byte[] tokenHash, Claim claim) {
         Tuple args =
                 Tuple.tuple(List.of(id, r.name(), r.kind(), r.namespace(), r.podName()))
                         .addValue(r.workflow())
@@ -54,27 +67,49 @@ public class AgentStore {
                                                 ? Map.of()
                                                 : new LinkedHashMap<>(r.metadata())))
                         .addValue(Buffer.buffer(tokenHash))
-                        .addValue(ttl);
+                        .addValue(ttl)
+                        .addValue(claim.replaceLive())
+                        .addValue(
+                                claim.agentTokenHash() == null
+                                        ? null
+                                        : Buffer.buffer(claim.agentTokenHash()))
+                        .addValue(claim.namespaceCap());
         return pool.preparedQuery(
                         """
                 INSERT INTO registry.agents (id, name, kind, namespace, pod_name, workflow, capabilities, metadata,
                     token_hash, ttl_seconds, registered_at, last_heartbeat_at, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), now(), now() + $10 * interval '1 second')
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), now(), now() + $10 * interval '1 second'
+                 WHERE ($12::bytea IS NULL OR EXISTS (SELECT 1 FROM registry.agents WHERE namespace = $4
+                            AND pod_name = $5 AND name = $2 AND token_hash = $12 AND expires_at > now()))
+                   AND ((SELECT count(*) FROM registry.agents WHERE namespace = $4 AND expires_at > now()) < $13
+                        OR EXISTS (SELECT 1 FROM registry.agents WHERE namespace = $4 AND pod_name = $5 AND name = $2))
                 ON CONFLICT ON CONSTRAINT agents_identity DO UPDATE SET
                     id = EXCLUDED.id, kind = EXCLUDED.kind, workflow = EXCLUDED.workflow,
                     capabilities = EXCLUDED.capabilities, metadata = EXCLUDED.metadata,
                     token_hash = EXCLUDED.token_hash, ttl_seconds = EXCLUDED.ttl_seconds,
                     registered_at = EXCLUDED.registered_at, last_heartbeat_at = EXCLUDED.last_heartbeat_at,
                     expires_at = EXCLUDED.expires_at, expiry_counted = false
+                 WHERE registry.agents.expires_at <= now() OR $11 OR registry.agents.token_hash = $12
                 RETURNING expires_at, (xmax <> 0) AS replaced""")
                 .execute(args)
                 .map(
                         rows -> {
+                            if (rows.rowCount() == 0) {
+                                return null;
+                            }
                             Row row = rows.iterator().next();
                             return new Upserted(
                                     row.getOffsetDateTime("expires_at").toInstant(),
                                     row.getBoolean("replaced"));
                         });
+    }
+
+    /** Whether a live registration holds this identity (after a refused upsert: why). */
+    public Uni<Boolean> liveIdentity(String namespace, String pod, String name) {
+        return pool.preparedQuery(
+                        "SELECT 1 FROM registry.agents WHERE namespace = $1 AND pod_name = $2 AND name = $3 AND expires_at > now()")
+                .execute(Tuple.of(namespace, pod, name))
+                .map(rows -> rows.rowCount() > 0);
     }
 
     /** Extends a live registration held by this token; null when there is none to extend. */

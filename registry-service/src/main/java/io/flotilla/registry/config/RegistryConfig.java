@@ -28,6 +28,13 @@ public interface RegistryConfig {
      */
     Optional<String> adminToken();
 
+    /**
+     * Most live registrations one namespace may hold; a registration past it is refused with 429
+     * (replacing one of the namespace's own identities is always allowed).
+     */
+    @WithDefault("1000")
+    int maxPerNamespace();
+
     /** Largest request body accepted, in bytes; larger ones get 413 with a problem document. */
     @WithDefault("65536")
     int maxBodyBytes();

@@ -11,11 +11,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Plain HTTP client of the registry's agent API ({@code /api/v1/agents}), with no framework
@@ -31,18 +34,42 @@ public final class RegistryClient {
                     .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                     .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
+    /** Where a pod's ServiceAccount token is mounted. */
+    public static final Path SERVICE_ACCOUNT_TOKEN =
+            Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token");
+
     private final URI base;
     private final HttpClient http;
     private final Duration timeout;
+    private final Supplier<String> credential;
 
     /**
      * @param base the registry's base URL, e.g. {@code http://flotilla-registry:8082}
      * @param timeout how long one call may take before it counts as failed
+     * @param credential the bearer token a registration is made with, asked for each time (a
+     *     projected ServiceAccount token rotates): the pod's ServiceAccount token ({@link
+     *     #serviceAccountToken}) or, outside a cluster, the registry's admin token
      */
-    public RegistryClient(URI base, Duration timeout) {
+    public RegistryClient(URI base, Duration timeout, Supplier<String> credential) {
         this.base = base.toString().endsWith("/") ? base : URI.create(base + "/");
         this.timeout = timeout;
+        this.credential = credential;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+    }
+
+    /** The pod's ServiceAccount token, read from its mount on each use. */
+    public static Supplier<String> serviceAccountToken() {
+        return () -> {
+            try {
+                return Files.readString(SERVICE_ACCOUNT_TOKEN).trim();
+            } catch (IOException e) {
+                throw new RegistryException(
+                        "no ServiceAccount token at "
+                                + SERVICE_ACCOUNT_TOKEN
+                                + " to register with; mount it, or configure a registry token",
+                        e);
+            }
+        };
     }
 
     /**
@@ -76,12 +103,16 @@ public final class RegistryClient {
 
     private record Lease(Instant expiresAt) {}
 
-    /** Registers (replacing an earlier registration of the same namespace, pod and name). */
+    /**
+     * Registers (replacing an earlier registration of the same namespace, pod and name, when the
+     * credential may: the admin, or a ServiceAccount token bound to that pod).
+     */
     public Identity register(Spec spec) {
         HttpResponse<String> response =
                 send(
                         HttpRequest.newBuilder(base.resolve("api/v1/agents"))
                                 .header("Content-Type", "application/json")
+                                .header("Authorization", "Bearer " + credential.get())
                                 .POST(HttpRequest.BodyPublishers.ofString(write(spec))));
         if (response.statusCode() != 201) {
             throw RegistryException.of("register", response.statusCode(), response.body());

@@ -13,12 +13,14 @@ import java.security.Principal;
  *
  * @param name the identity, for audit fields and error messages (never the token)
  * @param namespace the ServiceAccount's namespace; null for an admin that is not one
+ * @param pod the pod a ServiceAccount token is bound to (a projected token in a pod), else null
  * @param admin whether it may act on every namespace
  */
-public record Caller(String name, String namespace, boolean admin) implements Principal {
+public record Caller(String name, String namespace, String pod, boolean admin)
+        implements Principal {
 
     /** The holder of a service's admin token. */
-    public static final Caller ADMIN_TOKEN = new Caller("admin-token", null, true);
+    public static final Caller ADMIN_TOKEN = new Caller("admin-token", null, null, true);
 
     @Override
     public String getName() {

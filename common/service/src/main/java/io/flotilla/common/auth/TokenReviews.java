@@ -42,6 +42,7 @@ public class TokenReviews {
 
     private static final Logger LOG = Logger.getLogger(TokenReviews.class);
     private static final String SERVICE_ACCOUNT = "system:serviceaccount:";
+    private static final String POD_NAME = "authentication.kubernetes.io/pod-name";
 
     private final KubernetesAuthConfig config;
     private final ObjectMapper json;
@@ -141,7 +142,9 @@ public class TokenReviews {
             return Optional
                     .empty(); // a person or a node: neither a workload of a namespace nor admin
         }
-        return Optional.of(new Caller(user, namespace, admin));
+        JsonNode pod = status.path("user").path("extra").path(POD_NAME).path(0);
+        return Optional.of(
+                new Caller(user, namespace, pod.isTextual() ? pod.asText() : null, admin));
     }
 
     private HttpClient client() {
