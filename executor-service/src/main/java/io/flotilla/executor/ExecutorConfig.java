@@ -42,6 +42,13 @@ public interface ExecutorConfig {
     Duration stepTimeout();
 
     /**
+     * How often a step may be taken back from an executor that lost it (its lease expired before it
+     * committed: the pod died, or the attempt could not be stored) before it fails its run.
+     */
+    @WithDefault("3")
+    int maxReclaims();
+
+    /**
      * How long ended runs are kept, with their steps and events; older ones are deleted by any pod,
      * a batch every ten seconds. Their idempotency keys are free again after that.
      */

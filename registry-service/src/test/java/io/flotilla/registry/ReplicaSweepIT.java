@@ -105,6 +105,7 @@ class ReplicaSweepIT {
                         HTTP.send(
                                 HttpRequest.newBuilder(
                                                 URI.create(base(r) + "/api/v1/tokens/verify"))
+                                        .header("Authorization", RegistryApi.ADMIN)
                                         .header("Content-Type", "application/json")
                                         .POST(
                                                 HttpRequest.BodyPublishers.ofString(

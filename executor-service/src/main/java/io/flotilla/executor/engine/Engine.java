@@ -231,8 +231,9 @@ public class Engine {
         String outcome = "failed";
         long[] callNanos = {0};
         Span span = null;
+        Checkpoints.Context ctx = null;
         try {
-            Checkpoints.Context ctx = checkpoints.context(claim);
+            ctx = checkpoints.context(claim);
             span =
                     tracer.spanBuilder("step " + claim.stepId())
                             .setSpanKind(SpanKind.INTERNAL)
@@ -244,18 +245,13 @@ public class Engine {
             try (Scope ignored = span.makeCurrent()) {
                 outcome = run(claim, ctx, callNanos);
             }
-        } catch (SQLException | RuntimeException e) {
-            // nothing was committed; no longer in flight, its lease is not renewed, lapses, and
-            // another pod takes the step
-            LOG.warnf(
-                    e,
-                    "step %s of run %s could not be committed: %s",
-                    claim.name(),
-                    claim.runId(),
-                    e.getMessage());
+        } catch (VirtualMachineError e) {
+            throw e; // out of memory: the JVM exits (ExitOnOutOfMemoryError); another pod reclaims
+        } catch (Throwable e) {
             if (span != null) {
                 span.setStatus(StatusCode.ERROR, e.getClass().getSimpleName());
             }
+            outcome = failed(claim, ctx, e);
         } finally {
             if (span != null) {
                 span.setAttribute("flotilla.step.outcome", outcome);
@@ -277,7 +273,54 @@ public class Engine {
         }
     }
 
+    /**
+     * An attempt that threw: it ends as a failed attempt, in its own transaction, and retries per
+     * the step's policy. When even that cannot be stored (the database is away), the lease lapses
+     * and the step is reclaimed, at most {@code max-reclaims} times.
+     */
+    private String failed(Claim claim, Checkpoints.Context ctx, Throwable e) {
+        LOG.warnf(e, "step %s of run %s failed: %s", claim.name(), claim.runId(), e);
+        if (ctx == null) {
+            return "lost";
+        }
+        try {
+            return committed(
+                    checkpoints.fail(
+                            claim,
+                            ctx,
+                            FailureKind.RETRYABLE,
+                            "the attempt failed inside the executor: " + Failure.describe(e),
+                            0,
+                            0),
+                    "failed");
+        } catch (Throwable again) {
+            LOG.warnf(
+                    again,
+                    "recording the failure of step %s of run %s failed too; its lease lapses and it is reclaimed",
+                    claim.name(),
+                    claim.runId());
+            return "lost";
+        }
+    }
+
     private String run(Claim claim, Checkpoints.Context ctx, long[] callNanos) throws SQLException {
+        if (claim.reclaims() > config.maxReclaims()) {
+            return committed(
+                    checkpoints.fail(
+                            claim,
+                            ctx,
+                            FailureKind.FATAL,
+                            "step "
+                                    + claim.name()
+                                    + " lost its executor "
+                                    + claim.reclaims()
+                                    + " times (its lease expired before the attempt was stored; flotilla.executor.max-reclaims = "
+                                    + config.maxReclaims()
+                                    + ")",
+                            0,
+                            0),
+                    "failed");
+        }
         if (!ctx.status().equals("running")) {
             return checkpoints.fail(claim, ctx, FailureKind.FATAL, "the run has ended", 0, 0)
                     ? "cancelled"
@@ -315,6 +358,18 @@ public class Engine {
         }
         callNanos[0] = System.nanoTime() - callStart;
         Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
+        if (result.output().toString().contains("\\u0000")) {
+            // Postgres jsonb cannot hold U+0000: refuse the answer as this attempt's failure
+            return committed(
+                    checkpoints.fail(
+                            claim,
+                            ctx,
+                            FailureKind.RETRYABLE,
+                            "the model's answer contains NUL characters (U+0000), which cannot be stored",
+                            result.tokens(),
+                            result.cost()),
+                    "failed");
+        }
         try {
             return committed(
                     checkpoints.succeed(
@@ -327,6 +382,18 @@ public class Engine {
                             ctx,
                             FailureKind.FATAL,
                             "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
+                            result.tokens(),
+                            result.cost()),
+                    "failed");
+        } catch (SQLException | RuntimeException e) {
+            // the answer could not be stored: a failed attempt that keeps what the call spent
+            LOG.warnf(e, "storing step %s of run %s failed: %s", claim.name(), claim.runId(), e);
+            return committed(
+                    checkpoints.fail(
+                            claim,
+                            ctx,
+                            FailureKind.RETRYABLE,
+                            "the step's answer could not be stored: " + Failure.describe(e),
                             result.tokens(),
                             result.cost()),
                     "failed");

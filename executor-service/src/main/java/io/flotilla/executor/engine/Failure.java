@@ -40,4 +40,13 @@ final class Failure {
                 null,
                 JsonNodeFactory.instance.objectNode().put("reason", reason));
     }
+
+    /** A short, stored-safe description of an exception: its type and the start of its message. */
+    static String describe(Throwable e) {
+        String message = e.getMessage() == null ? "" : e.getMessage().strip();
+        if (message.length() > 200) {
+            message = message.substring(0, 200) + "...";
+        }
+        return e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
+    }
 }

@@ -6,7 +6,8 @@ import java.util.UUID;
 /**
  * A step this pod holds under a lease. {@code epoch} fences it: only the holder of the current
  * epoch can commit it. {@code failures} counts the failed attempts of its current iteration. The
- * run's row comes with it (one query per claim, not one per step).
+ * run's row comes with it (one query per claim, not one per step). {@code reclaims} counts the
+ * times it was taken back from an executor whose lease expired.
  */
 public record Claim(
         UUID runId,
@@ -16,6 +17,7 @@ public record Claim(
         long epoch,
         int iteration,
         int failures,
+        int reclaims,
         JsonNode itemValue,
         Run run) {
 

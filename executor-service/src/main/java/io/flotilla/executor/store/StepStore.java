@@ -108,7 +108,7 @@ public class StepStore {
                          WHERE status = 'ready' AND (not_before IS NULL OR not_before <= now())
                          ORDER BY ready_at LIMIT ? FOR UPDATE SKIP LOCKED) c, executor.runs r
                  WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item AND r.id = s.run_id
-             RETURNING s.run_id, s.step_id, s.item, s.attempt, s.epoch, s.iteration, s.failures, s.item_value::text,
+             RETURNING s.run_id, s.step_id, s.item, s.attempt, s.epoch, s.iteration, s.failures, s.reclaims, s.item_value::text,
                        r.status, r.namespace, r.workflow, r.revision, r.input::text, r.budget IS NOT NULL, r.trace_parent""")) {
             ps.setString(1, owner);
             ps.setDouble(2, lease.toMillis() / 1000.0);
@@ -124,15 +124,16 @@ public class StepStore {
                                     rs.getLong(5),
                                     rs.getInt(6),
                                     rs.getInt(7),
-                                    parse(rs.getString(8)),
+                                    rs.getInt(8),
+                                    parse(rs.getString(9)),
                                     new Claim.Run(
-                                            rs.getString(9),
                                             rs.getString(10),
                                             rs.getString(11),
                                             rs.getString(12),
                                             rs.getString(13),
-                                            rs.getBoolean(14),
-                                            rs.getString(15))));
+                                            rs.getString(14),
+                                            rs.getBoolean(15),
+                                            rs.getString(16))));
                 }
             }
         }
@@ -168,7 +169,7 @@ public class StepStore {
                         c.prepareStatement(
                                 """
                 WITH r AS (
-                  UPDATE executor.steps s SET status = 'ready', lease_owner = NULL
+                  UPDATE executor.steps s SET status = 'ready', lease_owner = NULL, reclaims = s.reclaims + 1
                     FROM (SELECT run_id, step_id, item, lease_owner AS dead, lease_expires_at AS expired FROM executor.steps
                            WHERE status = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED) c
                    WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item
