@@ -70,6 +70,35 @@ public interface ExecutorConfig {
 
     Registry registry();
 
+    Limits limits();
+
+    /**
+     * What one request or run may ask of the executor; each refused with a problem (or a failed
+     * step) that names the limit. The request body limit is {@code flotilla.max-body-bytes}.
+     */
+    interface Limits {
+
+        /** Largest run input, in bytes of JSON. */
+        @WithDefault("262144")
+        int inputBytes();
+
+        /** Most steps in one workflow. */
+        @WithDefault("100")
+        int steps();
+
+        /** Highest {@code loop.maxIterations} a step may ask for. */
+        @WithDefault("100")
+        int loopIterations();
+
+        /** Most items one {@code foreach} may fan out to. */
+        @WithDefault("1000")
+        int foreachItems();
+
+        /** Largest rendered system message or prompt of an agent step, in characters. */
+        @WithDefault("262144")
+        int templateChars();
+    }
+
     /** The AI gateway every LLM call goes through. */
     interface Gateway {
 

@@ -14,7 +14,6 @@ class ArchitectureTest {
                 "io.flotilla.registry",
                 Map.of(
                         "config", Set.of(),
-                        "error", Set.of("config"),
                         "auth", Set.of("config"),
                         "agent", Set.of("config", "auth"),
                         "expiry", Set.of("config", "agent")));

@@ -144,6 +144,24 @@ public class AgentCaller {
             rendered.add(system);
         }
         rendered.add(Expressions.parts(agent.prompt(), scope));
+        for (Expressions.Rendered r : rendered) {
+            int chars = r.text().length();
+            if (chars > config.limits().templateChars()) {
+                throw new CallFailed(
+                        FailureKind.FATAL,
+                        "steps."
+                                + step.id()
+                                + ".agent: the rendered "
+                                + (r == system ? "system message" : "prompt")
+                                + " has "
+                                + chars
+                                + " characters; at most "
+                                + config.limits().templateChars()
+                                + " (flotilla.executor.limits.template-chars)",
+                        0,
+                        0);
+            }
+        }
         WorkflowSpec.Context context = spec.context();
         if (context != null && context.maxTokens() != null) {
             int[] summaries = {0};

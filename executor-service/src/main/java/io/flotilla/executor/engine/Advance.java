@@ -135,6 +135,20 @@ final class Advance {
                             + abbreviate(list));
             return false;
         }
+        if (list.size() > tx.foreachItems) {
+            Failure.failStep(
+                    tx,
+                    s.id(),
+                    -1,
+                    "steps."
+                            + s.id()
+                            + ".foreach: gave "
+                            + list.size()
+                            + " items; a foreach fans out to at most "
+                            + tx.foreachItems
+                            + " (flotilla.executor.limits.foreach-items)");
+            return false;
+        }
         if (list.isEmpty()) {
             set(s.id(), "succeeded");
             tx.steps.succeedEmpty(tx.conn, tx.runId, s.id());

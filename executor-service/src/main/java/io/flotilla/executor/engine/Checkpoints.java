@@ -67,7 +67,8 @@ public class Checkpoints {
         this.config = config;
         this.meters = meters;
         this.wakeups = wakeups;
-        this.tables = new RunTx.Tables(steps, runs, events, specs, json);
+        this.tables =
+                new RunTx.Tables(steps, runs, events, specs, json, config.limits().foreachItems());
     }
 
     /** A transaction on {@code runId} over {@code conn}, which the caller commits. */

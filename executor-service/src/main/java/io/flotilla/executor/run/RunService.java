@@ -9,6 +9,7 @@ import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
 import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.engine.Runs;
 import io.flotilla.executor.store.RunStore;
@@ -48,8 +49,10 @@ public class RunService {
     private final Runs runs;
     private final GatewayBudgets budgets;
     private final Tracer tracer;
+    private final ExecutorConfig config;
 
     RunService(
+            ExecutorConfig config,
             WorkflowStore workflows,
             Specs specs,
             JsonSchemas schemas,
@@ -64,6 +67,7 @@ public class RunService {
         this.runs = runs;
         this.budgets = budgets;
         this.tracer = tracer;
+        this.config = config;
     }
 
     public RunStore.Started start(StartRequest r, Caller caller) throws SQLException {
@@ -88,6 +92,17 @@ public class RunService {
                     new FieldError(
                             "budget",
                             "give maxTokens (at least 1) and/or maxCostUsd (more than 0)"));
+        }
+        int inputBytes = input.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (inputBytes > config.limits().inputBytes()) {
+            errors.add(
+                    new FieldError(
+                            "input",
+                            "has "
+                                    + inputBytes
+                                    + " bytes of JSON; a run's input may have at most "
+                                    + config.limits().inputBytes()
+                                    + " (flotilla.executor.limits.input-bytes)"));
         }
         if (r.idempotencyKey() != null
                 && (r.idempotencyKey().isBlank() || r.idempotencyKey().length() > 200)) {

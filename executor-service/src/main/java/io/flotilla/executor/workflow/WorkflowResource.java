@@ -3,8 +3,10 @@ package io.flotilla.executor.workflow;
 import io.flotilla.common.auth.Caller;
 import io.flotilla.common.problem.Problem;
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.common.workflow.WorkflowLimits;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpecs;
+import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.store.WorkflowStore;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
@@ -29,9 +31,11 @@ import org.jboss.resteasy.reactive.RestResponse;
 public class WorkflowResource {
 
     private final WorkflowStore store;
+    private final WorkflowLimits limits;
 
-    WorkflowResource(WorkflowStore store) {
+    WorkflowResource(WorkflowStore store, ExecutorConfig config) {
         this.store = store;
+        this.limits = new WorkflowLimits(config.limits().steps(), config.limits().loopIterations());
     }
 
     @PUT
@@ -50,7 +54,7 @@ public class WorkflowResource {
         names(namespace, name, security);
         WorkflowSpec spec;
         try {
-            spec = WorkflowSpecs.read(body);
+            spec = WorkflowSpecs.read(body, limits);
         } catch (WorkflowSpecs.InvalidWorkflowException e) {
             throw ProblemException.invalid(e.errors());
         }

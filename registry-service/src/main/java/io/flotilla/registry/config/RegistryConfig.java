@@ -35,10 +35,6 @@ public interface RegistryConfig {
     @WithDefault("1000")
     int maxPerNamespace();
 
-    /** Largest request body accepted, in bytes; larger ones get 413 with a problem document. */
-    @WithDefault("65536")
-    int maxBodyBytes();
-
     interface Ttl {
         /** TTL when a registration names none, in seconds. */
         @WithDefault("30")

@@ -37,7 +37,19 @@ public final class Expressions {
     private static final Pattern PATH =
             Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
-    private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
+    /**
+     * The most iterations of one comprehension ({@code all}, {@code exists}, {@code map}, {@code
+     * filter}) in an evaluation: CEL's own bound on the work an expression may do.
+     */
+    public static final int MAX_ITERATIONS = 1_000;
+
+    private static final CelRuntime RUNTIME =
+            CelRuntimeFactory.standardCelRuntimeBuilder()
+                    .setOptions(
+                            dev.cel.common.CelOptions.current()
+                                    .comprehensionMaxIterations(MAX_ITERATIONS)
+                                    .build())
+                    .build();
 
     /** Compiled programs, the 10,000 used most (a program evicted is compiled again). */
     private static final Cache<String, CelRuntime.Program> PROGRAMS =

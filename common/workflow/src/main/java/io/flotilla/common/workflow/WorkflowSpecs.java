@@ -46,9 +46,9 @@ public final class WorkflowSpecs {
     }
 
     /** Parses and validates; throws with every problem when the document is unusable. */
-    public static WorkflowSpec read(String document) {
+    public static WorkflowSpec read(String document, WorkflowLimits limits) {
         WorkflowSpec spec = parse(document);
-        List<FieldError> errors = WorkflowValidator.validate(spec);
+        List<FieldError> errors = WorkflowValidator.validate(spec, limits);
         if (!errors.isEmpty()) {
             throw new InvalidWorkflowException(errors);
         }

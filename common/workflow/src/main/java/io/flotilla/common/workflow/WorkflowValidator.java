@@ -27,18 +27,41 @@ public final class WorkflowValidator {
     private static final Set<String> TYPES =
             Set.of("object", "array", "string", "number", "integer", "boolean", "null");
 
+    /** The one JSON Schema dialect a workflow's schemas may name (or leave unnamed). */
+    static final String DIALECT = "https://json-schema.org/draft/2020-12/schema";
+
+    /** Largest JSON Schema, in characters of JSON, and its deepest nesting. */
+    static final int SCHEMA_CHARS = 65_536;
+
+    static final int SCHEMA_DEPTH = 32;
+
+    /** The longest timeout of a step's call, and the longest wait (an approval's timeout). */
+    static final java.time.Duration LONGEST_CALL = java.time.Duration.ofHours(1);
+
+    static final java.time.Duration LONGEST_WAIT = java.time.Duration.ofDays(30);
+
+    /** Keywords whose values are data, not schemas: they are not searched for references. */
+    private static final Set<String> DATA = Set.of("enum", "const", "default", "examples");
+
     private final WorkflowSpec spec;
+    private final WorkflowLimits limits;
     private final List<FieldError> errors = new ArrayList<>();
     private final Map<String, Integer> index = new LinkedHashMap<>();
     private final Map<String, Set<String>> ancestors = new HashMap<>();
 
-    private WorkflowValidator(WorkflowSpec spec) {
+    private WorkflowValidator(WorkflowSpec spec, WorkflowLimits limits) {
         this.spec = spec;
+        this.limits = limits;
+    }
+
+    /** Every problem of the spec under the default limits; empty when it is valid. */
+    public static List<FieldError> validate(WorkflowSpec spec) {
+        return validate(spec, WorkflowLimits.DEFAULT);
     }
 
     /** Every problem of the spec; empty when it is valid. */
-    public static List<FieldError> validate(WorkflowSpec spec) {
-        WorkflowValidator v = new WorkflowValidator(spec);
+    public static List<FieldError> validate(WorkflowSpec spec, WorkflowLimits limits) {
+        WorkflowValidator v = new WorkflowValidator(spec, limits);
         v.run();
         return List.copyOf(v.errors);
     }
@@ -46,6 +69,16 @@ public final class WorkflowValidator {
     private void run() {
         if (spec.steps().isEmpty()) {
             error("steps", "a workflow needs at least one step");
+        }
+        if (spec.steps().size() > limits.steps()) {
+            error(
+                    "steps",
+                    "has "
+                            + spec.steps().size()
+                            + " steps; a workflow may have at most "
+                            + limits.steps()
+                            + " (limits.steps)");
+            return; // the graph checks below grow with the number of steps
         }
         for (int i = 0; i < spec.steps().size(); i++) {
             Step s = spec.steps().get(i);
@@ -105,8 +138,12 @@ public final class WorkflowValidator {
         if (s.loop() != null) {
             if (s.loop().maxIterations() == null
                     || s.loop().maxIterations() < 1
-                    || s.loop().maxIterations() > 100) {
-                error(at + ".loop.maxIterations", "is required: 1 to 100 iterations");
+                    || s.loop().maxIterations() > limits.loopIterations()) {
+                error(
+                        at + ".loop.maxIterations",
+                        "is required: 1 to "
+                                + limits.loopIterations()
+                                + " iterations (limits.loop-iterations)");
             }
             Set<String> withSelf = new HashSet<>(before);
             withSelf.add(s.id());
@@ -120,7 +157,7 @@ public final class WorkflowValidator {
                     at + ".maxParallel",
                     s.foreach() == null ? "only applies with foreach" : "must be at least 1");
         }
-        duration(at + ".timeout", s.timeout());
+        duration(at + ".timeout", s.timeout(), LONGEST_CALL);
         if (s.retries() != null
                 && (s.retries().max() == null || s.retries().max() < 0 || s.retries().max() > 10)) {
             error(at + ".retries.max", "must be 0 to 10");
@@ -165,7 +202,7 @@ public final class WorkflowValidator {
             }
         }
         if (s.approval() != null) {
-            duration(at + ".approval.timeout", s.approval().timeout());
+            duration(at + ".approval.timeout", s.approval().timeout(), LONGEST_WAIT);
         }
         if (s.workflow() != null
                 && (s.workflow().name() == null || s.workflow().name().isBlank())) {
@@ -300,6 +337,107 @@ public final class WorkflowValidator {
             error(path, "a JSON Schema must be an object, e.g. {type: object, properties: {...}}");
             return;
         }
+        int chars = schema.toString().length();
+        if (chars > SCHEMA_CHARS) {
+            error(
+                    path,
+                    "is "
+                            + chars
+                            + " characters of JSON; a schema may have at most "
+                            + SCHEMA_CHARS);
+            return;
+        }
+        if (!contained(path, schema, 0)) {
+            error(path, "nests deeper than " + SCHEMA_DEPTH + " levels");
+        }
+        shape(path, schema);
+    }
+
+    /**
+     * A schema that cannot reach outside the workflow or stall the executor: references only to its
+     * own {@code #...} parts, no {@code $id}, the 2020-12 dialect only, regular expressions RE2 can
+     * run (linear time: no backreferences or lookaround), at most {@link #SCHEMA_DEPTH} levels
+     * deep.
+     */
+    private boolean contained(String path, JsonNode node, int depth) {
+        if (depth > SCHEMA_DEPTH) {
+            return false;
+        }
+        boolean shallow = true;
+        if (node.isArray()) {
+            for (int i = 0; i < node.size() && shallow; i++) {
+                shallow = contained(path + "[" + i + "]", node.get(i), depth + 1);
+            }
+            return shallow;
+        }
+        if (!node.isObject()) {
+            return true;
+        }
+        var fields = node.fields();
+        while (fields.hasNext()) {
+            var f = fields.next();
+            String at = path + "." + f.getKey();
+            JsonNode v = f.getValue();
+            switch (f.getKey()) {
+                case "$ref", "$dynamicRef" -> {
+                    if (!v.isTextual() || !v.asText().startsWith("#")) {
+                        error(
+                                at,
+                                "only references inside this schema (#/...) are allowed; the executor loads no other documents");
+                    }
+                }
+                case "$id" ->
+                        error(at, "is not allowed: schemas are anonymous parts of a workflow");
+                case "$schema" -> {
+                    if (!DIALECT.equals(v.asText())) {
+                        error(at, "leave it out or use " + DIALECT);
+                    }
+                }
+                case "pattern" -> regex(at, v);
+                case "patternProperties" -> {
+                    if (v.isObject()) {
+                        v.fieldNames().forEachRemaining(name -> regex(at + "." + name, name));
+                    }
+                }
+                default -> {}
+            }
+            if (!DATA.contains(f.getKey()) && !contained(at, v, depth + 1)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void regex(String path, JsonNode value) {
+        if (!value.isTextual()) {
+            error(path, "must be a regular expression");
+            return;
+        }
+        regex(path, value.asText());
+    }
+
+    private void regex(String path, String regex) {
+        try {
+            com.google.re2j.Pattern.compile(regex);
+        } catch (com.google.re2j.PatternSyntaxException e) {
+            error(
+                    path,
+                    "'"
+                            + regex
+                            + "' is not a regular expression the linear-time engine (RE2) runs: "
+                            + e.getDescription()
+                            + " (backreferences and lookaround are not supported)");
+        }
+    }
+
+    private void shape(String path, JsonNode schema) {
+        if (schema == null || schema.isNull()) {
+            return;
+        }
+        if (!schema.isObject()) {
+            error(path, "a JSON Schema must be an object, e.g. {type: object, properties: {...}}");
+            return;
+        }
         JsonNode type = schema.get("type");
         if (type != null) {
             boolean ok =
@@ -327,7 +465,7 @@ public final class WorkflowValidator {
                 properties
                         .fields()
                         .forEachRemaining(
-                                f -> schema(path + ".properties." + f.getKey(), f.getValue()));
+                                f -> shape(path + ".properties." + f.getKey(), f.getValue()));
             }
         }
         JsonNode required = schema.get("required");
@@ -348,7 +486,7 @@ public final class WorkflowValidator {
             }
         }
         if (schema.has("items")) {
-            schema(path + ".items", schema.get("items"));
+            shape(path + ".items", schema.get("items"));
         }
         if (schema.has("enum") && (!schema.get("enum").isArray() || schema.get("enum").isEmpty())) {
             error(path + ".enum", "must be a non-empty list of values");
@@ -394,7 +532,7 @@ public final class WorkflowValidator {
 
     private void settings() {
         if (spec.defaults() != null) {
-            duration("defaults.timeout", spec.defaults().timeout());
+            duration("defaults.timeout", spec.defaults().timeout(), LONGEST_CALL);
             if (spec.defaults().retries() != null
                     && (spec.defaults().retries().max() == null
                             || spec.defaults().retries().max() < 0
@@ -425,9 +563,19 @@ public final class WorkflowValidator {
         }
     }
 
-    private void duration(String path, String value) {
+    private void duration(String path, String value, java.time.Duration longest) {
         try {
-            Durations.parse(value);
+            java.time.Duration d = Durations.parse(value);
+            if (d != null && (d.isZero() || d.compareTo(longest) > 0)) {
+                error(
+                        path,
+                        "'"
+                                + value
+                                + "' is out of range: give more than 0 and at most "
+                                + (longest.toDays() > 0
+                                        ? longest.toDays() + "d"
+                                        : longest.toHours() + "h"));
+            }
         } catch (IllegalArgumentException e) {
             error(path, e.getMessage());
         }

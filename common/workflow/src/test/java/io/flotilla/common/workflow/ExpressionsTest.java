@@ -99,4 +99,16 @@ class ExpressionsTest {
                         () -> Expressions.test("input.topic", scope()));
         assertTrue(e.getMessage().contains("must be true or false"), e.getMessage());
     }
+
+    @Test
+    void expressionsCannotLoopSoTheirCostIsBoundedByTheirLength() throws Exception {
+        // no comprehension macros (all, exists, map, filter): an expression's work grows with its
+        // own length, never with the data; MAX_ITERATIONS guards the runtime should they be added
+        Expressions.Scope big = new Expressions.Scope(json("{\"n\": [1, 1, 1]}"), Map.of(), null);
+        Expressions.EvaluationException e =
+                assertThrows(
+                        Expressions.EvaluationException.class,
+                        () -> Expressions.test("input.n.all(x, x == 1)", big));
+        assertTrue(e.getMessage().contains("does not compile"), e.getMessage());
+    }
 }

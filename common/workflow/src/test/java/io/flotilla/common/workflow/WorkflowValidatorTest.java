@@ -27,12 +27,15 @@ class WorkflowValidatorTest {
     @Test
     void theExampleWorkflowsAreValid() throws Exception {
         WorkflowSpec brief =
-                WorkflowSpecs.read(Files.readString(Path.of("../../examples/research-brief.yaml")));
+                WorkflowSpecs.read(
+                        Files.readString(Path.of("../../examples/research-brief.yaml")),
+                        WorkflowLimits.DEFAULT);
         assertEquals(4, brief.steps().size());
         assertTrue(brief.steps().stream().allMatch(s -> s.kind() == WorkflowSpec.Kind.AGENT));
         WorkflowSpec design =
                 WorkflowSpecs.read(
-                        Files.readString(Path.of("src/test/resources/design-example.yaml")));
+                        Files.readString(Path.of("src/test/resources/design-example.yaml")),
+                        WorkflowLimits.DEFAULT);
         assertEquals(WorkflowSpec.Kind.APPROVAL, design.steps().get(3).kind());
     }
 
@@ -179,6 +182,93 @@ class WorkflowValidatorTest {
                                 WorkflowSpecs.parse(
                                         "steps: [{id: a, maxParallel: many, agent: {prompt: x}}]"));
         assertEquals("steps[0].maxParallel", type.errors().get(0).field());
-        assertThrows(InvalidWorkflowException.class, () -> WorkflowSpecs.read("steps: []"));
+        assertThrows(
+                InvalidWorkflowException.class,
+                () -> WorkflowSpecs.read("steps: []", WorkflowLimits.DEFAULT));
+    }
+
+    @Test
+    void schemasCannotReachOutsideTheWorkflowOrStallTheExecutor() {
+        List<FieldError> e =
+                errors(
+                        """
+                defaults: {model: fast}
+                input:
+                  schema:
+                    $id: https://attacker.example/s
+                    $schema: http://json-schema.org/draft-04/schema#
+                    type: object
+                    properties:
+                      a: {$ref: "https://attacker.example/remote.json"}
+                      b: {$ref: "file:///etc/passwd"}
+                      c: {$ref: "#/$defs/local"}
+                      d: {type: string, pattern: '^(a+)+\\1$'}
+                      e: {type: string, enum: [{$ref: "data, not a reference"}]}
+                    patternProperties: {"(?=x)": {type: string}}
+                    $defs: {local: {type: string, pattern: "^[a-z]+$"}}
+                steps:
+                  - {id: a, agent: {prompt: x}}
+                """);
+        assertError(e, "input.schema.$id", "not allowed");
+        assertError(e, "input.schema.$schema", "2020-12");
+        assertError(e, "input.schema.properties.a.$ref", "only references inside this schema");
+        assertError(e, "input.schema.properties.b.$ref", "only references inside this schema");
+        assertError(e, "input.schema.properties.d.pattern", "linear-time engine");
+        assertError(e, "input.schema.patternProperties.(?=x)", "lookaround");
+        assertEquals(
+                6, e.size(), "the local reference, the RE2 pattern and enum data are fine: " + e);
+    }
+
+    @Test
+    void schemasHaveASizeAndDepthLimit() {
+        String deep = "{type: array, items: ".repeat(40) + "{type: string}" + "}".repeat(40);
+        assertError(
+                errors(
+                        "defaults: {model: fast}\ninput: {schema: "
+                                + deep
+                                + "}\nsteps: [{id: a, agent: {prompt: x}}]"),
+                "input.schema",
+                "deeper than 32 levels");
+        String wide =
+                "{type: object, properties: {"
+                        + java.util.stream.IntStream.range(0, 3000)
+                                .mapToObj(i -> "p" + i + ": {type: string}")
+                                .collect(java.util.stream.Collectors.joining(", "))
+                        + "}}";
+        assertError(
+                errors(
+                        "defaults: {model: fast}\ninput: {schema: "
+                                + wide
+                                + "}\nsteps: [{id: a, agent: {prompt: x}}]"),
+                "input.schema",
+                "at most 65536");
+    }
+
+    @Test
+    void limitsAndDurationsAreEnforced() {
+        String steps =
+                java.util.stream.IntStream.range(0, 5)
+                        .mapToObj(i -> "  - {id: s" + i + ", agent: {prompt: x}}")
+                        .collect(java.util.stream.Collectors.joining("\n"));
+        List<FieldError> tooMany =
+                WorkflowValidator.validate(
+                        WorkflowSpecs.parse("defaults: {model: fast}\nsteps:\n" + steps),
+                        new WorkflowLimits(4, 10));
+        assertError(tooMany, "steps", "at most 4 (limits.steps)");
+        List<FieldError> e =
+                WorkflowValidator.validate(
+                        WorkflowSpecs.parse(
+                                """
+                defaults: {model: fast, timeout: 99999999999999999999s}
+                steps:
+                  - {id: a, timeout: 2h, agent: {prompt: x}}
+                  - {id: b, timeout: 0s, agent: {prompt: x}}
+                  - {id: c, loop: {maxIterations: 11, until: "true"}, agent: {prompt: x}}
+                """),
+                        new WorkflowLimits(100, 10));
+        assertError(e, "defaults.timeout", "is not a duration");
+        assertError(e, "steps.a.timeout", "at most 1h");
+        assertError(e, "steps.b.timeout", "more than 0");
+        assertError(e, "steps.c.loop.maxIterations", "1 to 10 iterations");
     }
 }
