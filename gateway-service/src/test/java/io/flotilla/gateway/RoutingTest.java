@@ -19,6 +19,7 @@ import io.flotilla.gateway.fake.FakeUpstream;
 import io.flotilla.gateway.fake.GatewayTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import java.time.Duration;
 import java.util.List;
@@ -249,8 +250,55 @@ class RoutingTest {
     }
 
     @Test
+    void autoNeverPicksAModelTheKeyMayNotUse() {
+        String cheapOnly = GatewayApi.key("auto", "fast");
+        chat(cheapOnly, "auto", "Please analyze this contract")
+                .then()
+                .statusCode(200)
+                .header("x-flotilla-route", "auto->fast");
+        String autoOnly = GatewayApi.key("auto");
+        chat(autoOnly, "auto", "What is the capital of France?")
+                .then()
+                .statusCode(403)
+                .body("error.code", equalTo("model_not_allowed"))
+                .body("error.message", containsString("may use neither"));
+    }
+
+    @Test
+    void onlyKnownFieldsAreForwardedAndNMustBeOne() {
+        String key = GatewayApi.key("fast");
+        given().header("Authorization", "Bearer " + key)
+                .contentType(ContentType.JSON)
+                .body(
+                        Map.of(
+                                "model", "fast",
+                                "service_tier", "priority",
+                                "messages", List.of(Map.of("role", "user", "content", "hi"))))
+                .post("/v1/chat/completions")
+                .then()
+                .statusCode(400)
+                .body("error.param", equalTo("service_tier"))
+                .body("error.message", containsString("unsupported parameter 'service_tier'"));
+        given().header("Authorization", "Bearer " + key)
+                .contentType(ContentType.JSON)
+                .body(
+                        Map.of(
+                                "model",
+                                "fast",
+                                "n",
+                                4,
+                                "messages",
+                                List.of(Map.of("role", "user", "content", "hi"))))
+                .post("/v1/chat/completions")
+                .then()
+                .statusCode(400)
+                .body("error.param", equalTo("n"))
+                .body("error.message", containsString("reserves budget for one completion"));
+    }
+
+    @Test
     void autoSendsShortPlainPromptsToTheCheapModelAndTheRestToTheStrongOne() {
-        String key = GatewayApi.key("auto");
+        String key = GatewayApi.key("auto", "fast", "smart");
         chat(key, "auto", "What is the capital of France?")
                 .then()
                 .statusCode(200)

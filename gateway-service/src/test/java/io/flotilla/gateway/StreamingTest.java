@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.gateway.fake.FakeUpstream;
 import io.flotilla.gateway.fake.GatewayTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -111,5 +112,31 @@ class StreamingTest {
         assertFalse(data.contains("[DONE]"), "a broken stream must not look finished: " + data);
         String last = data.get(data.size() - 1);
         assertTrue(last.contains("\"error\"") && last.contains("stream_interrupted"), last);
+    }
+
+    @Test
+    void aStreamThatSendsNoEventWithinTheTimeoutIsRetriedThenEnds() throws Exception {
+        // keep-alive comments keep the connection busy but carry no event: the attempt is cut
+        // after the target's timeout (500 ms) and retried like any timeout; it never hangs
+        String key = GatewayApi.key("stalling");
+        script("st-stall", FakeUpstream.Behaviour.STALL, FakeUpstream.Behaviour.OK);
+        Response retried = stream(key, "stalling", false);
+        retried.then().statusCode(200);
+        assertEquals("echo: tell me", text(data(retried.asString())));
+        assertEquals(2, FakeUpstream.calls("st-stall"));
+
+        script(
+                "st-stall",
+                java.util.Collections.nCopies(10, FakeUpstream.Behaviour.STALL)
+                        .toArray(FakeUpstream.Behaviour[]::new));
+        int before = FakeUpstream.calls("st-stall");
+        Response stalled = stream(key, "stalling", false);
+        String body = stalled.asString();
+        assertTrue(stalled.statusCode() >= 500, stalled.statusCode() + " " + body);
+        assertTrue(body.contains("upstream_error"), body);
+        assertFalse(body.contains("[DONE]"), body);
+        assertTrue(
+                FakeUpstream.calls("st-stall") > before,
+                "the stalled attempts were cut and ended, not left hanging");
     }
 }

@@ -6,6 +6,7 @@ import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.flotilla.gateway.key.Keys;
 import io.flotilla.gateway.openai.OpenAiError;
+import io.flotilla.gateway.openai.OpenAiShapes;
 import io.flotilla.gateway.provider.Providers;
 import io.flotilla.gateway.provider.UpstreamFailure;
 import io.flotilla.gateway.route.Route;
@@ -49,6 +50,19 @@ public class ChatService {
     public record Plan(String alias, String routedVia, List<Target> order) {}
 
     public Plan plan(Keys.Caller caller, ObjectNode request, boolean chat) {
+        Set<String> fields = chat ? OpenAiShapes.CHAT_FIELDS : OpenAiShapes.EMBEDDING_FIELDS;
+        request.fieldNames()
+                .forEachRemaining(
+                        f -> {
+                            if (!fields.contains(f)) {
+                                throw OpenAiError.invalid(
+                                        f,
+                                        "unsupported parameter '"
+                                                + f
+                                                + "'; this gateway accepts "
+                                                + new java.util.TreeSet<>(fields));
+                            }
+                        });
         if (chat) {
             validateChat(request);
         }
@@ -88,10 +102,32 @@ public class ChatService {
                 () -> exact[0] >= 0 ? exact[0] : (exact[0] = TokenEstimator.promptTokens(request));
         String via = null;
         if (route.isAuto()) {
-            String chosen =
+            String preferred =
                     simple(route.auto(), request, prompt)
                             ? route.auto().cheap()
                             : route.auto().strong();
+            String other =
+                    preferred.equals(route.auto().cheap())
+                            ? route.auto().strong()
+                            : route.auto().cheap();
+            // auto never routes a key to a model it may not use
+            String chosen = caller.allows(preferred) ? preferred : other;
+            if (!caller.allows(chosen)) {
+                throw new OpenAiError(
+                        403,
+                        "permission_error",
+                        "model_not_allowed",
+                        "model",
+                        "'"
+                                + model
+                                + "' routes to '"
+                                + route.auto().cheap()
+                                + "' or '"
+                                + route.auto().strong()
+                                + "', and this key may use neither; allowed: "
+                                + allowed(caller),
+                        null);
+            }
             via = model + "->" + chosen;
             route = routes.route(chosen);
             if (route == null || route.isAuto()) {
@@ -304,6 +340,12 @@ public class ChatService {
                     && (!request.get(field).canConvertToInt() || request.get(field).asInt() < 1)) {
                 throw OpenAiError.invalid(field, field + " must be a positive integer");
             }
+        }
+        if (request.has("n") && !request.get("n").isNull() && request.get("n").asInt(0) != 1) {
+            // one reservation covers one completion: several would spend n times what was held
+            throw OpenAiError.invalid(
+                    "n",
+                    "n must be 1: the gateway reserves budget for one completion per request; send n requests instead");
         }
         if (request.has("stream") && !request.get("stream").isBoolean()) {
             throw OpenAiError.invalid("stream", "stream must be true or false");

@@ -12,6 +12,54 @@ public final class OpenAiShapes {
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
+    /**
+     * The chat completion fields the gateway accepts and forwards upstream: anything else (e.g.
+     * {@code service_tier}, {@code store}, {@code audio}, which change what a call costs or keep
+     * prompts at the provider) is refused, so what a request may spend is what the gateway reserved
+     * for.
+     */
+    public static final java.util.Set<String> CHAT_FIELDS =
+            java.util.Set.of(
+                    "model",
+                    "messages",
+                    "max_tokens",
+                    "max_completion_tokens",
+                    "temperature",
+                    "top_p",
+                    "n",
+                    "stop",
+                    "presence_penalty",
+                    "frequency_penalty",
+                    "logit_bias",
+                    "logprobs",
+                    "top_logprobs",
+                    "user",
+                    "response_format",
+                    "seed",
+                    "tools",
+                    "tool_choice",
+                    "parallel_tool_calls",
+                    "stream",
+                    "stream_options",
+                    "reasoning_effort");
+
+    /** The embeddings fields the gateway accepts and forwards. */
+    public static final java.util.Set<String> EMBEDDING_FIELDS =
+            java.util.Set.of("model", "input", "encoding_format", "dimensions", "user");
+
+    /** The request's fields on the allow-list, as a new object (what goes upstream). */
+    public static ObjectNode allowed(ObjectNode request, java.util.Set<String> fields) {
+        ObjectNode out = F.objectNode();
+        request.fields()
+                .forEachRemaining(
+                        f -> {
+                            if (fields.contains(f.getKey())) {
+                                out.set(f.getKey(), f.getValue().deepCopy());
+                            }
+                        });
+        return out;
+    }
+
     private OpenAiShapes() {}
 
     /**

@@ -1,6 +1,7 @@
 package io.flotilla.gateway.provider;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.gateway.openai.OpenAiShapes;
 import io.flotilla.gateway.openai.Sse;
 import io.flotilla.gateway.route.Target;
 import io.smallrye.mutiny.Multi;
@@ -12,7 +13,7 @@ import java.util.Map;
 
 /**
  * OpenAI and every OpenAI-compatible server (vLLM, Ollama's /v1, LM Studio): the body passes
- * through.
+ * through, its fields limited to the allow-list of {@link OpenAiShapes}.
  */
 @Singleton
 public final class OpenAiProvider implements Provider {
@@ -25,7 +26,7 @@ public final class OpenAiProvider implements Provider {
 
     @Override
     public Uni<ObjectNode> complete(Target target, ObjectNode request) {
-        ObjectNode body = request.deepCopy();
+        ObjectNode body = OpenAiShapes.allowed(request, OpenAiShapes.CHAT_FIELDS);
         body.put("model", target.model());
         body.remove("stream");
         body.remove("stream_options");
@@ -39,7 +40,7 @@ public final class OpenAiProvider implements Provider {
 
     @Override
     public Uni<Multi<ObjectNode>> stream(Target target, ObjectNode request) {
-        ObjectNode body = request.deepCopy();
+        ObjectNode body = OpenAiShapes.allowed(request, OpenAiShapes.CHAT_FIELDS);
         body.put("model", target.model());
         body.put("stream", true);
         // always ask for usage: the gateway needs it even when the caller did not ask for it
@@ -54,7 +55,7 @@ public final class OpenAiProvider implements Provider {
 
     @Override
     public Uni<ObjectNode> embed(Target target, ObjectNode request) {
-        ObjectNode body = request.deepCopy();
+        ObjectNode body = OpenAiShapes.allowed(request, OpenAiShapes.EMBEDDING_FIELDS);
         body.put("model", target.model());
         return upstream.post(
                         target.baseUrl() + "/embeddings", headers(target), body, target.timeout())

@@ -67,6 +67,17 @@ public class Upstream {
                 .map(
                         response ->
                                 Sse.parse(response.pause().toMulti())
+                                        // comments (keep-alives) are not events: an upstream
+                                        // that sends only those for `timeout` is cut off
+                                        .ifNoItem()
+                                        .after(timeout)
+                                        .failWith(
+                                                () ->
+                                                        new UpstreamFailure(
+                                                                Kind.TIMEOUT,
+                                                                "no event from the upstream for "
+                                                                        + timeout.toMillis()
+                                                                        + " ms"))
                                         .onFailure(f -> !(f instanceof UpstreamFailure))
                                         .transform(Upstream::classify))
                 .onFailure(f -> !(f instanceof UpstreamFailure))

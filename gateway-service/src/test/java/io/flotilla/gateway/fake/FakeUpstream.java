@@ -37,6 +37,8 @@ public final class FakeUpstream {
         BAD_REQUEST,
         NO_USAGE,
         SLOW_STREAM,
+        /** Sends the stream's headers, then only keep-alive comments, every 100 ms, forever. */
+        STALL,
         /**
          * Streams exactly the request's {@code max_tokens} tokens (by cl100k_base, another
          * tokenizer than the gateway's), one token per chunk as providers do, and reports them.
@@ -245,6 +247,18 @@ public final class FakeUpstream {
         res.setChunked(true).putHeader("Content-Type", "text/event-stream");
         if (b == Behaviour.CUT_BEFORE_FIRST) {
             res.write(": opening\n\n").onComplete(x -> res.reset());
+            return;
+        }
+        if (b == Behaviour.STALL) {
+            long timer =
+                    vertx.setPeriodic(
+                            100,
+                            t -> {
+                                if (!res.closed()) {
+                                    res.write(": keep-alive\n\n");
+                                }
+                            });
+            res.closeHandler(v -> vertx.cancelTimer(timer));
             return;
         }
         List<String> toSend = new ArrayList<>(events);
