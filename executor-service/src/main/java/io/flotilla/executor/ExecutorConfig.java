@@ -97,6 +97,10 @@ public interface ExecutorConfig {
         /** Largest rendered system message or prompt of an agent step, in characters. */
         @WithDefault("262144")
         int templateChars();
+
+        /** Most run event streams (SSE) one pod serves at once. */
+        @WithDefault("500")
+        int eventStreams();
     }
 
     /** The AI gateway every LLM call goes through. */

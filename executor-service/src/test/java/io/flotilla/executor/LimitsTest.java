@@ -134,4 +134,54 @@ class LimitsTest {
                 run.getString("reason"));
         assertEquals(0, FakeGateway.calls("big1:").size(), "no call was paid for");
     }
+
+    @Test
+    void eventStreamsPerPodAreCapped() throws Exception {
+        FakeGateway.script("sse1:", c -> FakeGateway.Reply.ok("late").after(20_000));
+        Api.publish(
+                "limits",
+                "watched",
+                "defaults: {model: fast}\nsteps: [{id: a, agent: {prompt: \"sse1: go\"}}]\n");
+        String run = Api.start("limits/watched", "{}");
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI events =
+                java.net.URI.create(
+                        io.restassured.RestAssured.baseURI
+                                + ":"
+                                + io.restassured.RestAssured.port
+                                + "/api/v1/runs/"
+                                + run
+                                + "/events");
+        java.util.List<java.util.concurrent.CompletableFuture<?>> open =
+                new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            var response =
+                    http.send(
+                            java.net.http.HttpRequest.newBuilder(events)
+                                    .header("Authorization", "Bearer " + Api.ADMIN)
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, response.statusCode());
+            open.add(java.util.concurrent.CompletableFuture.runAsync(() -> drain(response.body())));
+        }
+        given().get("/api/v1/runs/" + run + "/events")
+                .then()
+                .statusCode(503)
+                .body("detail", containsString("flotilla.executor.limits.event-streams"));
+        given().post("/api/v1/runs/" + run + "/cancel").then().statusCode(202);
+        for (var stream : open) {
+            stream.get(10, java.util.concurrent.TimeUnit.SECONDS); // each ends with the run
+        }
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> given().get("/api/v1/runs/" + run + "/events").statusCode() == 200);
+    }
+
+    private static void drain(java.io.InputStream body) {
+        try (body) {
+            body.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }

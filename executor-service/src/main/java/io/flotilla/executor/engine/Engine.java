@@ -68,6 +68,7 @@ public class Engine {
     private Semaphore slots;
     private ExecutorService workers;
     private ScheduledExecutorService housekeeping;
+    private ScheduledExecutorService renewal;
     private Thread dispatcher;
     private AgentRegistration registration;
 
@@ -118,10 +119,12 @@ public class Engine {
         running = true;
         slots = new Semaphore(config.concurrency());
         workers = Executors.newFixedThreadPool(config.concurrency(), named("flotilla-step"));
-        housekeeping = Executors.newSingleThreadScheduledExecutor(named("flotilla-leases"));
+        housekeeping = Executors.newSingleThreadScheduledExecutor(named("flotilla-housekeeping"));
+        // renewal has a thread (and connections, see Leases) of its own: a slow reclaim or purge
+        // cannot delay it
+        renewal = Executors.newSingleThreadScheduledExecutor(named("flotilla-lease-renewal"));
         long renewEvery = Math.max(100, config.lease().toMillis() / 3);
-        housekeeping.scheduleWithFixedDelay(
-                this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        renewal.scheduleWithFixedDelay(this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
         housekeeping.scheduleWithFixedDelay(
                 this::reclaim,
                 config.poll().toMillis(),
@@ -189,6 +192,7 @@ public class Engine {
                     e.getMessage());
         }
         housekeeping.shutdownNow();
+        renewal.shutdownNow();
         if (registration != null) {
             registration.close();
         }
@@ -407,7 +411,6 @@ public class Engine {
     private void renew() {
         try {
             leases.renew(inFlight);
-            readyDepth.set(leases.readyDepth());
         } catch (SQLException | RuntimeException e) {
             LOG.warnf(
                     e,
@@ -421,6 +424,7 @@ public class Engine {
      */
     private void reclaim() {
         try {
+            readyDepth.set(leases.readyDepth());
             for (StepStore.Reclaimed r : leases.reclaim()) {
                 reclaims.increment();
                 LOG.infof(

@@ -19,11 +19,21 @@ import javax.sql.DataSource;
 public class Leases {
 
     private final DataSource ds;
+    private final DataSource renewals;
     private final ExecutorConfig config;
     private final StepStore steps;
 
-    Leases(DataSource ds, ExecutorConfig config, StepStore steps) {
+    /**
+     * @param renewals the {@code leases} datasource: lease renewal has connections of its own, so
+     *     API load on the default pool cannot make a live pod lose its steps
+     */
+    Leases(
+            DataSource ds,
+            @io.quarkus.agroal.DataSource("leases") DataSource renewals,
+            ExecutorConfig config,
+            StepStore steps) {
         this.ds = ds;
+        this.renewals = renewals;
         this.config = config;
         this.steps = steps;
     }
@@ -43,7 +53,7 @@ public class Leases {
         if (inFlight.isEmpty()) {
             return 0;
         }
-        try (Connection c = ds.getConnection()) {
+        try (Connection c = renewals.getConnection()) {
             return steps.renew(c, config.lease(), inFlight);
         }
     }

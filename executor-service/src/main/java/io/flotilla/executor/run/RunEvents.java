@@ -1,5 +1,7 @@
 package io.flotilla.executor.run;
 
+import io.flotilla.common.problem.ProblemException;
+import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.engine.Wakeups;
 import io.flotilla.executor.store.EventStore;
 import io.smallrye.mutiny.Multi;
@@ -34,11 +36,15 @@ public class RunEvents {
     private final Vertx vertx;
     private final Wakeups wakeups;
     private final Map<UUID, List<Runnable>> watchers = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger open =
+            new java.util.concurrent.atomic.AtomicInteger();
+    private final int limit;
 
-    RunEvents(EventStore events, Vertx vertx, Wakeups wakeups) {
+    RunEvents(EventStore events, Vertx vertx, Wakeups wakeups, ExecutorConfig config) {
         this.events = events;
         this.vertx = vertx;
         this.wakeups = wakeups;
+        this.limit = config.limits().eventStreams();
     }
 
     @PostConstruct
@@ -46,9 +52,23 @@ public class RunEvents {
         wakeups.onRunChanged(id -> watchers.getOrDefault(id, List.of()).forEach(Runnable::run));
     }
 
+    /**
+     * The run's events from {@code after} on; refused with 503 when this pod already serves {@code
+     * limits.event-streams} streams.
+     */
     Multi<OutboundSseEvent> stream(UUID run, long after, Sse sse) {
+        if (open.incrementAndGet() > limit) {
+            open.decrementAndGet();
+            throw new ProblemException(
+                    503,
+                    "Too many event streams",
+                    "this executor pod already serves "
+                            + limit
+                            + " event streams (flotilla.executor.limits.event-streams); retry later, or poll GET /api/v1/runs/"
+                            + run);
+        }
         return Multi.createFrom()
-                .emitter(
+                .<OutboundSseEvent>emitter(
                         em -> {
                             Fetcher fetcher = new Fetcher(run, after, sse, em);
                             watchers.computeIfAbsent(run, k -> new CopyOnWriteArrayList<>())
@@ -57,6 +77,7 @@ public class RunEvents {
                             em.onTermination(
                                     () -> {
                                         vertx.cancelTimer(timer);
+                                        open.decrementAndGet();
                                         watchers.computeIfPresent(
                                                 run,
                                                 (k, list) -> {
