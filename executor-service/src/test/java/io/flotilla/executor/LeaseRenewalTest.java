@@ -90,4 +90,22 @@ class LeaseRenewalTest {
         assertEquals("succeeded", ended.getString("status"), ended.prettify());
         assertEquals(1, FakeGateway.calls("starve1:").size(), "the step was never taken away");
     }
+
+    @Inject
+    @io.quarkus.agroal.DataSource("leases")
+    DataSource renewals;
+
+    @Test
+    void everyStatementOnTheExecutorsConnectionsHasADeadline() throws Exception {
+        assertEquals("30s", show(pool));
+        assertEquals("5s", show(renewals));
+    }
+
+    private static String show(DataSource ds) throws Exception {
+        try (Connection c = ds.getConnection();
+                ResultSet rs = c.createStatement().executeQuery("SHOW statement_timeout")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
 }

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(GatewayTestResource.class)
 class AdminApiTest extends ServiceSmokeTest {
 
+    @jakarta.inject.Inject io.vertx.mutiny.sqlclient.Pool pool;
+
     @Override
     protected String schema() {
         return "gateway";
@@ -162,6 +164,44 @@ class AdminApiTest extends ServiceSmokeTest {
                 .then()
                 .statusCode(204);
         chat(key, "custom", "hi").then().statusCode(404);
+    }
+
+    @Test
+    void aStoredRouteWhoseProviderIsGoneIsReportedAndTheOthersStillServe() {
+        // as if the routes file had lost the provider 'retired' after this route was stored
+        pool.preparedQuery("INSERT INTO gateway.routes (alias, spec) VALUES ($1, $2::jsonb)")
+                .execute(
+                        io.vertx.mutiny.sqlclient.Tuple.of(
+                                "stale",
+                                new io.vertx.core.json.JsonObject(
+                                        "{\"targets\":[{\"provider\":\"retired\",\"model\":\"m\"}]}")))
+                .await()
+                .atMost(java.time.Duration.ofSeconds(5));
+        try {
+            given().header("Authorization", ADMIN)
+                    .contentType(ContentType.JSON)
+                    .body(
+                            Map.of(
+                                    "targets",
+                                    List.of(Map.of("provider", "mock", "model", "mock-ok"))))
+                    .put("/admin/v1/routes/healthy") // stores and reloads every stored route
+                    .then()
+                    .statusCode(204);
+            given().header("Authorization", ADMIN)
+                    .get("/admin/v1/routes")
+                    .then()
+                    .statusCode(200)
+                    .body("stale.unserved", containsString("'retired' is not a provider"))
+                    .body("healthy.targets[0].id", equalTo("mock/mock-ok"));
+            String key = GatewayApi.key("healthy");
+            chat(key, "healthy", "hi").then().statusCode(200);
+            chat(key, "stale", "hi").then().statusCode(404);
+        } finally {
+            pool.preparedQuery("DELETE FROM gateway.routes WHERE alias IN ('stale', 'healthy')")
+                    .execute()
+                    .await()
+                    .atMost(java.time.Duration.ofSeconds(5));
+        }
     }
 
     @Test

@@ -165,6 +165,7 @@ public class AdminResource {
                                                         route.targets().stream()
                                                                 .map(AdminResource::target)
                                                                 .toList())));
+        routes.unserved().forEach((alias, why) -> out.put(alias, Map.of("unserved", why)));
         return out;
     }
 

@@ -5,10 +5,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgException;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -25,7 +27,9 @@ import org.jboss.logging.Logger;
 /**
  * The cost ledger: one row per request, queued on the request path and written in batches every
  * {@code ledger-flush}. A graceful shutdown writes what is queued before the pool closes; rows of a
- * failed batch go back to the queue.
+ * batch that failed for want of the database go back to the queue; a batch the database refuses for
+ * its data is written row by row, and a row refused on its own is set aside (dropped from the
+ * queue, counted, logged with its request id), so one bad row never blocks the rest.
  */
 @Singleton
 public class Ledger {
@@ -58,6 +62,7 @@ public class Ledger {
     private final AtomicBoolean writing = new AtomicBoolean();
     private final int maxQueued;
     private final Counter shed;
+    private final Counter setAside;
     private volatile long lastShedLog;
 
     Ledger(Pool pool, Vertx vertx, GatewayConfig config, MeterRegistry meters) {
@@ -69,6 +74,10 @@ public class Ledger {
         this.shed =
                 Counter.builder("flotilla.gateway.ledger.shed")
                         .description("Ledger rows dropped because the queue was full")
+                        .register(meters);
+        this.setAside =
+                Counter.builder("flotilla.gateway.ledger.set.aside")
+                        .description("Ledger rows the database refused on their own, set aside")
                         .register(meters);
     }
 
@@ -155,13 +164,11 @@ public class Ledger {
                                                 .addInteger(x.status())
                                                 .addBoolean(x.stream()))
                         .toList();
-        return pool.preparedQuery(
-                        """
-                INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
-                    cost_micros, latency_ms, status, stream)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING""")
+        return pool.preparedQuery(INSERT)
                 .executeBatch(rows)
                 .map(r -> batch.size())
+                .onFailure(Ledger::refused)
+                .recoverWithUni(err -> oneByOne(batch, rows))
                 .onFailure()
                 .invoke(
                         err -> {
@@ -174,6 +181,44 @@ public class Ledger {
                             queued.addAndGet(batch.size());
                         })
                 .eventually(() -> writing.set(false));
+    }
+
+    private static final String INSERT =
+            """
+            INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
+                cost_micros, latency_ms, status, stream)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING""";
+
+    /** The database refused the data (class 22 data exception, 23 integrity), not the call. */
+    private static boolean refused(Throwable t) {
+        return t instanceof PgException pg
+                && pg.getSqlState() != null
+                && (pg.getSqlState().startsWith("22") || pg.getSqlState().startsWith("23"));
+    }
+
+    /** Writes a refused batch row by row; rows refused on their own are set aside. */
+    private Uni<Integer> oneByOne(List<Entry> batch, List<Tuple> rows) {
+        return Multi.createFrom()
+                .range(0, rows.size())
+                .onItem()
+                .transformToUniAndConcatenate(
+                        i ->
+                                pool.preparedQuery(INSERT)
+                                        .execute(rows.get(i))
+                                        .replaceWith(1)
+                                        .onFailure(Ledger::refused)
+                                        .recoverWithItem(
+                                                err -> {
+                                                    setAside.increment();
+                                                    LOG.errorf(
+                                                            "ledger row of request %s set aside: the database refused it (%s)",
+                                                            batch.get(i).id(),
+                                                            ((PgException) err).getSqlState());
+                                                    return 0;
+                                                }))
+                .collect()
+                .asList()
+                .replaceWith(batch.size());
     }
 
     static OffsetDateTime now() {

@@ -44,6 +44,7 @@ public class RouteTable {
     private final Pool pool;
     private final Vertx vertx;
     private final Map<String, Routes.ProviderSpec> providers;
+    private volatile Map<String, String> unserved = Map.of();
     private final Map<String, Routes.RouteSpec> fileRoutes;
     private volatile Map<String, Route> routes = Map.of();
 
@@ -92,6 +93,17 @@ public class RouteTable {
         return routes.get(alias);
     }
 
+    /** Stored routes this replica does not serve, and why (e.g. a provider no longer known). */
+    public Map<String, String> unserved() {
+        return unserved;
+    }
+
+    private static String describe(List<FieldError> errors) {
+        return errors.stream()
+                .map(e -> e.field() + ": " + e.message())
+                .collect(java.util.stream.Collectors.joining("; "));
+    }
+
     /** All aliases, in file order then stored ones. */
     public Map<String, Route> all() {
         return routes;
@@ -104,23 +116,45 @@ public class RouteTable {
                 .map(
                         rows -> {
                             Map<String, Routes.RouteSpec> merged = new LinkedHashMap<>(fileRoutes);
+                            Map<String, Routes.RouteSpec> stored = new LinkedHashMap<>();
+                            Map<String, String> refused = new LinkedHashMap<>();
                             rows.forEach(
                                     row -> {
+                                        String alias = row.getString("alias");
                                         try {
-                                            merged.put(
-                                                    row.getString("alias"),
+                                            stored.put(
+                                                    alias,
                                                     yaml.convertValue(
                                                             ((JsonObject) row.getValue("spec"))
                                                                     .getMap(),
                                                             Routes.RouteSpec.class));
                                         } catch (IllegalArgumentException e) {
-                                            LOG.warnf(
-                                                    e,
-                                                    "stored route '%s' is unreadable and ignored: %s",
-                                                    row.getString("alias"),
-                                                    e.getMessage());
+                                            refused.put(alias, "unreadable: " + e.getMessage());
                                         }
                                     });
+                            java.util.Set<String> aliases =
+                                    new java.util.HashSet<>(merged.keySet());
+                            aliases.addAll(stored.keySet());
+                            // checked again: the routes file (its providers) may have changed
+                            // since a route was stored
+                            stored.forEach(
+                                    (alias, spec) -> {
+                                        List<FieldError> errors = validate(alias, spec, aliases);
+                                        if (errors.isEmpty()) {
+                                            merged.put(alias, spec);
+                                        } else {
+                                            refused.put(alias, describe(errors));
+                                        }
+                                    });
+                            refused.forEach(
+                                    (alias, why) -> {
+                                        if (!why.equals(unserved.get(alias))) {
+                                            LOG.errorf(
+                                                    "stored route '%s' is not served: %s; fix it with PUT or DELETE /admin/v1/routes/%s",
+                                                    alias, why, alias);
+                                        }
+                                    });
+                            unserved = Map.copyOf(refused);
                             routes = resolveAll(merged);
                             return null;
                         });

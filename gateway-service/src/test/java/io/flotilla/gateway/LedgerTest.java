@@ -1,0 +1,83 @@
+package io.flotilla.gateway;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.flotilla.gateway.fake.GatewayTestResource;
+import io.flotilla.gateway.governance.Ledger;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** A ledger row the database refuses is set aside; the rows of its batch are written. */
+@QuarkusTest
+@QuarkusTestResource(GatewayTestResource.class)
+class LedgerTest {
+
+    @Inject Ledger ledger;
+    @Inject Pool pool;
+    @Inject MeterRegistry meters;
+
+    private static Ledger.Entry entry(UUID id, String model) {
+        return new Ledger.Entry(
+                id,
+                java.time.OffsetDateTime.now(),
+                "ledger-test",
+                UUID.randomUUID(),
+                List.of("tenant:ledger-test"),
+                "fast",
+                "mock",
+                model,
+                10,
+                5,
+                100,
+                3,
+                200,
+                false);
+    }
+
+    private long rows(UUID id) {
+        return pool.preparedQuery("SELECT count(*) FROM gateway.ledger WHERE id = $1")
+                .execute(Tuple.of(id))
+                .await()
+                .atMost(Duration.ofSeconds(5))
+                .iterator()
+                .next()
+                .getLong(0);
+    }
+
+    @Test
+    void aRowTheDatabaseRefusesIsSetAsideAndTheRestOfItsBatchIsWritten() {
+        double before = meters.counter("flotilla.gateway.ledger.set.aside").count();
+        UUID good = UUID.randomUUID();
+        UUID poison = UUID.randomUUID();
+        UUID after = UUID.randomUUID();
+        ledger.record(entry(good, "mock-fast"));
+        ledger.record(entry(poison, "mock\u0000fast")); // text columns cannot hold NUL
+        ledger.record(entry(after, "mock-fast"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> rows(good) == 1 && rows(after) == 1);
+        assertEquals(0, rows(poison));
+        assertEquals(1.0, meters.counter("flotilla.gateway.ledger.set.aside").count() - before);
+    }
+
+    @Test
+    void everyStatementOnTheGatewaysConnectionsHasADeadline() {
+        String timeout =
+                pool.query("SHOW statement_timeout")
+                        .execute()
+                        .await()
+                        .atMost(Duration.ofSeconds(5))
+                        .iterator()
+                        .next()
+                        .getString(0);
+        assertEquals("10s", timeout);
+    }
+}
