@@ -11,15 +11,11 @@ import io.flotilla.executor.fake.FakeGateway.Call;
 import io.flotilla.executor.fake.FakeGateway.Reply;
 import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.ServiceProcess;
-import io.flotilla.testsupport.TestPostgres;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
@@ -47,14 +43,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CrashDrillIT {
 
-    private static final String GATEWAY_ADMIN = "drill-gateway-admin";
-    private static final String EXECUTOR_ADMIN = "drill-executor-admin";
-    private static final String REGISTRY_ADMIN = "drill-registry-admin";
+    private static final String GATEWAY_ADMIN = Stack.GATEWAY_ADMIN;
+    private static final String EXECUTOR_ADMIN = Stack.EXECUTOR_ADMIN;
+    private static final String REGISTRY_ADMIN = Stack.REGISTRY_ADMIN;
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static final List<ServiceProcess> PROCESSES = new ArrayList<>();
-    private static TestPostgres pg;
-    private static String database;
+
+    private static Stack stack;
     private static FakeGateway upstream;
     private static ServiceProcess registry;
     private static ServiceProcess gateway;
@@ -63,95 +58,36 @@ class CrashDrillIT {
 
     @BeforeAll
     static void startTheStack() throws Exception {
-        pg = TestPostgres.server();
-        database = pg.createDatabase();
         upstream = new FakeGateway();
         int upstreamPort = upstream.start();
-        Path routes = Files.createTempFile("drill-routes", ".yaml");
-        Files.writeString(
-                routes,
-                "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:"
-                        + upstreamPort
-                        + "/v1}\n"
-                        + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n");
-        registry =
-                start(
-                        ServiceProcess.start(
-                                "registry",
-                                "registry.jar",
-                                pg,
-                                database,
-                                Map.of(
-                                        "FLOTILLA_REGISTRY_ADMIN_TOKEN",
-                                        REGISTRY_ADMIN,
-                                        "FLOTILLA_REGISTRY_TTL_MIN_SECONDS",
-                                        "1",
-                                        "FLOTILLA_REGISTRY_SWEEP_INTERVAL",
-                                        "500ms")));
-        gateway =
-                start(
-                        ServiceProcess.start(
-                                "gateway",
-                                "gateway.jar",
-                                pg,
-                                database,
-                                Map.of(
-                                        "FLOTILLA_GATEWAY_ROUTES_FILE",
-                                        routes.toString(),
-                                        "FLOTILLA_GATEWAY_ADMIN_TOKEN",
-                                        GATEWAY_ADMIN)));
-        registry.awaitReady();
-        gateway.awaitReady();
-        HttpCalls.call(
-                        "POST",
-                        gateway.url() + "/admin/v1/tenants",
-                        GATEWAY_ADMIN,
-                        "{\"id\":\"drill\"}")
-                .expect(201);
-        String key =
-                HttpCalls.call(
-                                "POST",
-                                gateway.url() + "/admin/v1/tenants/drill/keys",
-                                GATEWAY_ADMIN,
-                                "{\"name\":\"executors\",\"allowedModels\":[\"drill\"],\"runScopes\":true}")
-                        .expect(201)
-                        .json()
-                        .get("key")
-                        .asText();
-        Map<String, String> env = new HashMap<>();
-        env.put("FLOTILLA_EXECUTOR_ADMIN_TOKEN", EXECUTOR_ADMIN);
-        env.put("FLOTILLA_EXECUTOR_GATEWAY_URL", gateway.url());
-        env.put("FLOTILLA_EXECUTOR_GATEWAY_API_KEY", key);
-        env.put("FLOTILLA_EXECUTOR_GATEWAY_TENANT", "drill");
-        env.put("FLOTILLA_EXECUTOR_REGISTRY_URL", registry.url());
-        env.put("FLOTILLA_EXECUTOR_REGISTRY_TOKEN", REGISTRY_ADMIN);
-        env.put("FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3");
-        env.put("FLOTILLA_EXECUTOR_LEASE", "3s");
-        env.put("FLOTILLA_EXECUTOR_POLL", "250ms");
-        env.put("FLOTILLA_EXECUTOR_CONCURRENCY", "4");
-        executorA =
-                start(ServiceProcess.start("executor-a", "executor.jar", pg, database, env))
-                        .awaitReady();
-        executorB =
-                start(ServiceProcess.start("executor-b", "executor.jar", pg, database, env))
-                        .awaitReady();
-    }
-
-    private static ServiceProcess start(ServiceProcess p) {
-        PROCESSES.add(p);
-        return p;
+        stack =
+                new Stack(
+                        "drill",
+                        "providers:\n  fake: {type: openai, baseUrl: http://127.0.0.1:"
+                                + upstreamPort
+                                + "/v1}\n"
+                                + "routes:\n  drill: {targets: [{provider: fake, model: drill-model, prices: {input: 1.0, output: 2.0}}]}\n",
+                        Map.of(),
+                        Map.of());
+        registry = stack.registry;
+        gateway = stack.gateway;
+        Map<String, String> env =
+                Map.of(
+                        "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
+                        "FLOTILLA_EXECUTOR_LEASE", "3s",
+                        "FLOTILLA_EXECUTOR_POLL", "250ms",
+                        "FLOTILLA_EXECUTOR_CONCURRENCY", "4");
+        executorA = stack.executor("executor-a", env);
+        executorB = stack.executor("executor-b", env);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        for (ServiceProcess p : PROCESSES) {
-            p.close();
+        if (stack != null) {
+            stack.close();
         }
         if (upstream != null) {
             upstream.stop();
-        }
-        if (database != null) {
-            pg.dropDatabase(database);
         }
     }
 
@@ -427,7 +363,7 @@ class CrashDrillIT {
     }
 
     private static Connection db() throws Exception {
-        return DriverManager.getConnection(pg.jdbcUrl(database), pg.user(), pg.password());
+        return stack.db();
     }
 
     private static long count(String where) throws Exception {

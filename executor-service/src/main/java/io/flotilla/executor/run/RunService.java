@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.auth.Caller;
+import io.flotilla.common.problem.NulCheck;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
 import io.flotilla.common.secret.Secrets;
@@ -92,6 +93,13 @@ public class RunService {
                     new FieldError(
                             "budget",
                             "give maxTokens (at least 1) and/or maxCostUsd (more than 0)"));
+        }
+        String nul = NulCheck.find("input", input);
+        if (nul != null) {
+            errors.add(NulCheck.error(nul));
+        }
+        if (NulCheck.in(r.idempotencyKey())) {
+            errors.add(NulCheck.error("idempotencyKey"));
         }
         int inputBytes = input.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (inputBytes > config.limits().inputBytes()) {

@@ -28,6 +28,7 @@ public final class FakeGateway {
             String idempotencyKey,
             String budget,
             String traceparent,
+            String authorization,
             JsonObject body,
             long atNanos) {}
 
@@ -129,6 +130,7 @@ public final class FakeGateway {
                         r.getHeader("Idempotency-Key"),
                         r.getHeader("X-Flotilla-Budget"),
                         r.getHeader("traceparent"),
+                        r.getHeader("Authorization"),
                         body,
                         System.nanoTime());
         CALLS.add(call);

@@ -53,6 +53,16 @@ public class AdminResource {
     @POST
     @Path("/tenants")
     public Uni<RestResponse<Keys.Tenant>> createTenant(TenantRequest request) {
+        if (request != null
+                && request.displayName() != null
+                && (request.displayName().length() > 200
+                        || request.displayName().chars().anyMatch(Character::isISOControl))) {
+            throw ProblemException.invalid(
+                    List.of(
+                            new FieldError(
+                                    "displayName",
+                                    "at most 200 characters, no control characters")));
+        }
         if (request == null || request.id() == null || !ID.matcher(request.id()).matches()) {
             throw ProblemException.invalid(
                     List.of(
@@ -90,8 +100,11 @@ public class AdminResource {
         if (request == null
                 || request.name() == null
                 || request.name().isBlank()
-                || request.name().length() > 100) {
-            errors.add(new FieldError("name", "is required, at most 100 characters"));
+                || request.name().length() > 100
+                || request.name().chars().anyMatch(Character::isISOControl)) {
+            errors.add(
+                    new FieldError(
+                            "name", "is required: at most 100 characters, no control characters"));
         }
         if (request == null
                 || request.allowedModels() == null

@@ -77,6 +77,33 @@ public class ChatRoutes {
     }
 
     void init(@Observes Router router) {
+        // before the shared problem-document check: /v1 answers in OpenAI's error envelope
+        router.route("/v1/*")
+                .order(io.flotilla.common.problem.RequestLimits.ORDER - 1)
+                .handler(
+                        ctx -> {
+                            long bytes =
+                                    io.flotilla.common.problem.RequestLimits.contentLength(
+                                            ctx.request().getHeader("Content-Length"));
+                            if (bytes <= config.maxBodyBytes()) {
+                                ctx.put(io.flotilla.common.problem.RequestLimits.CHECKED, true);
+                                ctx.next();
+                                return;
+                            }
+                            fail(
+                                    ctx,
+                                    new OpenAiError(
+                                            413,
+                                            "invalid_request_error",
+                                            "request_too_large",
+                                            null,
+                                            "the body has "
+                                                    + bytes
+                                                    + " bytes; this gateway accepts at most "
+                                                    + config.maxBodyBytes()
+                                                    + " (flotilla.gateway.max-body-bytes)",
+                                            null));
+                        });
         BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
         router.post("/v1/chat/completions").handler(body).handler(ctx -> handle(ctx, true));
         router.post("/v1/embeddings").handler(body).handler(ctx -> handle(ctx, false));

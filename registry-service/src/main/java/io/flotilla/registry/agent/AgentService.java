@@ -17,6 +17,8 @@ import org.jboss.logging.Logger;
 public class AgentService {
 
     private static final Logger LOG = Logger.getLogger(AgentService.class);
+    private static final java.util.regex.Pattern TOKEN =
+            java.util.regex.Pattern.compile(AgentToken.PREFIX + "[A-Za-z0-9_-]{1,200}");
 
     private final AgentStore store;
     private final RegisterValidator validator;
@@ -167,6 +169,12 @@ public class AgentService {
         if (request == null || request.token() == null || request.token().isBlank()) {
             throw new ProblemException(
                     400, "Invalid request", "token: is required; send {\"token\": \"...\"}");
+        }
+        if (!TOKEN.matcher(request.token()).matches()) {
+            throw new ProblemException(
+                    400,
+                    "Invalid request",
+                    "token: not a registration token (flt_agent_ followed by up to 200 letters, digits, '-' or '_')");
         }
         return store.findLiveByToken(Secrets.sha256(request.token()))
                 .map(agent -> new Verification(agent != null, agent));

@@ -69,6 +69,11 @@ public final class WorkflowSpecs {
                     root.has("spec") && (root.has("kind") || root.has("apiVersion"))
                             ? root.get("spec")
                             : root;
+            String nul = io.flotilla.common.problem.NulCheck.find("spec", spec);
+            if (nul != null) {
+                throw new InvalidWorkflowException(
+                        List.of(io.flotilla.common.problem.NulCheck.error(nul)));
+            }
             return YAML.treeToValue(spec, WorkflowSpec.class);
         } catch (UnrecognizedPropertyException e) {
             throw new InvalidWorkflowException(
