@@ -168,6 +168,9 @@ class SecretsCanaryIT {
             String logs = logs();
             String traced = new String(spans.toByteArray(), StandardCharsets.ISO_8859_1);
             assertTrue(traced.contains("canary-model"), "spans were received: " + spans.size());
+            assertTrue(
+                    logs.contains("flotilla-gateway") && logs.contains("flotilla-executor"),
+                    "the logs were read");
             for (String secret : secrets) {
                 where(found, secret, "logs", logs);
                 where(found, secret, "spans", traced);
