@@ -35,6 +35,13 @@ public final class WorkflowValidator {
 
     static final int SCHEMA_DEPTH = 32;
 
+    /**
+     * Longest CEL expression or template placeholder: with no loops in CEL, this bounds the work of
+     * each evaluation (the engine evaluates {@code when} and {@code foreach} holding the run's
+     * lock).
+     */
+    static final int EXPRESSION_CHARS = 1_000;
+
     /** The longest timeout of a step's call, and the longest wait (an approval's timeout). */
     static final java.time.Duration LONGEST_CALL = java.time.Duration.ofHours(1);
 
@@ -214,6 +221,10 @@ public final class WorkflowValidator {
         if (expression == null) {
             return;
         }
+        if (expression.length() > EXPRESSION_CHARS) {
+            error(path, "the expression has more than " + EXPRESSION_CHARS + " characters");
+            return;
+        }
         var result = Expressions.COMPILER.compile(expression);
         if (result.hasError()) {
             error(
@@ -238,6 +249,10 @@ public final class WorkflowValidator {
         Matcher m = Expressions.TEMPLATE.matcher(text);
         while (m.find()) {
             String ref = m.group(1);
+            if (ref.length() > EXPRESSION_CHARS) {
+                error(path, "a placeholder has more than " + EXPRESSION_CHARS + " characters");
+                continue;
+            }
             String root = ref.split("[.\\[\\s]", 2)[0];
             switch (root) {
                 case "input" -> {}

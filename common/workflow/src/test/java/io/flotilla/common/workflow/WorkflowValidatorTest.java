@@ -270,5 +270,15 @@ class WorkflowValidatorTest {
         assertError(e, "steps.a.timeout", "at most 1h");
         assertError(e, "steps.b.timeout", "more than 0");
         assertError(e, "steps.c.loop.maxIterations", "1 to 10 iterations");
+        String longCel = "1 == " + "1 + ".repeat(300) + "1";
+        List<FieldError> expressions =
+                errors(
+                        "defaults: {model: fast}\nsteps:\n  - {id: a, when: \""
+                                + longCel
+                                + "\", agent: {prompt: \"{{ "
+                                + longCel
+                                + " }}\"}}");
+        assertError(expressions, "steps.a.when", "more than 1000 characters");
+        assertError(expressions, "steps.a.agent.prompt", "more than 1000 characters");
     }
 }
