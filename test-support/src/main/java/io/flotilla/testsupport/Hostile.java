@@ -150,6 +150,84 @@ public final class Hostile {
         return send(base, a, bearer, 0);
     }
 
+    /**
+     * Sends each attack; returns those not answered 4xx in the expected format, described with the
+     * answer.
+     */
+    public static List<String> notRefused(
+            URI base,
+            List<Attack> attacks,
+            String bearer,
+            java.util.function.Predicate<Answer> inFormat)
+            throws IOException, InterruptedException {
+        List<String> wrong = new ArrayList<>();
+        for (Attack a : attacks) {
+            Answer r = send(base, a, bearer);
+            if (r.status() < 400 || r.status() >= 500 || !inFormat.test(r)) {
+                wrong.add(
+                        a
+                                + " -> "
+                                + r.status()
+                                + " "
+                                + r.contentType()
+                                + " "
+                                + abbreviate(r.body()));
+            }
+        }
+        return wrong;
+    }
+
+    /** A problem document (RFC 9457), the error format outside the gateway's /v1. */
+    public static boolean problem(Answer r) {
+        return r.contentType().startsWith("application/problem+json");
+    }
+
+    /**
+     * Headers of 24 and 64 KiB on {@code attack}: the HTTP layer must refuse them with 431 (its
+     * bare answer: no service code runs). Returns the sizes that were not.
+     */
+    public static List<String> oversizedHeadersNotRefused(URI base, Attack attack, String bearer)
+            throws IOException, InterruptedException {
+        List<String> wrong = new ArrayList<>();
+        for (int kib : new int[] {24, 64}) {
+            Answer r = send(base, attack, bearer, kib * 1024);
+            if (r.status() != 431) {
+                wrong.add("a " + kib + " KiB header -> " + r.status());
+            }
+        }
+        return wrong;
+    }
+
+    /** The service's readiness status (200 when healthy). */
+    public static int readiness(URI base) throws IOException, InterruptedException {
+        return send(base, new Attack("readiness", "GET", "q/health/ready", null, null), null)
+                .status();
+    }
+
+    /**
+     * The routes that answer something else than 401 without a credential (an empty JSON object as
+     * body where one is taken).
+     */
+    public static List<String> openRoutes(URI base, List<Routes.Route> routes)
+            throws IOException, InterruptedException {
+        List<String> open = new ArrayList<>();
+        for (Routes.Route route : routes) {
+            Answer r =
+                    send(
+                            base,
+                            json(
+                                    "no credential",
+                                    route.method(),
+                                    route.concrete().substring(1),
+                                    "{}"),
+                            null);
+            if (r.status() != 401) {
+                open.add(route + " -> " + r.status());
+            }
+        }
+        return open;
+    }
+
     /** Row counts of every table of a schema, by table name. */
     public static Map<String, Long> counts(DataSource ds, String schema) throws SQLException {
         Map<String, Long> out = new TreeMap<>();

@@ -156,57 +156,22 @@ class HostileInputTest {
         String secret = new JsonObject(key.body()).getString("key");
 
         Map<String, Long> before = Hostile.counts(db, "gateway");
-        List<String> wrong = new ArrayList<>();
-        for (Attack a : openAi()) {
-            Hostile.Answer r = Hostile.send(base, a, secret);
-            boolean envelope =
-                    r.contentType().startsWith("application/json")
-                            && r.body().contains("\"error\"");
-            if (r.status() < 400 || r.status() >= 500 || !envelope) {
-                wrong.add(
-                        a
-                                + " -> "
-                                + r.status()
-                                + " "
-                                + r.contentType()
-                                + " "
-                                + abbreviate(r.body()));
-            }
-        }
-        for (Attack a : admin()) {
-            Hostile.Answer r = Hostile.send(base, a, ADMIN);
-            if (r.status() < 400
-                    || r.status() >= 500
-                    || !r.contentType().startsWith("application/problem+json")) {
-                wrong.add(
-                        a
-                                + " -> "
-                                + r.status()
-                                + " "
-                                + r.contentType()
-                                + " "
-                                + abbreviate(r.body()));
-            }
-        }
-        Hostile.Answer big =
-                Hostile.send(
+        List<String> wrong =
+                Hostile.notRefused(
                         base,
-                        Hostile.json(
-                                "an oversized header", "POST", "v1/chat/completions", chat("fast")),
+                        openAi(),
                         secret,
-                        64 * 1024);
-        if (big.status() != 431) {
-            wrong.add("an oversized header -> " + big.status());
-        }
+                        r ->
+                                r.contentType().startsWith("application/json")
+                                        && r.body().contains("\"error\""));
+        wrong.addAll(Hostile.notRefused(base, admin(), ADMIN, Hostile::problem));
+        wrong.addAll(
+                Hostile.oversizedHeadersNotRefused(
+                        base,
+                        Hostile.json("a header", "POST", "v1/chat/completions", chat("fast")),
+                        secret));
         assertEquals(List.of(), wrong, "hostile requests not refused in the API's error format");
-        Map<String, Long> after = Hostile.counts(db, "gateway");
-        assertEquals(before, after, "rows changed");
-        Hostile.Answer health =
-                Hostile.send(base, new Attack("health", "GET", "q/health/ready", null, null), null);
-        assertEquals(200, health.status(), health.body());
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+        assertEquals(before, Hostile.counts(db, "gateway"), "rows changed");
+        assertEquals(200, Hostile.readiness(base));
     }
 }

@@ -99,53 +99,24 @@ class HostileInputTest {
     void hostileRequestsAreRefusedAsProblemsChangeNothingAndLeaveTheServiceHealthy()
             throws Exception {
         Map<String, Long> before = Hostile.counts(db, "registry");
-        List<String> wrong = new ArrayList<>();
-        for (Attack a : attacks()) {
-            Hostile.Answer r = Hostile.send(base, a, ADMIN);
-            if (r.status() < 400
-                    || r.status() >= 500
-                    || !r.contentType().startsWith("application/problem+json")) {
-                wrong.add(
-                        a
-                                + " -> "
-                                + r.status()
-                                + " "
-                                + r.contentType()
-                                + " "
-                                + abbreviate(r.body()));
-            }
-        }
+        List<String> wrong = Hostile.notRefused(base, attacks(), ADMIN, Hostile::problem);
+        // a registration's token of a hostile shape, on the heartbeat route
+        List<Attack> beats = new ArrayList<>();
         for (String hostile : Hostile.NAMES) {
-            // a registration's token of a hostile shape, on the heartbeat route
-            Attack beat =
+            beats.add(
                     new Attack(
                             "a heartbeat with a hostile id",
                             "PUT",
                             "api/v1/agents/" + Hostile.segment(hostile) + "/heartbeat",
                             null,
-                            null);
-            Hostile.Answer r = Hostile.send(base, beat, "flt_agent_forged");
-            if (r.status() < 400 || r.status() >= 500) {
-                wrong.add(beat + " -> " + r.status() + " " + abbreviate(r.body()));
-            }
+                            null));
         }
-        Hostile.Answer big =
-                Hostile.send(
-                        base,
-                        new Attack("an oversized header", "GET", "api/v1/agents", null, null),
-                        ADMIN,
-                        64 * 1024);
-        if (big.status() != 431) {
-            wrong.add("an oversized header -> " + big.status());
-        }
+        wrong.addAll(Hostile.notRefused(base, beats, "flt_agent_forged", Hostile::problem));
+        wrong.addAll(
+                Hostile.oversizedHeadersNotRefused(
+                        base, new Attack("a header", "GET", "api/v1/agents", null, null), ADMIN));
         assertEquals(List.of(), wrong, "hostile requests not refused as 4xx problems");
         assertEquals(before, Hostile.counts(db, "registry"), "rows changed");
-        Hostile.Answer health =
-                Hostile.send(base, new Attack("health", "GET", "q/health/ready", null, null), null);
-        assertEquals(200, health.status(), health.body());
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+        assertEquals(200, Hostile.readiness(base));
     }
 }
