@@ -37,7 +37,7 @@ class OrphanReaperTest {
                 HttpCalls.call(
                         "POST",
                         StackResource.registryUrl + "/api/v1/agents",
-                        null,
+                        StackResource.REGISTRY_ADMIN,
                         "{\"name\":\"agent-"
                                 + pod
                                 + "\",\"kind\":\"agent\","
