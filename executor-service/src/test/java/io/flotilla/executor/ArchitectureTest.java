@@ -22,4 +22,24 @@ class ArchitectureTest {
                         "engine", Set.of("", "step", "store", "agent", "workflow"),
                         "run", Set.of("", "engine", "store", "workflow")));
     }
+
+    /**
+     * What runs holding a run's row lock (the DAG advance, the run transaction) evaluates no
+     * expression: {@code when} and {@code foreach} are evaluated by the worker that claims the
+     * step, {@code loop.until} before the commit (docs/security.md).
+     */
+    @Test
+    void nothingEvaluatesExpressionsHoldingTheRunLock() {
+        com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses()
+                .that()
+                .haveFullyQualifiedName("io.flotilla.executor.engine.Advance")
+                .or()
+                .haveFullyQualifiedName("io.flotilla.executor.engine.RunTx")
+                .should()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("io.flotilla.common.workflow.Expressions")
+                .check(
+                        new com.tngtech.archunit.core.importer.ClassFileImporter()
+                                .importPackages("io.flotilla.executor.engine"));
+    }
 }

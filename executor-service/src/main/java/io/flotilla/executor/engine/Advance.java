@@ -2,7 +2,6 @@ package io.flotilla.executor.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpec.Step;
 import io.flotilla.executor.store.StepStore.Status;
@@ -14,12 +13,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 
 /**
  * Moves a run's DAG forward inside a {@link RunTx}: joins finished foreach fan-outs, releases
- * queued foreach items up to {@code maxParallel}, makes steps whose needs are met ready (or skips
- * them when {@code when} is false, or fans them out), and ends the run when every step has ended.
+ * queued foreach items up to {@code maxParallel}, makes steps whose needs are met ready, and ends
+ * the run when every step has ended. It evaluates no expression: it runs holding the run's lock.
  */
 final class Advance {
 
@@ -28,26 +26,22 @@ final class Advance {
 
     private final RunTx tx;
     private final WorkflowSpec spec;
-    private final Supplier<JsonNode> input;
-    private Map<String, JsonNode> outputs;
     private final Map<String, Status> top = new LinkedHashMap<>();
     private final Map<String, List<Status>> items = new HashMap<>();
     private final List<String> readySteps = new ArrayList<>();
     private final List<Integer> readyItems = new ArrayList<>();
 
-    private Advance(RunTx tx, WorkflowSpec spec, Supplier<JsonNode> input) {
+    private Advance(RunTx tx, WorkflowSpec spec) {
         this.tx = tx;
         this.spec = spec;
-        this.input = input;
     }
 
     /**
      * Advances the run; the caller holds the run row's lock and has checked that the run is
-     * running. The input is parsed, and outputs read, only if a {@code when} or {@code foreach}
-     * needs them.
+     * running.
      */
-    static void run(RunTx tx, WorkflowSpec spec, Supplier<JsonNode> input) throws SQLException {
-        Advance a = new Advance(tx, spec, input);
+    static void run(RunTx tx, WorkflowSpec spec) throws SQLException {
+        Advance a = new Advance(tx, spec);
         a.load();
         a.advance();
     }
@@ -75,9 +69,7 @@ final class Advance {
                 Status row = top.get(s.id());
                 if (row.status().equals("waiting")
                         && s.needs().stream().allMatch(n -> DONE.contains(top.get(n).status()))) {
-                    if (!start(s)) {
-                        return; // the run failed
-                    }
+                    start(s);
                     changed = true;
                 }
             }
@@ -88,90 +80,13 @@ final class Advance {
         }
     }
 
-    /** Starts a step whose needs are met; false when evaluating it failed the run. */
-    private boolean start(Step s) throws SQLException {
-        try {
-            if (s.when() != null && !Expressions.test(s.when(), scope())) {
-                set(s.id(), "skipped");
-                tx.steps.skip(tx.conn, tx.runId, s.id());
-                tx.event(
-                        "step.skipped",
-                        s.id(),
-                        null,
-                        JsonNodeFactory.instance.objectNode().put("when", s.when()));
-                return true;
-            }
-            if (s.foreach() != null) {
-                return fanOut(s, Expressions.evaluate(s.foreach(), scope()));
-            }
-        } catch (Expressions.EvaluationException e) {
-            Failure.failStep(
-                    tx,
-                    s.id(),
-                    -1,
-                    "steps."
-                            + s.id()
-                            + (s.when() != null ? ".when" : ".foreach")
-                            + ": "
-                            + e.getMessage());
-            return false;
-        }
+    /**
+     * Starts a step whose needs are met: it becomes ready. Its {@code when} and {@code foreach} are
+     * evaluated by the worker that claims it, holding no lock ({@code Checkpoints.gate}).
+     */
+    private void start(Step s) {
         set(s.id(), "ready");
         ready(s.id(), -1);
-        return true;
-    }
-
-    private boolean fanOut(Step s, JsonNode list) throws SQLException {
-        if (!list.isArray()) {
-            Failure.failStep(
-                    tx,
-                    s.id(),
-                    -1,
-                    "steps."
-                            + s.id()
-                            + ".foreach: '"
-                            + s.foreach()
-                            + "' must give a list, but gave "
-                            + abbreviate(list));
-            return false;
-        }
-        if (list.size() > tx.foreachItems) {
-            Failure.failStep(
-                    tx,
-                    s.id(),
-                    -1,
-                    "steps."
-                            + s.id()
-                            + ".foreach: gave "
-                            + list.size()
-                            + " items; a foreach fans out to at most "
-                            + tx.foreachItems
-                            + " (flotilla.executor.limits.foreach-items)");
-            return false;
-        }
-        if (list.isEmpty()) {
-            set(s.id(), "succeeded");
-            tx.steps.succeedEmpty(tx.conn, tx.runId, s.id());
-            tx.event(
-                    "step.succeeded",
-                    s.id(),
-                    null,
-                    JsonNodeFactory.instance.objectNode().put("items", 0));
-            return true;
-        }
-        int parallel = s.maxParallel() == null ? list.size() : s.maxParallel();
-        tx.steps.fanOut(tx.conn, tx.runId, s.id(), list, parallel);
-        tx.madeReady = true;
-        set(s.id(), "fanout");
-        tx.event(
-                "step.fanout",
-                s.id(),
-                null,
-                JsonNodeFactory.instance
-                        .objectNode()
-                        .put("items", list.size())
-                        .put("maxParallel", parallel));
-        return true;
     }
 
     /**
@@ -234,22 +149,8 @@ final class Advance {
         tx.event("run.succeeded", null, null, null);
     }
 
-    /**
-     * What a condition sees: the input and the outputs of finished steps, read once per advance
-     * (again after it changed them).
-     */
-    private Expressions.Scope scope() throws SQLException {
-        if (outputs == null) {
-            outputs = tx.finishedOutputs();
-        }
-        return new Expressions.Scope(input.get(), outputs, null);
-    }
-
     private void set(String stepId, String status) {
         top.put(stepId, new Status(stepId, -1, status));
-        if (DONE.contains(status)) {
-            outputs = null;
-        }
     }
 
     static String abbreviate(JsonNode value) {

@@ -67,8 +67,7 @@ public class Checkpoints {
         this.config = config;
         this.meters = meters;
         this.wakeups = wakeups;
-        this.tables =
-                new RunTx.Tables(steps, runs, events, specs, json, config.limits().foreachItems());
+        this.tables = new RunTx.Tables(steps, runs, events, specs, json);
     }
 
     /** A transaction on {@code runId} over {@code conn}, which the caller commits. */
@@ -158,7 +157,103 @@ public class Checkpoints {
                                 0,
                                 "step.succeeded",
                                 data);
-        return commit(claim, t, tokens, cost, (tx, run) -> Advance.run(tx, run.spec(), run::input));
+        return commit(claim, t, tokens, cost, (tx, run) -> Advance.run(tx, run.spec()));
+    }
+
+    /**
+     * A step's {@code when} and {@code foreach}, evaluated by the worker that claimed it before its
+     * first attempt, holding no lock: a false {@code when} skips it, a {@code foreach} fans it out
+     * (an empty list succeeds at once). Null when the step is to run; else what was committed
+     * ({@code skipped}, {@code fanout}, {@code succeeded}, {@code failed}) or {@code fenced}.
+     */
+    public String gate(Claim claim, Context ctx) throws SQLException {
+        WorkflowSpec.Step step = ctx.step();
+        if (claim.item() >= 0
+                || claim.iteration() > 0
+                || claim.failures() > 0
+                || (step.when() == null && step.foreach() == null)) {
+            return null;
+        }
+        Expressions.Scope scope = new Expressions.Scope(ctx.input(), ctx.outputs(), null);
+        String at = "steps." + step.id() + (step.when() != null ? ".when" : ".foreach");
+        try {
+            if (step.when() != null && !Expressions.test(step.when(), scope)) {
+                var data = JsonNodeFactory.instance.objectNode().put("when", step.when());
+                return decided(
+                        claim,
+                        new StepStore.Transition(
+                                "skipped", null, null, false, 0, 0, "step.skipped", data),
+                        (tx, run) -> Advance.run(tx, run.spec()),
+                        "skipped");
+            }
+            if (step.foreach() == null) {
+                return null;
+            }
+            at = "steps." + step.id() + ".foreach";
+            JsonNode list = Expressions.evaluate(step.foreach(), scope);
+            String refused =
+                    !list.isArray()
+                            ? "'"
+                                    + step.foreach()
+                                    + "' must give a list, but gave "
+                                    + Advance.abbreviate(list)
+                            : list.size() > config.limits().foreachItems()
+                                    ? "gave "
+                                            + list.size()
+                                            + " items; a foreach fans out to at most "
+                                            + config.limits().foreachItems()
+                                            + " (flotilla.executor.limits.foreach-items)"
+                                    : null;
+            if (refused != null) {
+                return committed(
+                        fail(claim, ctx, FailureKind.FATAL, at + ": " + refused, 0, 0), "failed");
+            }
+            if (list.isEmpty()) {
+                var data = JsonNodeFactory.instance.objectNode().put("items", 0);
+                return decided(
+                        claim,
+                        new StepStore.Transition(
+                                "succeeded",
+                                JsonNodeFactory.instance.arrayNode(),
+                                null,
+                                false,
+                                0,
+                                0,
+                                "step.succeeded",
+                                data),
+                        (tx, run) -> Advance.run(tx, run.spec()),
+                        "succeeded");
+            }
+            int parallel = step.maxParallel() == null ? list.size() : step.maxParallel();
+            var data =
+                    JsonNodeFactory.instance
+                            .objectNode()
+                            .put("items", list.size())
+                            .put("maxParallel", parallel);
+            return decided(
+                    claim,
+                    new StepStore.Transition(
+                            "fanout", null, null, false, 0, 0, "step.fanout", data),
+                    (tx, run) -> {
+                        tx.steps.fanOut(tx.conn, claim.runId(), step.id(), list, parallel);
+                        tx.madeReady = true;
+                    },
+                    "fanout");
+        } catch (Expressions.EvaluationException e) {
+            return committed(
+                    fail(claim, ctx, FailureKind.FATAL, at + ": " + e.getMessage(), 0, 0),
+                    "failed");
+        }
+    }
+
+    private String decided(Claim claim, StepStore.Transition t, Then then, String outcome)
+            throws SQLException {
+        return committed(commit(claim, t, 0, 0, then), outcome);
+    }
+
+    /** The outcome, or {@code fenced} when the commit was fenced off. */
+    static String committed(boolean committed, String outcome) {
+        return committed ? outcome : "fenced";
     }
 
     /**

@@ -288,7 +288,7 @@ public class Engine {
             return "lost";
         }
         try {
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(
                             claim,
                             ctx,
@@ -309,7 +309,7 @@ public class Engine {
 
     private String run(Claim claim, Checkpoints.Context ctx, long[] callNanos) throws SQLException {
         if (claim.reclaims() > config.maxReclaims()) {
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(
                             claim,
                             ctx,
@@ -330,8 +330,12 @@ public class Engine {
                     ? "cancelled"
                     : "fenced";
         }
+        String gated = checkpoints.gate(claim, ctx);
+        if (gated != null) {
+            return gated;
+        }
         if (ctx.step().kind() != WorkflowSpec.Kind.AGENT) {
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(
                             claim,
                             ctx,
@@ -356,7 +360,7 @@ public class Engine {
         } catch (AgentCaller.CallFailed f) {
             callNanos[0] = System.nanoTime() - callStart;
             Span.current().setStatus(StatusCode.ERROR, f.kind.name());
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost),
                     "failed");
         }
@@ -364,7 +368,7 @@ public class Engine {
         Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
         if (result.output().toString().contains("\\u0000")) {
             // Postgres jsonb cannot hold U+0000: refuse the answer as this attempt's failure
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(
                             claim,
                             ctx,
@@ -375,12 +379,12 @@ public class Engine {
                     "failed");
         }
         try {
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.succeed(
                             claim, ctx, result.output(), result.tokens(), result.cost()),
                     "succeeded");
         } catch (Expressions.EvaluationException e) {
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(
                             claim,
                             ctx,
@@ -392,7 +396,7 @@ public class Engine {
         } catch (SQLException | RuntimeException e) {
             // the answer could not be stored: a failed attempt that keeps what the call spent
             LOG.warnf(e, "storing step %s of run %s failed: %s", claim.name(), claim.runId(), e);
-            return committed(
+            return Checkpoints.committed(
                     checkpoints.fail(
                             claim,
                             ctx,
@@ -402,10 +406,6 @@ public class Engine {
                             result.cost()),
                     "failed");
         }
-    }
-
-    private static String committed(boolean committed, String outcome) {
-        return committed ? outcome : "fenced";
     }
 
     private void renew() {

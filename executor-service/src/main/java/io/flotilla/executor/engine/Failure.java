@@ -12,20 +12,6 @@ final class Failure {
     private Failure() {}
 
     /**
-     * A step that failed outside an execution (its when or foreach could not be evaluated) fails
-     * the run.
-     */
-    static void failStep(RunTx tx, String stepId, int item, String reason) throws SQLException {
-        tx.steps.fail(tx.conn, tx.runId, stepId, item, reason);
-        tx.event(
-                "step.failed",
-                stepId,
-                item < 0 ? null : item,
-                JsonNodeFactory.instance.objectNode().put("error", reason));
-        end(tx, "failed", reason);
-    }
-
-    /**
      * Ends the run: steps not started are cancelled; steps in flight are marked cancelling and end
      * as cancelled when they return (see {@code StepStore.stopRun} for why this cannot deadlock).
      */

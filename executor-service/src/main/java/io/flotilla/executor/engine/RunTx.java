@@ -25,21 +25,13 @@ final class RunTx {
 
     /** The stores a run transaction writes through, the parsed specs, and the JSON mapper. */
     record Tables(
-            StepStore steps,
-            RunStore runs,
-            EventStore events,
-            Specs specs,
-            ObjectMapper json,
-            int foreachItems) {}
+            StepStore steps, RunStore runs, EventStore events, Specs specs, ObjectMapper json) {}
 
     final Connection conn;
     final UUID runId;
     final StepStore steps;
     final RunStore runs;
     private final Tables tables;
-
-    /** The most items one foreach may fan out to ({@code limits.foreach-items}). */
-    final int foreachItems;
 
     boolean madeReady;
 
@@ -55,7 +47,6 @@ final class RunTx {
         this.tables = tables;
         this.steps = tables.steps();
         this.runs = tables.runs();
-        this.foreachItems = tables.foreachItems();
     }
 
     /** The run as locked by a transaction; its input is parsed only when something needs it. */

@@ -75,7 +75,7 @@ public class Runs {
                                 .objectNode()
                                 .put("workflow", namespace + "/" + workflow)
                                 .put("revision", revision));
-                Advance.run(tx, spec, () -> input);
+                Advance.run(tx, spec);
                 c.commit();
                 checkpoints.count("started");
                 checkpoints.ended(tx);

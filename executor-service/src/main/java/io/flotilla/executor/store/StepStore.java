@@ -395,8 +395,8 @@ public class StepStore {
         }
         update(
                 c,
-                "UPDATE executor.steps SET status = 'fanout', started_at = now()"
-                        + " WHERE run_id = ? AND step_id = ? AND item = -1",
+                "UPDATE executor.steps SET status = 'fanout', started_at = coalesce(started_at, now()),"
+                        + " finished_at = NULL WHERE run_id = ? AND step_id = ? AND item = -1",
                 runId,
                 stepId);
     }
