@@ -309,4 +309,37 @@ class RunApiTest {
                 .body("errors.field", hasItem("steps.approve"))
                 .body("errors.message", hasItem(containsString("agent steps only")));
     }
+
+    @Test
+    void aRunsBudgetMayLowerTheWorkflowsButNeverRaiseIt() {
+        Api.publish(
+                "api",
+                "budgeted",
+                """
+                defaults: {model: fast}
+                budget: {maxTokens: 1000, maxCostUsd: 0.5}
+                steps: [{id: a, agent: {prompt: "budget1: go"}}]
+                """);
+        given().contentType("application/json")
+                .body(
+                        "{\"workflow\":\"api/budgeted\",\"budget\":{\"maxTokens\":2000,\"maxCostUsd\":1.0}}")
+                .post("/api/v1/runs")
+                .then()
+                .statusCode(400)
+                .body("errors.field", hasItem("budget.maxTokens"))
+                .body("errors.field", hasItem("budget.maxCostUsd"))
+                .body("errors[0].message", containsString("the workflow's own budget"));
+        String lowered =
+                given().contentType("application/json")
+                        .body("{\"workflow\":\"api/budgeted\",\"budget\":{\"maxTokens\":500}}")
+                        .post("/api/v1/runs")
+                        .then()
+                        .statusCode(202)
+                        .extract()
+                        .path("id");
+        Api.ended(lowered);
+        io.vertx.core.json.JsonObject scope = FakeGateway.scope("run:" + lowered);
+        assertEquals(500L, scope.getLong("maxTokens"), "the lower token budget is the run's");
+        assertEquals(0.5, scope.getDouble("maxCostUsd"), "the workflow's cost budget still holds");
+    }
 }
