@@ -1,6 +1,5 @@
 package io.flotilla.executor.engine;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.common.workflow.WorkflowSpec;
@@ -8,10 +7,8 @@ import io.flotilla.executor.store.EventStore;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.StepStore;
 import io.flotilla.executor.workflow.Specs;
-import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -49,18 +46,10 @@ final class RunTx {
         this.runs = tables.runs();
     }
 
-    /** The run as locked by a transaction; its input is parsed only when something needs it. */
-    record LockedRun(String status, String inputText, WorkflowSpec spec, ObjectMapper json) {
+    /** The run as locked by a transaction: its status and spec. */
+    record LockedRun(String status, WorkflowSpec spec) {
         boolean running() {
             return status.equals("running");
-        }
-
-        JsonNode input() {
-            try {
-                return json.readTree(inputText);
-            } catch (JsonProcessingException e) {
-                throw new UncheckedIOException(e);
-            }
         }
     }
 
@@ -74,17 +63,10 @@ final class RunTx {
                 ? null
                 : new LockedRun(
                         r.status(),
-                        r.inputText(),
-                        tables.specs().of(conn, r.namespace(), r.workflow(), r.revision()),
-                        tables.json());
+                        tables.specs().of(conn, r.namespace(), r.workflow(), r.revision()));
     }
 
     void event(String type, String stepId, Integer item, JsonNode data) throws SQLException {
         tables.events().insert(conn, runId, type, stepId, item, data);
-    }
-
-    /** The outputs of the run's finished steps: what templates and conditions see. */
-    Map<String, JsonNode> finishedOutputs() throws SQLException {
-        return steps.finishedOutputs(conn, runId);
     }
 }

@@ -32,8 +32,7 @@ public class RunStore {
     public record Started(UUID id, String status, String requestHash, boolean replayed) {}
 
     /** The run's row as a checkpoint locked it. */
-    public record Locked(
-            String status, String inputText, String namespace, String workflow, String revision) {}
+    public record Locked(String status, String namespace, String workflow, String revision) {}
 
     /** A run with its status, output, tokens, cost, and (in detail) its steps, for the API. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -136,19 +135,14 @@ public class RunStore {
         try (PreparedStatement ps =
                 c.prepareStatement(
                         "UPDATE executor.runs SET tokens = tokens + ?, cost_usd = cost_usd + ?"
-                                + " WHERE id = ? RETURNING status, input::text, namespace,"
-                                + " workflow, revision")) {
+                                + " WHERE id = ? RETURNING status, namespace, workflow, revision")) {
             ps.setLong(1, tokens);
             ps.setDouble(2, cost);
             ps.setObject(3, runId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next()
                         ? new Locked(
-                                rs.getString(1),
-                                rs.getString(2),
-                                rs.getString(3),
-                                rs.getString(4),
-                                rs.getString(5))
+                                rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4))
                         : null;
             }
         }
