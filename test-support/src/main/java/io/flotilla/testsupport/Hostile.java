@@ -183,8 +183,9 @@ public final class Hostile {
     }
 
     /**
-     * Headers of 24 and 64 KiB on {@code attack}: the HTTP layer must refuse them with 431 (its
-     * bare answer: no service code runs). Returns the sizes that were not.
+     * Headers of 24 and 64 KiB on {@code attack} (one without a body, so the whole request is sent
+     * before the server answers): the HTTP layer must refuse them with 431 (its bare answer: no
+     * service code runs). Returns the sizes that were not.
      */
     public static List<String> oversizedHeadersNotRefused(URI base, Attack attack, String bearer)
             throws IOException, InterruptedException {
