@@ -262,6 +262,12 @@ public final class KubeApiServer {
      */
     public String serviceAccountToken(String namespace, String serviceAccount)
             throws IOException, InterruptedException {
+        return tokenRequest(namespace, serviceAccount, "");
+    }
+
+    /** A TokenRequest (an hour) with {@code spec} fields after the expiry, e.g. a bound object. */
+    private String tokenRequest(String namespace, String serviceAccount, String spec)
+            throws IOException, InterruptedException {
         HttpResponse<String> r =
                 send(
                         "POST",
@@ -271,7 +277,9 @@ public final class KubeApiServer {
                                 + serviceAccount
                                 + "/token",
                         "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\","
-                                + "\"spec\":{\"expirationSeconds\":3600}}",
+                                + "\"spec\":{\"expirationSeconds\":3600"
+                                + spec
+                                + "}}",
                         adminToken);
         if (r.statusCode() != 201) {
             throw new IllegalStateException(
@@ -302,27 +310,14 @@ public final class KubeApiServer {
                 field(
                         get("/api/v1/namespaces/" + namespace + "/pods/" + pod, adminToken).body(),
                         "uid");
-        HttpResponse<String> r =
-                send(
-                        "POST",
-                        "/api/v1/namespaces/"
-                                + namespace
-                                + "/serviceaccounts/"
-                                + serviceAccount
-                                + "/token",
-                        "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\","
-                                + "\"spec\":{\"expirationSeconds\":3600,\"boundObjectRef\":{\"kind\":\"Pod\","
-                                + "\"apiVersion\":\"v1\",\"name\":\""
-                                + pod
-                                + "\",\"uid\":\""
-                                + uid
-                                + "\"}}}",
-                        adminToken);
-        if (r.statusCode() != 201) {
-            throw new IllegalStateException(
-                    "TokenRequest answered " + r.statusCode() + ": " + r.body());
-        }
-        return field(r.body(), "token");
+        return tokenRequest(
+                namespace,
+                serviceAccount,
+                ",\"boundObjectRef\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"name\":\""
+                        + pod
+                        + "\",\"uid\":\""
+                        + uid
+                        + "\"}");
     }
 
     /** The first string value of a field in a JSON text. */

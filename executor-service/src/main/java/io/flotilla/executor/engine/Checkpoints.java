@@ -205,8 +205,7 @@ public class Checkpoints {
                                             + " (flotilla.executor.limits.foreach-items)"
                                     : null;
             if (refused != null) {
-                return committed(
-                        fail(claim, ctx, FailureKind.FATAL, at + ": " + refused, 0, 0), "failed");
+                return failed(claim, ctx, FailureKind.FATAL, at + ": " + refused, 0, 0);
             }
             if (list.isEmpty()) {
                 var data = JsonNodeFactory.instance.objectNode().put("items", 0);
@@ -240,15 +239,20 @@ public class Checkpoints {
                     },
                     "fanout");
         } catch (Expressions.EvaluationException e) {
-            return committed(
-                    fail(claim, ctx, FailureKind.FATAL, at + ": " + e.getMessage(), 0, 0),
-                    "failed");
+            return failed(claim, ctx, FailureKind.FATAL, at + ": " + e.getMessage(), 0, 0);
         }
     }
 
     private String decided(Claim claim, StepStore.Transition t, Then then, String outcome)
             throws SQLException {
         return committed(commit(claim, t, 0, 0, then), outcome);
+    }
+
+    /** {@link #fail}, answered as the outcome: {@code failed}, or {@code fenced}. */
+    public String failed(
+            Claim claim, Context ctx, FailureKind kind, String error, long tokens, double cost)
+            throws SQLException {
+        return committed(fail(claim, ctx, kind, error, tokens, cost), "failed");
     }
 
     /** The outcome, or {@code fenced} when the commit was fenced off. */

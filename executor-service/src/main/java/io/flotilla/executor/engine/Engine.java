@@ -1,5 +1,6 @@
 package io.flotilla.executor.engine;
 
+import io.flotilla.common.problem.NulCheck;
 import io.flotilla.common.registry.AgentRegistration;
 import io.flotilla.common.registry.RegistryClient;
 import io.flotilla.common.workflow.Expressions;
@@ -288,15 +289,13 @@ public class Engine {
             return "lost";
         }
         try {
-            return Checkpoints.committed(
-                    checkpoints.fail(
-                            claim,
-                            ctx,
-                            FailureKind.RETRYABLE,
-                            "the attempt failed inside the executor: " + Failure.describe(e),
-                            0,
-                            0),
-                    "failed");
+            return checkpoints.failed(
+                    claim,
+                    ctx,
+                    FailureKind.RETRYABLE,
+                    "the attempt failed inside the executor: " + Failure.describe(e),
+                    0,
+                    0);
         } catch (Throwable again) {
             LOG.warnf(
                     again,
@@ -309,21 +308,19 @@ public class Engine {
 
     private String run(Claim claim, Checkpoints.Context ctx, long[] callNanos) throws SQLException {
         if (claim.reclaims() > config.maxReclaims()) {
-            return Checkpoints.committed(
-                    checkpoints.fail(
-                            claim,
-                            ctx,
-                            FailureKind.FATAL,
-                            "step "
-                                    + claim.name()
-                                    + " lost its executor "
-                                    + claim.reclaims()
-                                    + " times (its lease expired before the attempt was stored; flotilla.executor.max-reclaims = "
-                                    + config.maxReclaims()
-                                    + ")",
-                            0,
-                            0),
-                    "failed");
+            return checkpoints.failed(
+                    claim,
+                    ctx,
+                    FailureKind.FATAL,
+                    "step "
+                            + claim.name()
+                            + " lost its executor "
+                            + claim.reclaims()
+                            + " times (its lease expired before the attempt was stored; flotilla.executor.max-reclaims = "
+                            + config.maxReclaims()
+                            + ")",
+                    0,
+                    0);
         }
         if (!ctx.status().equals("running")) {
             return checkpoints.fail(claim, ctx, FailureKind.FATAL, "the run has ended", 0, 0)
@@ -335,17 +332,15 @@ public class Engine {
             return gated;
         }
         if (ctx.step().kind() != WorkflowSpec.Kind.AGENT) {
-            return Checkpoints.committed(
-                    checkpoints.fail(
-                            claim,
-                            ctx,
-                            FailureKind.FATAL,
-                            "steps of kind "
-                                    + ctx.step().kind().name().toLowerCase()
-                                    + " are not run by this executor yet",
-                            0,
-                            0),
-                    "failed");
+            return checkpoints.failed(
+                    claim,
+                    ctx,
+                    FailureKind.FATAL,
+                    "steps of kind "
+                            + ctx.step().kind().name().toLowerCase()
+                            + " are not run by this executor yet",
+                    0,
+                    0);
         }
         AgentCaller.Result result;
         long callStart = System.nanoTime();
@@ -360,23 +355,19 @@ public class Engine {
         } catch (AgentCaller.CallFailed f) {
             callNanos[0] = System.nanoTime() - callStart;
             Span.current().setStatus(StatusCode.ERROR, f.kind.name());
-            return Checkpoints.committed(
-                    checkpoints.fail(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost),
-                    "failed");
+            return checkpoints.failed(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost);
         }
         callNanos[0] = System.nanoTime() - callStart;
         Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
-        if (result.output().toString().contains("\\u0000")) {
+        if (NulCheck.find("output", result.output()) != null) {
             // Postgres jsonb cannot hold U+0000: refuse the answer as this attempt's failure
-            return Checkpoints.committed(
-                    checkpoints.fail(
-                            claim,
-                            ctx,
-                            FailureKind.RETRYABLE,
-                            "the model's answer contains NUL characters (U+0000), which cannot be stored",
-                            result.tokens(),
-                            result.cost()),
-                    "failed");
+            return checkpoints.failed(
+                    claim,
+                    ctx,
+                    FailureKind.RETRYABLE,
+                    "the model's answer contains NUL characters (U+0000), which cannot be stored",
+                    result.tokens(),
+                    result.cost());
         }
         try {
             return Checkpoints.committed(
@@ -384,27 +375,23 @@ public class Engine {
                             claim, ctx, result.output(), result.tokens(), result.cost()),
                     "succeeded");
         } catch (Expressions.EvaluationException e) {
-            return Checkpoints.committed(
-                    checkpoints.fail(
-                            claim,
-                            ctx,
-                            FailureKind.FATAL,
-                            "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
-                            result.tokens(),
-                            result.cost()),
-                    "failed");
+            return checkpoints.failed(
+                    claim,
+                    ctx,
+                    FailureKind.FATAL,
+                    "steps." + claim.stepId() + ".loop.until: " + e.getMessage(),
+                    result.tokens(),
+                    result.cost());
         } catch (SQLException | RuntimeException e) {
             // the answer could not be stored: a failed attempt that keeps what the call spent
             LOG.warnf(e, "storing step %s of run %s failed: %s", claim.name(), claim.runId(), e);
-            return Checkpoints.committed(
-                    checkpoints.fail(
-                            claim,
-                            ctx,
-                            FailureKind.RETRYABLE,
-                            "the step's answer could not be stored: " + Failure.describe(e),
-                            result.tokens(),
-                            result.cost()),
-                    "failed");
+            return checkpoints.failed(
+                    claim,
+                    ctx,
+                    FailureKind.RETRYABLE,
+                    "the step's answer could not be stored: " + Failure.describe(e),
+                    result.tokens(),
+                    result.cost());
         }
     }
 

@@ -86,7 +86,6 @@ public class ChatRoutes {
                                     io.flotilla.common.problem.RequestLimits.contentLength(
                                             ctx.request().getHeader("Content-Length"));
                             if (bytes <= config.maxBodyBytes()) {
-                                ctx.put(io.flotilla.common.problem.RequestLimits.CHECKED, true);
                                 ctx.next();
                                 return;
                             }

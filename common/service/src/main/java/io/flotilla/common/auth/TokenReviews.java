@@ -48,7 +48,7 @@ public class TokenReviews {
     private final ObjectMapper json;
     private final Set<String> admins;
     private final Cache<String, Optional<Caller>> answers;
-    private volatile HttpClient http;
+    private final HttpClient http;
 
     TokenReviews(KubernetesAuthConfig config, ObjectMapper json) {
         this.config = config;
@@ -59,6 +59,13 @@ public class TokenReviews {
                         .expireAfterWrite(config.cacheTtl())
                         .maximumSize(10_000)
                         .build();
+        this.http =
+                config.enabled()
+                        ? HttpClient.newBuilder()
+                                .connectTimeout(Duration.ofSeconds(5))
+                                .sslContext(trusting())
+                                .build()
+                        : null;
     }
 
     public boolean enabled() {
@@ -96,7 +103,7 @@ public class TokenReviews {
             LOG.errorf(e, "cannot read this service's own token %s", config.tokenFile());
             return CompletableFuture.failedFuture(unavailable());
         }
-        return client().sendAsync(request, HttpResponse.BodyHandlers.ofString())
+        return http.sendAsync(request, HttpResponse.BodyHandlers.ofString())
                 .handle(
                         (response, failure) -> {
                             if (failure != null) {
@@ -145,23 +152,6 @@ public class TokenReviews {
         JsonNode pod = status.path("user").path("extra").path(POD_NAME).path(0);
         return Optional.of(
                 new Caller(user, namespace, pod.isTextual() ? pod.asText() : null, admin));
-    }
-
-    private HttpClient client() {
-        HttpClient c = http;
-        if (c == null) {
-            synchronized (this) {
-                if (http == null) {
-                    http =
-                            HttpClient.newBuilder()
-                                    .connectTimeout(Duration.ofSeconds(5))
-                                    .sslContext(trusting())
-                                    .build();
-                }
-                c = http;
-            }
-        }
-        return c;
     }
 
     /** The configured CA when the file exists (in a pod), else the JVM's default trust. */

@@ -14,13 +14,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * without a length) is refused with 413, a request line holding an encoded NUL ({@code %00}, which
  * no name, id or filter may contain and Postgres cannot store) with 400, both as problem documents.
  * A service may check its body size itself, earlier, for paths with another error format (the
- * gateway's {@code /v1}), and mark the request {@link #CHECKED}.
+ * gateway's {@code /v1}, whose limit its {@code flotilla.max-body-bytes} then matches).
  */
 @ApplicationScoped
 public class RequestLimits {
-
-    /** A routing-context key: the body size was checked already. */
-    public static final String CHECKED = "flotilla.body-size-checked";
 
     /** Where this check runs: just before Quarkus' upload limit. */
     public static final int ORDER = RouteConstants.ROUTE_ORDER_UPLOAD_LIMIT - 1;
@@ -41,10 +38,7 @@ public class RequestLimits {
                 .order(ORDER)
                 .handler(
                         ctx -> {
-                            if (ctx.request()
-                                    .uri()
-                                    .toLowerCase(java.util.Locale.ROOT)
-                                    .contains("%00")) {
+                            if (ctx.request().uri().contains("%00")) {
                                 refuse(
                                         ctx,
                                         Problem.of(
@@ -54,7 +48,7 @@ public class RequestLimits {
                                 return;
                             }
                             long bytes = contentLength(ctx.request().getHeader("Content-Length"));
-                            if (bytes <= maxBodyBytes || Boolean.TRUE.equals(ctx.get(CHECKED))) {
+                            if (bytes <= maxBodyBytes) {
                                 ctx.next();
                                 return;
                             }
