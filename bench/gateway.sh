@@ -39,19 +39,7 @@ FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$A
   java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-off.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_OFF/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 # a local OTLP/HTTP receiver that accepts every export (an empty ExportTraceServiceResponse)
-cat >"$WORK/otlp.py" <<'PY'
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0"); self.end_headers()
-        H.spans += 1
-    def log_message(self, *a): pass
-H.spans = 0
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$WORK/otlp.py" $OTLP & PIDS+=($!)
+java -cp "$(cat "$WORK/cp")" bench/OtlpSink.java $OTLP >"$WORK/otlp.log" 2>&1 & PIDS+=($!)
 QUARKUS_HTTP_PORT=$GW_TRACE QUARKUS_LOG_LEVEL=WARN QUARKUS_OTEL_SDK_DISABLED=false \
 QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$OTLP QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf \
 QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
@@ -128,4 +116,6 @@ if [ -n "${SOAK:-}" ]; then
   done
   awk 'NR==1 {first=$3} {last=$3} END {printf "soak: first minute %d rps, last minute %d rps, last/first %.2f\n", first, last, last/first}' "$WORK/soak"
 fi
+echo "trace exports received: $(tail -1 "$WORK/otlp.log")"
+echo "slices leased by the governed gateway: $(curl -fs "http://127.0.0.1:$GW/q/metrics" | awk '/^flotilla_gateway_governance_slices_leased_total/ {print $2}')"
 echo "ledger rows written by the governed gateway: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT count(*) FROM gateway.ledger')"

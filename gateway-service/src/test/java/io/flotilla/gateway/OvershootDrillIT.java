@@ -27,14 +27,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The overshoot drill: three gateway processes share one Postgres; 100 concurrent streaming
- * requests, spread over the three, spend from a tenant budget that pays for about a third of them.
+ * The overshoot drill: three gateway processes share one Postgres; 400 concurrent streaming
+ * requests, spread over the three, spend from a tenant budget that pays for about 40% of them —
+ * first within slices each replica leases, then, near the limit, request by request.
  */
 class OvershootDrillIT {
 
     private static final String ADMIN = "drill-admin";
     private static final int BUDGET =
-            600; // the fake reports 11 + 7 = 18 tokens per answer: ~33 answers
+            3_000; // the fake reports 11 + 7 = 18 tokens per answer: ~166 answers
+    private static final int REQUESTS = 400;
     private static final List<ServiceProcess> GATEWAYS = new ArrayList<>();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -109,7 +111,7 @@ class OvershootDrillIT {
                 .expect(200);
 
         List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
+        for (int i = 0; i < REQUESTS; i++) {
             String url = GATEWAYS.get(i % 3).url() + "/v1/chat/completions";
             calls.add(
                     HTTP.sendAsync(
@@ -119,7 +121,7 @@ class OvershootDrillIT {
                                     .header("Content-Type", "application/json")
                                     .POST(
                                             HttpRequest.BodyPublishers.ofString(
-                                                    "{\"model\":\"drill\",\"stream\":true,\"max_tokens\":100,"
+                                                    "{\"model\":\"drill\",\"stream\":true,\"max_tokens\":8,"
                                                             + "\"messages\":[{\"role\":\"user\",\"content\":\"drill "
                                                             + i
                                                             + "\"}]}"))
@@ -151,6 +153,23 @@ class OvershootDrillIT {
         System.out.printf(
                 "drill: %d completed (%d clamped), %d refused%n", completed, clamped, refused);
         assertTrue(completed > 0 && refused > 0, "the drill must exercise both outcomes");
+
+        double leases = 0;
+        for (ServiceProcess gateway : GATEWAYS) {
+            leases +=
+                    HttpCalls.call("GET", gateway.url() + "/q/metrics", null, null)
+                            .expect(200)
+                            .body()
+                            .lines()
+                            .filter(
+                                    l ->
+                                            l.startsWith(
+                                                    "flotilla_gateway_governance_slices_leased_total"))
+                            .mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
+                            .sum();
+        }
+        System.out.printf("drill: %.0f slices leased by the three replicas%n", leases);
+        assertTrue(leases > 0, "the drill must exercise slices");
 
         int upstreamAnswers = FakeUpstream.calls("drill-model");
         long reported = (long) upstreamAnswers * (FakeUpstream.USAGE_IN + FakeUpstream.USAGE_OUT);

@@ -2,6 +2,7 @@ package io.flotilla.gateway.admin;
 
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.gateway.governance.Governor;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -37,9 +38,11 @@ public class ScopeResource {
     private static final Set<String> PERIODS = Set.of("none", "daily", "monthly");
 
     private final Pool pool;
+    private final Governor governor;
 
-    ScopeResource(Pool pool) {
+    ScopeResource(Pool pool, Governor governor) {
         this.pool = pool;
+        this.governor = governor;
     }
 
     /** Limits of a scope; every field but tenant is optional (absent = no such limit). */
@@ -172,6 +175,7 @@ public class ScopeResource {
                                                 + scope
                                                 + "' is not another tenant's");
                             }
+                            governor.changed(scope);
                             return read(scope);
                         });
     }
@@ -258,6 +262,7 @@ public class ScopeResource {
                                 throw new ProblemException(
                                         404, "Unknown scope", "no scope '" + scope + "'");
                             }
+                            governor.changed(scope);
                             return RestResponse.noContent();
                         });
     }
@@ -271,6 +276,7 @@ public class ScopeResource {
                                 throw new ProblemException(
                                         404, "Unknown scope", "no scope '" + scope + "'");
                             }
+                            governor.changed(scope);
                             return read(scope);
                         });
     }

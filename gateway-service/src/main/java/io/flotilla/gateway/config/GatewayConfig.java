@@ -96,6 +96,24 @@ public interface GatewayConfig {
         @WithDefault("64")
         int minCompletionTokens();
 
+        /**
+         * Whether a replica leases slices of a scope chain's headroom and admits requests within
+         * them locally (docs/governance.md "Slices"); off, every request reserves in Postgres.
+         */
+        @WithDefault("true")
+        boolean slices();
+
+        /** Largest share of a scope's remaining budget or rate one slice may take. */
+        @WithDefault("0.1")
+        double sliceFraction();
+
+        /**
+         * How long a slice admits requests before it is returned (never past the end of the minute
+         * its rate-limit share belongs to); also bounds how stale its usage in Postgres may be.
+         */
+        @WithDefault("1s")
+        Duration sliceLifetime();
+
         /** When an open reservation of a replica that died is charged in full and released. */
         @WithDefault("10m")
         Duration reservationTtl();

@@ -31,7 +31,9 @@ import org.jboss.logging.Logger;
 /**
  * Reserves before the upstream call and settles after it, against every scope of the request's
  * chain (key, tenant, model of the tenant, and the named budget scope with its ancestors), in
- * Postgres functions that lock the scope rows: limits hold across any number of replicas.
+ * Postgres functions that lock the scope rows: limits hold across any number of replicas. Requests
+ * are admitted within a leased slice of the chain's headroom when one fits ({@link Slices}), else
+ * reserved one by one.
  */
 @Singleton
 public class Governor {
@@ -49,15 +51,27 @@ public class Governor {
 
     private final Combiner<SettleCall> settlements = new Combiner<>(this::settleBatch, () -> {});
 
+    /** Null when slices are off. */
+    private final Slices slices;
+
     Governor(Pool pool, GatewayConfig config, MeterRegistry meters, Vertx vertx) {
         this.pool = pool;
         this.config = config.governance();
         this.meters = meters;
         this.vertx = vertx;
         meters.gauge("flotilla.gateway.governance.degraded", degraded);
+        this.slices =
+                this.config.enabled() && this.config.slices()
+                        ? new Slices(pool, vertx, this.config, meters)
+                        : null;
     }
 
     void start(@Observes StartupEvent ev) {
+        if (slices != null) {
+            slices.listen();
+            vertx.setPeriodic(
+                    Math.max(20, config.sliceLifetime().toMillis() / 4), id -> slices.sweep());
+        }
         vertx.setPeriodic(
                 30_000,
                 id ->
@@ -82,6 +96,9 @@ public class Governor {
 
     /** Lets in-flight settlements reach Postgres before the pool closes on a graceful stop. */
     void stop(@Observes ShutdownEvent ev) throws InterruptedException {
+        if (slices != null) {
+            slices.stop(Duration.ofSeconds(10));
+        }
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!settlements.idle() && System.nanoTime() < deadline) {
             Thread.sleep(20);
@@ -94,6 +111,16 @@ public class Governor {
 
     public boolean enabled() {
         return config.enabled();
+    }
+
+    /**
+     * Returns this replica's slices that involve the scope, so its change (a pause, a new limit)
+     * holds from the next request here; other replicas hear of it from Postgres.
+     */
+    public void changed(String scope) {
+        if (slices != null) {
+            slices.revoke(scope);
+        }
     }
 
     /** The scope names of a caller and alias: key, tenant, and the alias within the tenant. */
@@ -132,9 +159,37 @@ public class Governor {
                         .mapToDouble(t -> t.prices() == null ? 0 : t.prices().output())
                         .max()
                         .orElse(0);
-        UUID id = UUID.randomUUID();
         String[] fixed = fixedScopes(caller, alias).toArray(new String[0]);
-        String chain = caller.tenant() + "|" + String.join(",", fixed) + "|" + namedScope;
+        ScopeChain chain =
+                new ScopeChain(
+                        caller.tenant()
+                                + "|"
+                                + String.join(",", fixed)
+                                + "|"
+                                + namedScope
+                                + "|"
+                                + in
+                                + "|"
+                                + out,
+                        caller.tenant(),
+                        fixed,
+                        namedScope,
+                        in,
+                        out);
+        if (slices == null) {
+            return exact(chain, prompt, completion);
+        }
+        return slices.admit(chain, prompt, completion)
+                .chain(
+                        g ->
+                                g != null
+                                        ? Uni.createFrom().item(g)
+                                        : exact(chain, prompt, completion));
+    }
+
+    /** A reservation of this request alone, combined with others of its chain into one call. */
+    private Uni<Grant> exact(ScopeChain chain, int prompt, int completion) {
+        UUID id = UUID.randomUUID();
         int min = Math.min(config.minCompletionTokens(), completion);
         Uni<Row> reserved =
                 Uni.createFrom()
@@ -142,17 +197,12 @@ public class Governor {
                                 emitter ->
                                         reservations
                                                 .computeIfAbsent(
-                                                        chain,
+                                                        chain.key(),
                                                         k ->
                                                                 new Combiner<ReserveCall>(
                                                                         batch ->
                                                                                 reserveBatch(
-                                                                                        caller
-                                                                                                .tenant(),
-                                                                                        fixed,
-                                                                                        namedScope,
-                                                                                        in,
-                                                                                        out,
+                                                                                        chain,
                                                                                         batch),
                                                                         () ->
                                                                                 reservations.remove(
@@ -183,7 +233,8 @@ public class Governor {
                                     r.getInteger("limit_requests"),
                                     r.getInteger("remaining_requests"),
                                     r.getInteger("limit_tokens"),
-                                    r.getInteger("remaining_tokens"));
+                                    r.getInteger("remaining_tokens"),
+                                    null);
                         })
                 .onFailure(e -> !(e instanceof OpenAiError))
                 .recoverWithUni(e -> storeFailure(e, prompt, completion));
@@ -195,6 +246,10 @@ public class Governor {
      */
     public Uni<Void> settle(Grant grant, long tokens, long costMicros) {
         if (!grant.metered()) {
+            return Uni.createFrom().voidItem();
+        }
+        if (grant.slice() != null) {
+            slices.settle(grant, tokens, costMicros);
             return Uni.createFrom().voidItem();
         }
         return Uni.createFrom()
@@ -227,28 +282,22 @@ public class Governor {
     private record SettleCall(UUID id, long tokens, long cost, UniEmitter<? super Void> emitter) {}
 
     /** One call for all waiting reservations of one chain; each waiter gets its own row. */
-    private Uni<Void> reserveBatch(
-            String tenant,
-            String[] fixed,
-            String named,
-            double in,
-            double out,
-            List<ReserveCall> batch) {
+    private Uni<Void> reserveBatch(ScopeChain chain, List<ReserveCall> batch) {
         Tuple args =
                 Tuple.tuple(
                                 List.of(
                                         batch.stream().map(ReserveCall::id).toArray(UUID[]::new),
-                                        tenant,
-                                        fixed))
-                        .addString(named)
+                                        chain.tenant(),
+                                        chain.fixed()))
+                        .addString(chain.named())
                         .addArrayOfLong(
                                 batch.stream().map(c -> (long) c.prompt()).toArray(Long[]::new))
                         .addArrayOfLong(
                                 batch.stream().map(c -> (long) c.completion()).toArray(Long[]::new))
                         .addArrayOfLong(
                                 batch.stream().map(c -> (long) c.min()).toArray(Long[]::new))
-                        .addDouble(in)
-                        .addDouble(out)
+                        .addDouble(chain.inPrice())
+                        .addDouble(chain.outPrice())
                         .addInteger((int) config.reservationTtl().toSeconds());
         return pool.preparedQuery(
                         "SELECT * FROM gateway.reserve_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
