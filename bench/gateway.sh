@@ -63,21 +63,28 @@ wrk.method = "POST"
 wrk.body = '{"model":"MODEL","messages":[{"role":"user","content":"Give me a short answer about fleets of agents."}],"max_tokens":64}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer KEY"
-local bad = 0
-response = function(status) if status ~= 200 then bad = bad + 1 end end
-done = function() if bad > 0 then io.stderr:write("non-200 answers: " .. bad .. "\n") end end
 LUA
 sed "s/MODEL/bench-model/; s/KEY/none/" "$WORK/post.lua" >"$WORK/direct.lua"
 sed "s/MODEL/bench/; s/KEY/$KEY/" "$WORK/post.lua" >"$WORK/gateway.lua"
 
+# stops the run at the first refused request, with what the gateways logged
+valid() { [ ! -f "$WORK/invalid" ] || { grep -h '"level":"\(WARN\|ERROR\)"' "$WORK"/gateway*.log | tail -3 >&2; exit 1; }; }
 run() { # name url script conns -> "rps p50ms p99ms"
   wrk -t"$([ "$4" -gt 1 ] && echo 2 || echo 1)" -c"$4" -d"${SECS}s" --latency -s "$3" "$2" 2>"$WORK/err" >"$WORK/out"
   [ -s "$WORK/err" ] && { echo "$1: $(cat "$WORK/err")" >&2; }
+  # a refusal is fast: one non-200 answer makes every figure of the run meaningless
+  if grep -q "Non-2xx" "$WORK/out"; then
+    echo "$1: $(grep "Non-2xx" "$WORK/out") — not a valid measurement" >&2; touch "$WORK/invalid"
+  fi
   awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
        function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
        END {printf "%.0f %.3f %.3f\n", rps, ms(p50), ms(p99)}' "$WORK/out"
 }
 
+for port in $GW $GW_OFF $GW_TRACE; do # each gateway answers before anything is measured
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/v1/chat/completions" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"model":"bench","messages":[{"role":"user","content":"check"}],"max_tokens":64}' || { echo "gateway on $port refused the check request" >&2; exit 1; }
+done
 echo "warm-up (30 s per JVM)..."
 wrk -t1 -c8 -d10s -s "$WORK/direct.lua" "http://127.0.0.1:$UP/v1/chat/completions" >/dev/null
 for port in $GW $GW_OFF $GW_TRACE; do
@@ -86,10 +93,10 @@ done
 
 for c in 1 64; do
   for r in $(seq 1 "$ROUNDS"); do
-    echo "direct  c=$c round=$r $(run direct "http://127.0.0.1:$UP/v1/chat/completions" "$WORK/direct.lua" $c)" | tee -a "$WORK/results"
-    echo "gov-off c=$c round=$r $(run gov-off "http://127.0.0.1:$GW_OFF/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
-    echo "gov-on  c=$c round=$r $(run gov-on "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
-    echo "traced  c=$c round=$r $(run traced "http://127.0.0.1:$GW_TRACE/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"
+    echo "direct  c=$c round=$r $(run direct "http://127.0.0.1:$UP/v1/chat/completions" "$WORK/direct.lua" $c)" | tee -a "$WORK/results"; valid
+    echo "gov-off c=$c round=$r $(run gov-off "http://127.0.0.1:$GW_OFF/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"; valid
+    echo "gov-on  c=$c round=$r $(run gov-on "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"; valid
+    echo "traced  c=$c round=$r $(run traced "http://127.0.0.1:$GW_TRACE/v1/chat/completions" "$WORK/gateway.lua" $c)" | tee -a "$WORK/results"; valid
   done
 done
 echo
@@ -112,10 +119,12 @@ if [ -n "${SOAK:-}" ]; then
   echo "soak: governance on, 64 connections, ${SOAK}s, one figure a minute"
   SECS=60
   for m in $(seq 1 $(( SOAK / 60 ))); do
-    echo "minute $m $(run soak "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" 64)" | tee -a "$WORK/soak"
+    echo "minute $m $(run soak "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" 64)" | tee -a "$WORK/soak"; valid
   done
   awk 'NR==1 {first=$3} {last=$3} END {printf "soak: first minute %d rps, last minute %d rps, last/first %.2f\n", first, last, last/first}' "$WORK/soak"
 fi
 echo "trace exports received: $(tail -1 "$WORK/otlp.log")"
 echo "slices leased by the governed gateway: $(curl -fs "http://127.0.0.1:$GW/q/metrics" | awk '/^flotilla_gateway_governance_slices_leased_total/ {print $2}')"
+echo "tokens charged to tenant:bench: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc "SELECT used_tokens FROM gateway.scopes WHERE scope = 'tenant:bench'")"
+echo "ledger rows by status: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT string_agg(status || $$: $$ || n, $$, $$) FROM (SELECT status, count(*) n FROM gateway.ledger GROUP BY status) x')"
 echo "ledger rows written by the governed gateway: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT count(*) FROM gateway.ledger')"

@@ -1,3 +1,126 @@
+-- No query reads the ledger by scope through this index (the usage API filters by tenant and
+-- time), and it cost every one of the ledger's inserts.
+DROP INDEX ledger_scopes;
+
+-- reserve() as in V2, except that a cost budget over free targets (price 0) no longer overflows
+-- bigint: every request of such a scope used to fail with "bigint out of range" (503).
+CREATE OR REPLACE FUNCTION reserve(p_id uuid, p_tenant text, p_fixed text[], p_named text, p_prompt bigint, p_completion bigint,
+                        p_min_completion bigint, p_in_price double precision, p_out_price double precision, p_ttl_seconds integer)
+RETURNS TABLE (ok boolean, refused_scope text, reason text, granted bigint, retry_after integer,
+               limit_requests integer, remaining_requests integer, limit_tokens integer, remaining_tokens integer,
+               period_ends timestamptz)
+LANGUAGE plpgsql SET search_path = gateway, pg_temp AS $$
+DECLARE
+    chain text[] := ARRAY(SELECT s.scope FROM scopes s WHERE s.scope = ANY (p_fixed));
+    s scopes;
+    c bigint := p_completion;
+    v_minute timestamptz := date_trunc('minute', now());
+    frac double precision := extract(epoch FROM now() - date_trunc('minute', now())) / 60.0;
+    prev_r double precision; prev_t double precision; cur_r integer; cur_t bigint;
+    used_r double precision; used_t double precision; avail bigint; cap bigint;
+    lim_r integer; rem_r integer; lim_t integer; rem_t integer;
+    named_tenant text;
+BEGIN
+    IF p_named IS NOT NULL THEN
+        SELECT x.tenant_id INTO named_tenant FROM scopes x WHERE x.scope = p_named;
+        IF NOT FOUND THEN
+            RETURN QUERY SELECT false, p_named, 'unknown_scope', 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz;
+            RETURN;
+        END IF;
+        IF named_tenant <> p_tenant THEN
+            RETURN QUERY SELECT false, p_named, 'foreign_scope', 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz;
+            RETURN;
+        END IF;
+        chain := chain || ARRAY(
+            WITH RECURSIVE up(scope, parent, depth) AS (
+                SELECT x.scope, x.parent, 0 FROM scopes x WHERE x.scope = p_named
+                UNION ALL
+                SELECT x.scope, x.parent, up.depth + 1 FROM scopes x JOIN up ON x.scope = up.parent WHERE up.depth < 16)
+            SELECT up.scope FROM up);
+    END IF;
+    IF cardinality(chain) = 0 THEN
+        RETURN QUERY SELECT true, NULL::text, NULL::text, c, 0, NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz;
+        RETURN;
+    END IF;
+
+    FOR s IN SELECT * FROM scopes x WHERE x.scope = ANY (chain) ORDER BY x.scope FOR UPDATE LOOP
+        IF s.reset_period <> 'none' AND roll_period(s) > s.period_start THEN
+            UPDATE scopes x SET used_tokens = 0, used_cost_micros = 0, period_start = roll_period(s) WHERE x.scope = s.scope
+            RETURNING * INTO s;
+        END IF;
+        IF s.paused THEN
+            RETURN QUERY SELECT false, s.scope, 'paused', 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz;
+            RETURN;
+        END IF;
+        IF s.rpm IS NOT NULL OR s.tpm IS NOT NULL THEN
+            SELECT coalesce(sum(w.requests) FILTER (WHERE w.minute = v_minute - interval '1 minute'), 0),
+                   coalesce(sum(w.tokens) FILTER (WHERE w.minute = v_minute - interval '1 minute'), 0),
+                   coalesce(sum(w.requests) FILTER (WHERE w.minute = v_minute), 0),
+                   coalesce(sum(w.tokens) FILTER (WHERE w.minute = v_minute), 0)
+              INTO prev_r, prev_t, cur_r, cur_t
+              FROM rate_windows w WHERE w.scope = s.scope AND w.minute >= v_minute - interval '1 minute';
+            used_r := prev_r * (1 - frac) + cur_r;
+            used_t := prev_t * (1 - frac) + cur_t;
+            IF s.rpm IS NOT NULL THEN
+                IF used_r + 1 > s.rpm THEN
+                    RETURN QUERY SELECT false, s.scope, 'rpm', 0::bigint, greatest(1, ceil(60 * (1 - frac))::int),
+                        s.rpm, 0, s.tpm, NULL::int, NULL::timestamptz;
+                    RETURN;
+                END IF;
+                IF rem_r IS NULL OR s.rpm - ceil(used_r + 1)::int < rem_r THEN
+                    lim_r := s.rpm; rem_r := greatest(0, s.rpm - ceil(used_r + 1)::int);
+                END IF;
+            END IF;
+            IF s.tpm IS NOT NULL THEN
+                cap := floor(s.tpm - used_t - p_prompt)::bigint;
+                IF cap < least(c, p_min_completion) THEN
+                    RETURN QUERY SELECT false, s.scope, 'tpm', 0::bigint, greatest(1, ceil(60 * (1 - frac))::int),
+                        s.rpm, NULL::int, s.tpm, greatest(0, floor(s.tpm - used_t)::int), NULL::timestamptz;
+                    RETURN;
+                END IF;
+                c := least(c, cap);
+            END IF;
+        END IF;
+        IF s.max_tokens IS NOT NULL THEN
+            avail := s.max_tokens - s.used_tokens - s.reserved_tokens - p_prompt;
+            IF avail < least(c, p_min_completion) THEN
+                RETURN QUERY SELECT false, s.scope, 'budget_tokens', 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int,
+                    CASE s.reset_period WHEN 'daily' THEN s.period_start + interval '1 day'
+                                        WHEN 'monthly' THEN s.period_start + interval '1 month' END;
+                RETURN;
+            END IF;
+            c := least(c, avail);
+        END IF;
+        IF s.max_cost_micros IS NOT NULL THEN
+            -- least(): with free targets (price 0) the quotient is astronomically large, not an error
+            avail := floor(least(9e18, (s.max_cost_micros - s.used_cost_micros - s.reserved_cost_micros - p_prompt * p_in_price)
+                                       / greatest(p_out_price, 1e-9)))::bigint;
+            IF avail < least(c, p_min_completion) THEN
+                RETURN QUERY SELECT false, s.scope, 'budget_cost', 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int,
+                    CASE s.reset_period WHEN 'daily' THEN s.period_start + interval '1 day'
+                                        WHEN 'monthly' THEN s.period_start + interval '1 month' END;
+                RETURN;
+            END IF;
+            c := least(c, avail);
+        END IF;
+        IF s.tpm IS NOT NULL AND (rem_t IS NULL OR floor(s.tpm - used_t)::int - (p_prompt + c)::int < rem_t) THEN
+            lim_t := s.tpm; rem_t := greatest(0, floor(s.tpm - used_t)::int - (p_prompt + c)::int);
+        END IF;
+    END LOOP;
+
+    UPDATE scopes x SET reserved_tokens = x.reserved_tokens + p_prompt + c,
+                        reserved_cost_micros = x.reserved_cost_micros + ceil(p_prompt * p_in_price + c * p_out_price)::bigint
+     WHERE x.scope = ANY (chain);
+    INSERT INTO rate_windows (scope, minute, requests, tokens)
+    SELECT x.scope, v_minute, 1, p_prompt + c FROM scopes x WHERE x.scope = ANY (chain) AND (x.rpm IS NOT NULL OR x.tpm IS NOT NULL)
+    ON CONFLICT (scope, minute) DO UPDATE SET requests = rate_windows.requests + 1, tokens = rate_windows.tokens + EXCLUDED.tokens;
+    INSERT INTO reservations (id, scopes, tokens, cost_micros, minute, expires_at)
+    VALUES (p_id, chain, p_prompt + c, ceil(p_prompt * p_in_price + c * p_out_price)::bigint, v_minute, now() + make_interval(secs => p_ttl_seconds));
+    RETURN QUERY SELECT true, NULL::text, NULL::text, c, 0, lim_r, rem_r, lim_t, rem_t, NULL::timestamptz;
+END;
+$$;
+
+
 -- Slices (docs/governance.md "Slices"): a replica leases a share of a scope chain's remaining budget
 -- and rate, held as one reservation row, and admits requests within it in memory. The row is charged
 -- and released when the slice is returned; a replica that dies holding one leaves it to
@@ -86,8 +209,8 @@ BEGIN
             t := least(t, floor((s.max_tokens - s.used_tokens - s.reserved_tokens) * p_fraction)::bigint);
         END IF;
         IF s.max_cost_micros IS NOT NULL THEN
-            t := least(t, floor((s.max_cost_micros - s.used_cost_micros - s.reserved_cost_micros) * p_fraction
-                                / greatest(p_price, 1e-9))::bigint);
+            t := least(t, floor(least(9e18, (s.max_cost_micros - s.used_cost_micros - s.reserved_cost_micros) * p_fraction
+                                            / greatest(p_price, 1e-9)))::bigint);
         END IF;
     END LOOP;
     IF t < p_min_tokens OR r < 2 THEN

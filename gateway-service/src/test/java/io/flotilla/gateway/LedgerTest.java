@@ -2,6 +2,7 @@ package io.flotilla.gateway;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.gateway.fake.GatewayTestResource;
 import io.flotilla.gateway.governance.Ledger;
@@ -66,6 +67,19 @@ class LedgerTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> rows(good) == 1 && rows(after) == 1);
         assertEquals(0, rows(poison));
         assertEquals(1.0, meters.counter("flotilla.gateway.ledger.set.aside").count() - before);
+    }
+
+    @Test
+    void rowIdsAreTimeOrderedVersion7Uuids() {
+        UUID first = Ledger.rowId();
+        long ms = System.currentTimeMillis();
+        UUID later = Ledger.rowId();
+        assertEquals(7, first.version());
+        assertEquals(2, first.variant());
+        long stamp = later.getMostSignificantBits() >>> 16;
+        assertTrue(stamp >= ms && stamp <= System.currentTimeMillis(), "the time comes first");
+        assertTrue((first.getMostSignificantBits() >>> 16) <= stamp, "ordered by time");
+        assertTrue(!first.equals(later));
     }
 
     @Test

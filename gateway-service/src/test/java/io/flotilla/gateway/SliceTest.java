@@ -189,4 +189,28 @@ class SliceTest extends io.flotilla.testsupport.ServiceSmokeTest {
         assertEquals(
                 5000, number(account, "usedTokens"), "charged in full: it may have been spent");
     }
+
+    @Test
+    void aCostBudgetOverFreeTargetsAdmitsWithinSlicesAndRequestByRequest() {
+        // cost budget / price 0 overflowed bigint: every such request was refused with 503
+        Map<String, Object> free =
+                Map.of(
+                        "model",
+                        "free",
+                        "messages",
+                        List.of(Map.of("role", "user", "content", "hi")));
+        GatewayApi.Key far = GatewayApi.newKey("free");
+        scope("tenant:" + far.tenant(), Map.of("tenant", far.tenant(), "maxCostUsd", 1_000_000));
+        double before = leases();
+        chat(far.secret(), free).then().statusCode(200);
+        assertTrue(leases() > before, "admitted within a slice");
+
+        GatewayApi.Key near = GatewayApi.newKey("free");
+        scope(
+                "key:" + near.id(),
+                Map.of("tenant", near.tenant(), "maxTokens", 5_000, "maxCostUsd", 1_000_000));
+        before = leases();
+        chat(near.secret(), free).then().statusCode(200);
+        assertEquals(before, leases(), "5,000 tokens pay for no slice of a 4,096-token request");
+    }
 }

@@ -22,7 +22,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
@@ -430,7 +429,7 @@ final class Exchange {
         if (caller != null && plan != null && governor.enabled()) {
             ledger.record(
                     new Ledger.Entry(
-                            UUID.randomUUID(),
+                            Ledger.rowId(),
                             java.time.OffsetDateTime.now(java.time.ZoneOffset.UTC),
                             caller.tenant(),
                             caller.keyId(),

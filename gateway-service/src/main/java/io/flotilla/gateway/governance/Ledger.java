@@ -7,6 +7,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.json.JsonArray;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -114,6 +115,19 @@ public class Ledger {
         }
     }
 
+    /**
+     * A time-ordered id (UUID version 7: milliseconds since the epoch, then random bits), so rows
+     * written together land together in the primary key's index instead of all over it.
+     */
+    public static UUID rowId() {
+        long ms = System.currentTimeMillis();
+        java.util.concurrent.ThreadLocalRandom random =
+                java.util.concurrent.ThreadLocalRandom.current();
+        long high = (ms << 16) | 0x7000L | (random.nextLong() & 0x0FFFL);
+        long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(high, low);
+    }
+
     public void record(Entry entry) {
         if (queued.get() >= maxQueued) {
             shed.increment();
@@ -143,32 +157,11 @@ public class Ledger {
             batch.add(e);
         }
         queued.addAndGet(-batch.size());
-        List<Tuple> rows =
-                batch.stream()
-                        .map(
-                                x ->
-                                        Tuple.tuple(
-                                                        List.of(
-                                                                x.id(),
-                                                                x.at(),
-                                                                x.tenant(),
-                                                                x.keyId(),
-                                                                x.scopes().toArray(new String[0]),
-                                                                x.alias()))
-                                                .addString(x.provider())
-                                                .addString(x.model())
-                                                .addLong(x.inputTokens())
-                                                .addLong(x.outputTokens())
-                                                .addLong(x.costMicros())
-                                                .addInteger(x.latencyMs())
-                                                .addInteger(x.status())
-                                                .addBoolean(x.stream()))
-                        .toList();
-        return pool.preparedQuery(INSERT)
-                .executeBatch(rows)
+        return pool.preparedQuery(INSERT_MANY)
+                .execute(columns(batch))
                 .map(r -> batch.size())
                 .onFailure(Ledger::refused)
-                .recoverWithUni(err -> oneByOne(batch, rows))
+                .recoverWithUni(err -> oneByOne(batch))
                 .onFailure()
                 .invoke(
                         err -> {
@@ -182,6 +175,60 @@ public class Ledger {
                         })
                 .eventually(() -> writing.set(false));
     }
+
+    /** One array per column: the whole batch is one statement for Postgres to execute. */
+    private static Tuple columns(List<Entry> batch) {
+        return Tuple.tuple(
+                List.of(
+                        batch.stream().map(Entry::id).toArray(UUID[]::new),
+                        batch.stream().map(Entry::at).toArray(OffsetDateTime[]::new),
+                        batch.stream().map(Entry::tenant).toArray(String[]::new),
+                        batch.stream().map(Entry::keyId).toArray(UUID[]::new),
+                        // a row's scopes as a JSON array: Postgres arrays of arrays must be square
+                        batch.stream()
+                                .map(x -> new JsonArray(x.scopes()).encode())
+                                .toArray(String[]::new),
+                        batch.stream().map(Entry::alias).toArray(String[]::new),
+                        batch.stream().map(Entry::provider).toArray(String[]::new),
+                        batch.stream().map(Entry::model).toArray(String[]::new),
+                        batch.stream().map(Entry::inputTokens).toArray(Long[]::new),
+                        batch.stream().map(Entry::outputTokens).toArray(Long[]::new),
+                        batch.stream().map(Entry::costMicros).toArray(Long[]::new),
+                        batch.stream().map(Entry::latencyMs).toArray(Integer[]::new),
+                        batch.stream().map(Entry::status).toArray(Integer[]::new),
+                        batch.stream().map(Entry::stream).toArray(Boolean[]::new)));
+    }
+
+    private static Tuple row(Entry x) {
+        return Tuple.tuple(
+                        List.of(
+                                x.id(),
+                                x.at(),
+                                x.tenant(),
+                                x.keyId(),
+                                x.scopes().toArray(new String[0]),
+                                x.alias()))
+                .addString(x.provider())
+                .addString(x.model())
+                .addLong(x.inputTokens())
+                .addLong(x.outputTokens())
+                .addLong(x.costMicros())
+                .addInteger(x.latencyMs())
+                .addInteger(x.status())
+                .addBoolean(x.stream());
+    }
+
+    private static final String INSERT_MANY =
+            """
+            INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
+                cost_micros, latency_ms, status, stream)
+            SELECT r.id, r.at, r.tenant_id, r.key_id, ARRAY(SELECT jsonb_array_elements_text(r.scopes::jsonb)), r.alias,
+                   r.provider, r.model, r.input_tokens, r.output_tokens, r.cost_micros, r.latency_ms, r.status, r.stream
+              FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                          $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::int[], $14::boolean[])
+                AS r(id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens, cost_micros,
+                     latency_ms, status, stream)
+            ON CONFLICT (id) DO NOTHING""";
 
     private static final String INSERT =
             """
@@ -197,14 +244,14 @@ public class Ledger {
     }
 
     /** Writes a refused batch row by row; rows refused on their own are set aside. */
-    private Uni<Integer> oneByOne(List<Entry> batch, List<Tuple> rows) {
+    private Uni<Integer> oneByOne(List<Entry> batch) {
         return Multi.createFrom()
-                .range(0, rows.size())
+                .range(0, batch.size())
                 .onItem()
                 .transformToUniAndConcatenate(
                         i ->
                                 pool.preparedQuery(INSERT)
-                                        .execute(rows.get(i))
+                                        .execute(row(batch.get(i)))
                                         .replaceWith(1)
                                         .onFailure(Ledger::refused)
                                         .recoverWithItem(
