@@ -47,7 +47,8 @@ public class Governor {
     private final AtomicInteger degraded = new AtomicInteger();
 
     /** Reservations waiting per scope chain, and settlements: combined into batched calls. */
-    private final Map<String, Combiner<ReserveCall>> reservations = new ConcurrentHashMap<>();
+    private final Map<ScopeChain.Key, Combiner<ReserveCall>> reservations =
+            new ConcurrentHashMap<>();
 
     private final Combiner<SettleCall> settlements = new Combiner<>(this::settleBatch, () -> {});
 
@@ -149,30 +150,19 @@ public class Governor {
         if (!config.enabled()) {
             return Uni.createFrom().item(Grant.unmetered(prompt, completion));
         }
-        double in =
-                targets.stream()
-                        .mapToDouble(t -> t.prices() == null ? 0 : t.prices().input())
-                        .max()
-                        .orElse(0);
-        double out =
-                targets.stream()
-                        .mapToDouble(t -> t.prices() == null ? 0 : t.prices().output())
-                        .max()
-                        .orElse(0);
-        String[] fixed = fixedScopes(caller, alias).toArray(new String[0]);
+        double in = 0;
+        double out = 0;
+        for (Target t : targets) {
+            if (t.prices() != null) {
+                in = Math.max(in, t.prices().input());
+                out = Math.max(out, t.prices().output());
+            }
+        }
         ScopeChain chain =
                 new ScopeChain(
-                        caller.tenant()
-                                + "|"
-                                + String.join(",", fixed)
-                                + "|"
-                                + namedScope
-                                + "|"
-                                + in
-                                + "|"
-                                + out,
+                        new ScopeChain.Key(caller.keyId(), alias, namedScope, in, out),
                         caller.tenant(),
-                        fixed,
+                        fixedScopes(caller, alias).toArray(new String[0]),
                         namedScope,
                         in,
                         out);

@@ -1,9 +1,15 @@
 package io.flotilla.gateway.governance;
 
+import java.util.UUID;
+
 /**
  * The scopes a request is governed by, as the caller names them (Postgres resolves the named
  * scope's ancestors), and the dearest prices of the targets that may serve it. {@code key} tells
- * chains apart for batching and slices.
+ * chains apart for batching and slices (cheap to hash: no string is built for it).
  */
 record ScopeChain(
-        String key, String tenant, String[] fixed, String named, double inPrice, double outPrice) {}
+        Key key, String tenant, String[] fixed, String named, double inPrice, double outPrice) {
+
+    /** What makes two requests' chains the same: the key, the alias, the named scope, prices. */
+    record Key(UUID keyId, String alias, String named, double inPrice, double outPrice) {}
+}

@@ -40,7 +40,7 @@ final class Slices {
     private final long lifetimeNanos;
     private final int ttlSeconds;
     private final Counter leases;
-    private final Map<String, Chain> chains = new ConcurrentHashMap<>();
+    private final Map<ScopeChain.Key, Chain> chains = new ConcurrentHashMap<>();
 
     /** Closed slices that still owe Postgres a release (requests in flight, or a call pending). */
     private final Set<Slice> owing = ConcurrentHashMap.newKeySet();
