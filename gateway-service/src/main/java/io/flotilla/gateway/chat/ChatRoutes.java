@@ -157,14 +157,15 @@ public class ChatRoutes {
                 .with(
                         ok -> record(timer, ctx, isChat, exchange),
                         failure -> {
-                            fail(ctx, failure);
-                            record(timer, ctx, isChat, exchange);
+                            // before the answer: it ends the request's span
                             span.setAttribute(
                                     "error.type",
                                     failure instanceof OpenAiError e
                                             ? String.valueOf(e.status())
                                             : failure.getClass().getSimpleName());
                             span.setStatus(StatusCode.ERROR);
+                            fail(ctx, failure);
+                            record(timer, ctx, isChat, exchange);
                             exchange.releaseKey();
                             exchange.settle(0, 0, 0, ctx.response().getStatusCode(), false);
                         });

@@ -256,6 +256,9 @@ final class Exchange {
                                         if (subscription[0] != null) {
                                             subscription[0].cancel();
                                         }
+                                        // settled (and the span given its usage) before the
+                                        // response ends, which ends the request's span
+                                        settleStream(count, reported[0], 200);
                                         endWithError(
                                                 response,
                                                 "budget_exhausted",
@@ -266,7 +269,6 @@ final class Exchange {
                                                         + grant.completionTokens()
                                                         + " tokens and incomplete");
                                         releaseKey();
-                                        settleStream(count, reported[0], 200);
                                         return;
                                     }
                                     boolean usageOnly =
@@ -304,6 +306,7 @@ final class Exchange {
                                             .increment();
                                     span.setAttribute("error.type", "stream_interrupted");
                                     span.setStatus(StatusCode.ERROR);
+                                    settleStream(count, reported[0], 502);
                                     endWithError(
                                             response,
                                             "stream_interrupted",
@@ -311,9 +314,9 @@ final class Exchange {
                                                     + target.id()
                                                     + " broke before it finished; the answer is incomplete, retry the request");
                                     releaseKey();
-                                    settleStream(count, reported[0], 502);
                                 },
                                 () -> {
+                                    settleStream(count, reported[0], 200);
                                     if (!response.closed()) {
                                         response.end("data: [DONE]\n\n");
                                     }
@@ -323,7 +326,6 @@ final class Exchange {
                                                 usd(cost(count, reported[0])),
                                                 sent.append("data: [DONE]\n\n").toString());
                                     }
-                                    settleStream(count, reported[0], 200);
                                 });
         response.closeHandler(
                 v -> {
@@ -417,7 +419,10 @@ final class Exchange {
                 : Governor.costMicros(target, promptEstimate(), 0, count.tokens());
     }
 
-    /** Settles once, records the ledger row and ends the request span. */
+    /**
+     * Settles once and records the ledger row (in memory: both are written to Postgres later). The
+     * request's span is the HTTP server span, which ends with the response.
+     */
     void settle(long in, long cachedIn, long out, int status, boolean stream) {
         if (!settled.compareAndSet(false, true)) {
             return;
@@ -450,7 +455,6 @@ final class Exchange {
             meters.counter("flotilla.gateway.tokens", "alias", plan.alias(), "type", "output")
                     .increment(out);
         }
-        span.end();
     }
 
     private List<String> scopes() {

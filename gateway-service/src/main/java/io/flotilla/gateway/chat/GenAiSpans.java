@@ -24,15 +24,17 @@ public class GenAiSpans {
         this.tracer = tracer;
     }
 
-    /** The span of one /v1 request, child of the HTTP server span. */
+    /**
+     * The span of one /v1 request: the HTTP server span itself ({@code POST /v1/chat/completions},
+     * as HTTP conventions name it), given the GenAI attributes — a span of its own beside it would
+     * double the spans of every request. It ends with the response. Without HTTP tracing there is
+     * none, and attempts are root spans.
+     */
     public Span request(String operation, JsonNode request) {
-        Span span =
-                tracer.spanBuilder(operation + " " + request.path("model").asText("unknown"))
-                        .setParent(Context.current())
-                        .setSpanKind(SpanKind.INTERNAL)
-                        .startSpan();
+        Span span = Span.current();
+        String model = request.path("model").asText("unknown");
         span.setAttribute("gen_ai.operation.name", operation);
-        span.setAttribute("gen_ai.request.model", request.path("model").asText("unknown"));
+        span.setAttribute("gen_ai.request.model", model);
         if (request.has("max_tokens")) {
             span.setAttribute("gen_ai.request.max_tokens", request.path("max_tokens").asLong());
         }

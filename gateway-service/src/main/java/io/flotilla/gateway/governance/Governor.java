@@ -169,12 +169,7 @@ public class Governor {
         if (slices == null) {
             return exact(chain, prompt, completion);
         }
-        return slices.admit(chain, prompt, completion)
-                .chain(
-                        g ->
-                                g != null
-                                        ? Uni.createFrom().item(g)
-                                        : exact(chain, prompt, completion));
+        return slices.admit(chain, prompt, completion, () -> exact(chain, prompt, completion));
     }
 
     /** A reservation of this request alone, combined with others of its chain into one call. */

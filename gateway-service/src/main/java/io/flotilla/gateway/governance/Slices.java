@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -87,12 +88,12 @@ final class Slices {
     private record Waiter(int prompt, int completion, CompletableFuture<Grant> answer) {}
 
     /**
-     * A grant within a slice of the chain, or null: the request then reserves on its own (the exact
-     * path, which also gives refusals their reasons).
+     * A grant within a slice of the chain, or else {@code exact}: the request reserves on its own
+     * (which also gives refusals their reasons).
      */
-    Uni<Grant> admit(ScopeChain scopes, int prompt, int completion) {
+    Uni<Grant> admit(ScopeChain scopes, int prompt, int completion, Supplier<Uni<Grant>> exact) {
         if (stopped) {
-            return Uni.createFrom().nullItem();
+            return exact.get();
         }
         long now = System.nanoTime();
         while (true) {
@@ -107,7 +108,7 @@ final class Slices {
                     continue;
                 }
                 if (now < chain.exactUntil) {
-                    return Uni.createFrom().nullItem();
+                    return exact.get();
                 }
                 closing = chain.open;
                 if (closing != null) {
@@ -127,7 +128,9 @@ final class Slices {
                     closing,
                     due,
                     lease ? () -> lease(chain, generation, (long) prompt + completion) : null);
-            return Uni.createFrom().completionStage(answer);
+            return Uni.createFrom()
+                    .completionStage(answer)
+                    .chain(g -> g != null ? Uni.createFrom().item(g) : exact.get());
         }
     }
 
