@@ -70,6 +70,39 @@ class LedgerTest {
     }
 
     @Test
+    void scopesWithQuotesBackslashesAndCommasAreStoredAsSent() {
+        List<String> scopes =
+                List.of("tenant:ledger-test", "run:a\"b", "run:c\\d", "run:e,f {g}", "run:NULL");
+        UUID id = UUID.randomUUID();
+        ledger.record(
+                new Ledger.Entry(
+                        id,
+                        java.time.OffsetDateTime.now(),
+                        "ledger-test",
+                        UUID.randomUUID(),
+                        scopes,
+                        "fast",
+                        "mock",
+                        "mock-fast",
+                        1,
+                        1,
+                        1,
+                        1,
+                        200,
+                        false));
+        await().atMost(Duration.ofSeconds(10)).until(() -> rows(id) == 1);
+        Object[] stored =
+                pool.preparedQuery("SELECT scopes FROM gateway.ledger WHERE id = $1")
+                        .execute(Tuple.of(id))
+                        .await()
+                        .atMost(Duration.ofSeconds(5))
+                        .iterator()
+                        .next()
+                        .getArrayOfStrings(0);
+        assertEquals(scopes, List.of(stored));
+    }
+
+    @Test
     void rowIdsAreTimeOrderedVersion7Uuids() {
         UUID first = Ledger.rowId();
         long ms = System.currentTimeMillis();

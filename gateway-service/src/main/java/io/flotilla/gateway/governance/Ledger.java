@@ -7,7 +7,6 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.vertx.core.json.JsonArray;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -184,10 +183,8 @@ public class Ledger {
                         batch.stream().map(Entry::at).toArray(OffsetDateTime[]::new),
                         batch.stream().map(Entry::tenant).toArray(String[]::new),
                         batch.stream().map(Entry::keyId).toArray(UUID[]::new),
-                        // a row's scopes as a JSON array: Postgres arrays of arrays must be square
-                        batch.stream()
-                                .map(x -> new JsonArray(x.scopes()).encode())
-                                .toArray(String[]::new),
+                        // a row's scopes as an array literal: arrays of arrays must be square
+                        batch.stream().map(x -> arrayLiteral(x.scopes())).toArray(String[]::new),
                         batch.stream().map(Entry::alias).toArray(String[]::new),
                         batch.stream().map(Entry::provider).toArray(String[]::new),
                         batch.stream().map(Entry::model).toArray(String[]::new),
@@ -197,6 +194,18 @@ public class Ledger {
                         batch.stream().map(Entry::latencyMs).toArray(Integer[]::new),
                         batch.stream().map(Entry::status).toArray(Integer[]::new),
                         batch.stream().map(Entry::stream).toArray(Boolean[]::new)));
+    }
+
+    /** {@code {"a","b"}}: every element quoted, quotes and backslashes escaped. */
+    static String arrayLiteral(List<String> values) {
+        StringBuilder out = new StringBuilder("{");
+        for (String v : values) {
+            if (out.length() > 1) {
+                out.append(',');
+            }
+            out.append('"').append(v.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+        }
+        return out.append('}').toString();
     }
 
     private static Tuple row(Entry x) {
@@ -222,13 +231,12 @@ public class Ledger {
             """
             INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
                 cost_micros, latency_ms, status, stream)
-            SELECT r.id, r.at, r.tenant_id, r.key_id, ARRAY(SELECT jsonb_array_elements_text(r.scopes::jsonb)), r.alias,
+            SELECT r.id, r.at, r.tenant_id, r.key_id, r.scopes::text[], r.alias,
                    r.provider, r.model, r.input_tokens, r.output_tokens, r.cost_micros, r.latency_ms, r.status, r.stream
               FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
                           $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::int[], $14::boolean[])
                 AS r(id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens, cost_micros,
-                     latency_ms, status, stream)
-            ON CONFLICT (id) DO NOTHING""";
+                     latency_ms, status, stream)""";
 
     private static final String INSERT =
             """
