@@ -2,8 +2,20 @@
 -- time), and it cost every one of the ledger's inserts.
 DROP INDEX ledger_scopes;
 
--- reserve() as in V2, except that a cost budget over free targets (price 0) no longer overflows
--- bigint: every request of such a scope used to fail with "bigint out of range" (503).
+-- The sliding-window load of a scope (docs/governance.md "Rate-limit windows"): the previous minute
+-- weighted by what is left of it, plus the current minute. Used by reserve() and lease().
+CREATE FUNCTION window_load(p_scope text, p_minute timestamptz, p_frac double precision,
+                            OUT requests double precision, OUT tokens double precision)
+LANGUAGE sql STABLE SET search_path = gateway, pg_temp AS $$
+    SELECT coalesce(sum(w.requests) FILTER (WHERE w.minute = p_minute - interval '1 minute'), 0)::double precision
+               * (1 - p_frac) + coalesce(sum(w.requests) FILTER (WHERE w.minute = p_minute), 0)::double precision,
+           coalesce(sum(w.tokens) FILTER (WHERE w.minute = p_minute - interval '1 minute'), 0)::double precision
+               * (1 - p_frac) + coalesce(sum(w.tokens) FILTER (WHERE w.minute = p_minute), 0)::double precision
+      FROM rate_windows w WHERE w.scope = p_scope AND w.minute >= p_minute - interval '1 minute'
+$$;
+
+-- reserve() as in V2 (its window load now from window_load()), except that a cost budget over free
+-- targets (price 0) no longer overflows bigint: every such request failed with "bigint out of range".
 CREATE OR REPLACE FUNCTION reserve(p_id uuid, p_tenant text, p_fixed text[], p_named text, p_prompt bigint, p_completion bigint,
                         p_min_completion bigint, p_in_price double precision, p_out_price double precision, p_ttl_seconds integer)
 RETURNS TABLE (ok boolean, refused_scope text, reason text, granted bigint, retry_after integer,
@@ -16,7 +28,6 @@ DECLARE
     c bigint := p_completion;
     v_minute timestamptz := date_trunc('minute', now());
     frac double precision := extract(epoch FROM now() - date_trunc('minute', now())) / 60.0;
-    prev_r double precision; prev_t double precision; cur_r integer; cur_t bigint;
     used_r double precision; used_t double precision; avail bigint; cap bigint;
     lim_r integer; rem_r integer; lim_t integer; rem_t integer;
     named_tenant text;
@@ -53,14 +64,7 @@ BEGIN
             RETURN;
         END IF;
         IF s.rpm IS NOT NULL OR s.tpm IS NOT NULL THEN
-            SELECT coalesce(sum(w.requests) FILTER (WHERE w.minute = v_minute - interval '1 minute'), 0),
-                   coalesce(sum(w.tokens) FILTER (WHERE w.minute = v_minute - interval '1 minute'), 0),
-                   coalesce(sum(w.requests) FILTER (WHERE w.minute = v_minute), 0),
-                   coalesce(sum(w.tokens) FILTER (WHERE w.minute = v_minute), 0)
-              INTO prev_r, prev_t, cur_r, cur_t
-              FROM rate_windows w WHERE w.scope = s.scope AND w.minute >= v_minute - interval '1 minute';
-            used_r := prev_r * (1 - frac) + cur_r;
-            used_t := prev_t * (1 - frac) + cur_t;
+            SELECT l.requests, l.tokens INTO used_r, used_t FROM window_load(s.scope, v_minute, frac) l;
             IF s.rpm IS NOT NULL THEN
                 IF used_r + 1 > s.rpm THEN
                     RETURN QUERY SELECT false, s.scope, 'rpm', 0::bigint, greatest(1, ceil(60 * (1 - frac))::int),
@@ -166,7 +170,6 @@ DECLARE
     r integer := p_requests;
     v_minute timestamptz := date_trunc('minute', now());
     frac double precision := extract(epoch FROM now() - date_trunc('minute', now())) / 60.0;
-    prev_r double precision; prev_t double precision; cur_r integer; cur_t bigint;
     used_r double precision; used_t double precision;
     lim_r integer; rem_r integer; lim_t integer; rem_t integer;
 BEGIN
@@ -184,14 +187,7 @@ BEGIN
             RETURN;
         END IF;
         IF s.rpm IS NOT NULL OR s.tpm IS NOT NULL THEN
-            SELECT coalesce(sum(w.requests) FILTER (WHERE w.minute = v_minute - interval '1 minute'), 0),
-                   coalesce(sum(w.tokens) FILTER (WHERE w.minute = v_minute - interval '1 minute'), 0),
-                   coalesce(sum(w.requests) FILTER (WHERE w.minute = v_minute), 0),
-                   coalesce(sum(w.tokens) FILTER (WHERE w.minute = v_minute), 0)
-              INTO prev_r, prev_t, cur_r, cur_t
-              FROM rate_windows w WHERE w.scope = s.scope AND w.minute >= v_minute - interval '1 minute';
-            used_r := prev_r * (1 - frac) + cur_r;
-            used_t := prev_t * (1 - frac) + cur_t;
+            SELECT l.requests, l.tokens INTO used_r, used_t FROM window_load(s.scope, v_minute, frac) l;
             IF s.rpm IS NOT NULL THEN
                 r := least(r, floor((s.rpm - used_r) * p_fraction)::int);
                 IF rem_r IS NULL OR floor(s.rpm - used_r)::int < rem_r THEN
