@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * A local OTLP/HTTP trace receiver for the gateway benchmark: accepts every export on one Vert.x
  * event loop, answers an empty ExportTraceServiceResponse, and counts the requests and bytes it
  * received (printed on each line of stdout every 10 s). It stands in for a collector, which in
- * production runs elsewhere; it does as little work as a receiver can.
- * Usage: java -cp <vertx classpath> bench/OtlpSink.java <port>
+ * production runs elsewhere; it does as little work as a receiver can. Usage: java -cp <vertx
+ * classpath> bench/OtlpSink.java <port>
  */
 public class OtlpSink {
     public static void main(String[] args) {
