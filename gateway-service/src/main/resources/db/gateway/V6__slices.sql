@@ -14,8 +14,21 @@ LANGUAGE sql STABLE SET search_path = gateway, pg_temp AS $$
       FROM rate_windows w WHERE w.scope = p_scope AND w.minute >= p_minute - interval '1 minute'
 $$;
 
--- reserve() as in V2 (its window load now from window_load()), except that a cost budget over free
--- targets (price 0) no longer overflows bigint: every such request failed with "bigint out of range".
+-- A locked scope moved into its current reset period (daily, monthly): usage starts again at zero.
+CREATE FUNCTION rolled(s scopes) RETURNS scopes
+LANGUAGE plpgsql SET search_path = gateway, pg_temp AS $$
+BEGIN
+    IF s.reset_period <> 'none' AND roll_period(s) > s.period_start THEN
+        UPDATE scopes x SET used_tokens = 0, used_cost_micros = 0, period_start = roll_period(s) WHERE x.scope = s.scope
+        RETURNING * INTO s;
+    END IF;
+    RETURN s;
+END;
+$$;
+
+-- reserve() as in V2 (its period roll and window load now from rolled() and window_load()), except
+-- that a cost budget over free targets (price 0) no longer overflows bigint: every such request
+-- failed with "bigint out of range".
 CREATE OR REPLACE FUNCTION reserve(p_id uuid, p_tenant text, p_fixed text[], p_named text, p_prompt bigint, p_completion bigint,
                         p_min_completion bigint, p_in_price double precision, p_out_price double precision, p_ttl_seconds integer)
 RETURNS TABLE (ok boolean, refused_scope text, reason text, granted bigint, retry_after integer,
@@ -55,10 +68,7 @@ BEGIN
     END IF;
 
     FOR s IN SELECT * FROM scopes x WHERE x.scope = ANY (chain) ORDER BY x.scope FOR UPDATE LOOP
-        IF s.reset_period <> 'none' AND roll_period(s) > s.period_start THEN
-            UPDATE scopes x SET used_tokens = 0, used_cost_micros = 0, period_start = roll_period(s) WHERE x.scope = s.scope
-            RETURNING * INTO s;
-        END IF;
+        s := rolled(s);
         IF s.paused THEN
             RETURN QUERY SELECT false, s.scope, 'paused', 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz;
             RETURN;
@@ -178,10 +188,7 @@ BEGIN
         RETURN;
     END IF;
     FOR s IN SELECT * FROM scopes x WHERE x.scope = ANY (c) ORDER BY x.scope FOR UPDATE LOOP
-        IF s.reset_period <> 'none' AND roll_period(s) > s.period_start THEN
-            UPDATE scopes x SET used_tokens = 0, used_cost_micros = 0, period_start = roll_period(s) WHERE x.scope = s.scope
-            RETURNING * INTO s;
-        END IF;
+        s := rolled(s);
         IF s.paused THEN
             RETURN QUERY SELECT false, c, 0::bigint, 0::bigint, 0, NULL::int, NULL::int, NULL::int, NULL::int;
             RETURN;

@@ -213,4 +213,25 @@ class SliceTest extends io.flotilla.testsupport.ServiceSmokeTest {
         chat(near.secret(), free).then().statusCode(200);
         assertEquals(before, leases(), "5,000 tokens pay for no slice of a 4,096-token request");
     }
+
+    @Test
+    void aDailyBudgetSpentYesterdayAdmitsAgainOnBothPaths() throws Exception {
+        for (long budget : new long[] {1_000_000, 100}) { // within slices; request by request
+            GatewayApi.Key key = GatewayApi.newKey("priced");
+            String tenant = "tenant:" + key.tenant();
+            scope(tenant, Map.of("tenant", key.tenant(), "maxTokens", budget, "reset", "daily"));
+            try (Connection c = db.getConnection();
+                    PreparedStatement s =
+                            c.prepareStatement(
+                                    "UPDATE gateway.scopes SET used_tokens = max_tokens,"
+                                            + " period_start = period_start - interval '1 day' WHERE scope = ?")) {
+                s.setString(1, tenant);
+                assertEquals(1, s.executeUpdate());
+            }
+            chat(key.secret(), ask(20)).then().statusCode(200);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> number(account(tenant), "reservedTokens") == 0);
+            assertEquals(PER_ANSWER, number(account(tenant), "usedTokens"), "a new day: " + budget);
+        }
+    }
 }
