@@ -162,10 +162,7 @@ public class Governor {
                 new ScopeChain(
                         new ScopeChain.Key(caller.keyId(), alias, namedScope, in, out),
                         caller.tenant(),
-                        fixedScopes(caller, alias).toArray(new String[0]),
-                        namedScope,
-                        in,
-                        out);
+                        fixedScopes(caller, alias).toArray(new String[0]));
         if (slices == null) {
             return exact(chain, prompt, completion);
         }

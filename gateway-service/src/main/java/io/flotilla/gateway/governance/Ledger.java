@@ -156,7 +156,7 @@ public class Ledger {
             batch.add(e);
         }
         queued.addAndGet(-batch.size());
-        return pool.preparedQuery(INSERT_MANY)
+        return pool.preparedQuery(INSERT)
                 .execute(columns(batch))
                 .map(r -> batch.size())
                 .onFailure(Ledger::refused)
@@ -208,26 +208,7 @@ public class Ledger {
         return out.append('}').toString();
     }
 
-    private static Tuple row(Entry x) {
-        return Tuple.tuple(
-                        List.of(
-                                x.id(),
-                                x.at(),
-                                x.tenant(),
-                                x.keyId(),
-                                x.scopes().toArray(new String[0]),
-                                x.alias()))
-                .addString(x.provider())
-                .addString(x.model())
-                .addLong(x.inputTokens())
-                .addLong(x.outputTokens())
-                .addLong(x.costMicros())
-                .addInteger(x.latencyMs())
-                .addInteger(x.status())
-                .addBoolean(x.stream());
-    }
-
-    private static final String INSERT_MANY =
+    private static final String INSERT =
             """
             INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
                 cost_micros, latency_ms, status, stream)
@@ -236,13 +217,8 @@ public class Ledger {
               FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
                           $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::int[], $14::boolean[])
                 AS r(id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens, cost_micros,
-                     latency_ms, status, stream)""";
-
-    private static final String INSERT =
-            """
-            INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
-                cost_micros, latency_ms, status, stream)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING""";
+                     latency_ms, status, stream)
+            ON CONFLICT (id) DO NOTHING""";
 
     /** The database refused the data (class 22 data exception, 23 integrity), not the call. */
     private static boolean refused(Throwable t) {
@@ -259,7 +235,7 @@ public class Ledger {
                 .transformToUniAndConcatenate(
                         i ->
                                 pool.preparedQuery(INSERT)
-                                        .execute(row(batch.get(i)))
+                                        .execute(columns(List.of(batch.get(i))))
                                         .replaceWith(1)
                                         .onFailure(Ledger::refused)
                                         .recoverWithItem(

@@ -174,7 +174,6 @@ final class Slices {
     private void leased(Chain chain, int generation, UUID id, Row row) {
         long now = System.nanoTime();
         List<Runnable> answers = new ArrayList<>();
-        boolean again = false;
         Slice orphan = null;
         synchronized (chain) {
             chain.leasing = false;
