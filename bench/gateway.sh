@@ -31,7 +31,7 @@ YAML
 QUARKUS_HTTP_PORT=$GW QUARKUS_LOG_LEVEL=WARN \
 QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
 FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
-  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway.log" 2>&1 & PIDS+=($!)
+  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway.log" 2>&1 & PIDS+=($!); GOVERNED=($!)
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW/q/health/ready" >/dev/null 2>&1 && grep -q READY "$WORK/fake.log" && break; sleep 0.5; done
 QUARKUS_HTTP_PORT=$GW_OFF QUARKUS_LOG_LEVEL=WARN FLOTILLA_GATEWAY_GOVERNANCE_ENABLED=false \
 QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
@@ -44,7 +44,7 @@ QUARKUS_HTTP_PORT=$GW_TRACE QUARKUS_LOG_LEVEL=WARN QUARKUS_OTEL_SDK_DISABLED=fal
 QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$OTLP QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf \
 QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
 FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
-  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-trace.log" 2>&1 & PIDS+=($!)
+  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-trace.log" 2>&1 & PIDS+=($!); GOVERNED+=($!)
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_TRACE/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 
 curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"id":"bench"}' >/dev/null
@@ -125,6 +125,10 @@ if [ -n "${SOAK:-}" ]; then
 fi
 echo "trace exports received: $(tail -1 "$WORK/otlp.log")"
 echo "slices leased by the governed gateway: $(curl -fs "http://127.0.0.1:$GW/q/metrics" | awk '/^flotilla_gateway_governance_slices_leased_total/ {print $2}')"
-echo "tokens charged to tenant:bench: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc "SELECT used_tokens FROM gateway.scopes WHERE scope = 'tenant:bench'")"
-echo "ledger rows by status: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT string_agg(status || $$: $$ || n, $$, $$) FROM (SELECT status, count(*) n FROM gateway.ledger GROUP BY status) x')"
-echo "ledger rows written by the governed gateway: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc 'SELECT count(*) FROM gateway.ledger')"
+# a graceful stop returns every slice and writes every queued ledger row: then the books must agree
+kill -TERM "${GOVERNED[@]}"; for p in "${GOVERNED[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.2; done; done
+echo "after both governed gateways stopped: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc "SELECT format('tenant:bench charged %s tokens, %s still reserved; ledger %s rows (by status: %s) holding %s tokens; agree: %s',
+    s.used_tokens, s.reserved_tokens, l.n, l.statuses, l.tokens, s.used_tokens = l.tokens AND s.reserved_tokens = 0)
+  FROM gateway.scopes s, (SELECT count(*) n, sum(input_tokens + output_tokens) tokens,
+    (SELECT string_agg(status || ': ' || c, ', ') FROM (SELECT status, count(*) c FROM gateway.ledger GROUP BY status) x) statuses FROM gateway.ledger) l
+  WHERE s.scope = 'tenant:bench'")"

@@ -103,6 +103,39 @@ class LedgerTest {
     }
 
     @Test
+    void aRowSentAgainIsKeptOnceAndNotSetAside() {
+        // a batch whose commit reached Postgres but whose answer was lost is sent again
+        double before = meters.counter("flotilla.gateway.ledger.set.aside").count();
+        UUID twice = UUID.randomUUID();
+        UUID other = UUID.randomUUID();
+        ledger.record(entry(twice, "mock-fast"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> rows(twice) == 1);
+        ledger.record(entry(twice, "mock-fast"));
+        ledger.record(entry(other, "mock-fast"));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> rows(other) == 1);
+        assertEquals(1, rows(twice));
+        assertEquals(0.0, meters.counter("flotilla.gateway.ledger.set.aside").count() - before);
+    }
+
+    @Test
+    void tabsNewlinesAndBackslashesInTextAreStoredAsSent() {
+        String model = "mock\tfast\nline\\N\r";
+        UUID id = UUID.randomUUID();
+        ledger.record(entry(id, model));
+        await().atMost(Duration.ofSeconds(10)).until(() -> rows(id) == 1);
+        String stored =
+                pool.preparedQuery("SELECT model FROM gateway.ledger WHERE id = $1")
+                        .execute(Tuple.of(id))
+                        .await()
+                        .atMost(Duration.ofSeconds(5))
+                        .iterator()
+                        .next()
+                        .getString(0);
+        assertEquals(model, stored);
+    }
+
+    @Test
     void rowIdsAreTimeOrderedVersion7Uuids() {
         UUID first = Ledger.rowId();
         long ms = System.currentTimeMillis();

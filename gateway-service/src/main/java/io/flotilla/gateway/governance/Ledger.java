@@ -1,18 +1,20 @@
 package io.flotilla.gateway.governance;
 
+import io.agroal.api.AgroalDataSource;
 import io.flotilla.gateway.config.GatewayConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
-import io.vertx.mutiny.sqlclient.Pool;
-import io.vertx.mutiny.sqlclient.Tuple;
-import io.vertx.pgclient.PgException;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -20,16 +22,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 
 /**
  * The cost ledger: one row per request, queued on the request path and written in batches every
- * {@code ledger-flush}. A graceful shutdown writes what is queued before the pool closes; rows of a
- * batch that failed for want of the database go back to the queue; a batch the database refuses for
- * its data is written row by row, and a row refused on its own is set aside (dropped from the
- * queue, counted, logged with its request id), so one bad row never blocks the rest.
+ * {@code ledger-flush}, each batch one {@code COPY} on the JDBC datasource. A graceful shutdown
+ * writes what is queued before the pool closes; rows of a batch that failed for want of the
+ * database go back to the queue; a batch the database refuses for its data is written row by row,
+ * and a row refused on its own is set aside (dropped from the queue, counted, logged with its
+ * request id), so one bad row never blocks the rest.
  */
 @Singleton
 public class Ledger {
@@ -54,7 +61,7 @@ public class Ledger {
             int status,
             boolean stream) {}
 
-    private final Pool pool;
+    private final AgroalDataSource dataSource;
     private final Vertx vertx;
     private final Duration flush;
     private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
@@ -65,8 +72,17 @@ public class Ledger {
     private final Counter setAside;
     private volatile long lastShedLog;
 
-    Ledger(Pool pool, Vertx vertx, GatewayConfig config, MeterRegistry meters) {
-        this.pool = pool;
+    /** The one thread that writes: COPY is a blocking JDBC call. */
+    private final ExecutorService writer =
+            Executors.newSingleThreadExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "flotilla-ledger");
+                        t.setDaemon(true);
+                        return t;
+                    });
+
+    Ledger(AgroalDataSource dataSource, Vertx vertx, GatewayConfig config, MeterRegistry meters) {
+        this.dataSource = dataSource;
         this.vertx = vertx;
         this.flush = config.governance().ledgerFlush();
         this.maxQueued = config.governance().ledgerMaxQueued();
@@ -112,6 +128,7 @@ public class Ledger {
                 return;
             }
         }
+        writer.shutdown();
     }
 
     /**
@@ -156,11 +173,9 @@ public class Ledger {
             batch.add(e);
         }
         queued.addAndGet(-batch.size());
-        return pool.preparedQuery(INSERT)
-                .execute(columns(batch))
-                .map(r -> batch.size())
-                .onFailure(Ledger::refused)
-                .recoverWithUni(err -> oneByOne(batch))
+        return Uni.createFrom()
+                .item(() -> copy(batch))
+                .runSubscriptionOn(writer)
                 .onFailure()
                 .invoke(
                         err -> {
@@ -175,25 +190,89 @@ public class Ledger {
                 .eventually(() -> writing.set(false));
     }
 
-    /** One array per column: the whole batch is one statement for Postgres to execute. */
-    private static Tuple columns(List<Entry> batch) {
-        return Tuple.tuple(
-                List.of(
-                        batch.stream().map(Entry::id).toArray(UUID[]::new),
-                        batch.stream().map(Entry::at).toArray(OffsetDateTime[]::new),
-                        batch.stream().map(Entry::tenant).toArray(String[]::new),
-                        batch.stream().map(Entry::keyId).toArray(UUID[]::new),
-                        // a row's scopes as an array literal: arrays of arrays must be square
-                        batch.stream().map(x -> arrayLiteral(x.scopes())).toArray(String[]::new),
-                        batch.stream().map(Entry::alias).toArray(String[]::new),
-                        batch.stream().map(Entry::provider).toArray(String[]::new),
-                        batch.stream().map(Entry::model).toArray(String[]::new),
-                        batch.stream().map(Entry::inputTokens).toArray(Long[]::new),
-                        batch.stream().map(Entry::outputTokens).toArray(Long[]::new),
-                        batch.stream().map(Entry::costMicros).toArray(Long[]::new),
-                        batch.stream().map(Entry::latencyMs).toArray(Integer[]::new),
-                        batch.stream().map(Entry::status).toArray(Integer[]::new),
-                        batch.stream().map(Entry::stream).toArray(Boolean[]::new)));
+    /**
+     * Streams the batch into the table with {@code COPY} (a third of the server's work per row of
+     * an {@code INSERT}); a batch the database refuses for its data is written row by row.
+     */
+    private int copy(List<Entry> batch) {
+        try (Connection c = dataSource.getConnection()) {
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            try {
+                copy.copyIn(COPY, new ByteArrayInputStream(text(batch)));
+            } catch (SQLException err) {
+                if (!refused(err)) {
+                    throw err;
+                }
+                for (Entry row : batch) {
+                    copyOne(copy, row);
+                }
+            }
+            return batch.size();
+        } catch (SQLException | IOException err) {
+            throw new IllegalStateException(err.getMessage(), err);
+        }
+    }
+
+    /**
+     * One row on its own: already there (a batch whose commit was lost on the way back and sent
+     * again) counts as written; refused for its own data, it is set aside.
+     */
+    private void copyOne(CopyManager copy, Entry row) throws SQLException, IOException {
+        try {
+            copy.copyIn(COPY, new ByteArrayInputStream(text(List.of(row))));
+        } catch (SQLException err) {
+            if (UNIQUE_VIOLATION.equals(err.getSQLState())) {
+                return;
+            }
+            if (!refused(err)) {
+                throw err;
+            }
+            setAside.increment();
+            LOG.errorf(
+                    "ledger row of request %s set aside: the database refused it (%s)",
+                    row.id(), err.getSQLState());
+        }
+    }
+
+    private static final String COPY =
+            "COPY gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model,"
+                    + " input_tokens, output_tokens, cost_micros, latency_ms, status, stream) FROM"
+                    + " STDIN";
+    private static final String UNIQUE_VIOLATION = "23505";
+
+    /** The rows in COPY's text format: tab-separated, one line per row, {@code \\N} for null. */
+    static byte[] text(List<Entry> rows) {
+        StringBuilder out = new StringBuilder(rows.size() * 256);
+        for (Entry r : rows) {
+            out.append(r.id()).append('\t').append(r.at()).append('\t');
+            field(out, r.tenant()).append('\t').append(r.keyId()).append('\t');
+            field(out, arrayLiteral(r.scopes())).append('\t');
+            field(out, r.alias()).append('\t');
+            field(out, r.provider()).append('\t');
+            field(out, r.model()).append('\t');
+            out.append(r.inputTokens()).append('\t').append(r.outputTokens()).append('\t');
+            out.append(r.costMicros()).append('\t').append(r.latencyMs()).append('\t');
+            out.append(r.status()).append('\t').append(r.stream() ? 't' : 'f').append('\n');
+        }
+        return out.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A text value with COPY's escapes: backslash, tab, newline and carriage return. */
+    private static StringBuilder field(StringBuilder out, String value) {
+        if (value == null) {
+            return out.append("\\N");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char ch = value.charAt(i);
+            switch (ch) {
+                case '\\' -> out.append("\\\\");
+                case '\t' -> out.append("\\t");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                default -> out.append(ch);
+            }
+        }
+        return out;
     }
 
     /** {@code {"a","b"}}: every element quoted, quotes and backslashes escaped. */
@@ -208,48 +287,10 @@ public class Ledger {
         return out.append('}').toString();
     }
 
-    private static final String INSERT =
-            """
-            INSERT INTO gateway.ledger (id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens,
-                cost_micros, latency_ms, status, stream)
-            SELECT r.id, r.at, r.tenant_id, r.key_id, r.scopes::text[], r.alias,
-                   r.provider, r.model, r.input_tokens, r.output_tokens, r.cost_micros, r.latency_ms, r.status, r.stream
-              FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                          $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::int[], $13::int[], $14::boolean[])
-                AS r(id, at, tenant_id, key_id, scopes, alias, provider, model, input_tokens, output_tokens, cost_micros,
-                     latency_ms, status, stream)
-            ON CONFLICT (id) DO NOTHING""";
-
     /** The database refused the data (class 22 data exception, 23 integrity), not the call. */
-    private static boolean refused(Throwable t) {
-        return t instanceof PgException pg
-                && pg.getSqlState() != null
-                && (pg.getSqlState().startsWith("22") || pg.getSqlState().startsWith("23"));
-    }
-
-    /** Writes a refused batch row by row; rows refused on their own are set aside. */
-    private Uni<Integer> oneByOne(List<Entry> batch) {
-        return Multi.createFrom()
-                .range(0, batch.size())
-                .onItem()
-                .transformToUniAndConcatenate(
-                        i ->
-                                pool.preparedQuery(INSERT)
-                                        .execute(columns(List.of(batch.get(i))))
-                                        .replaceWith(1)
-                                        .onFailure(Ledger::refused)
-                                        .recoverWithItem(
-                                                err -> {
-                                                    setAside.increment();
-                                                    LOG.errorf(
-                                                            "ledger row of request %s set aside: the database refused it (%s)",
-                                                            batch.get(i).id(),
-                                                            ((PgException) err).getSqlState());
-                                                    return 0;
-                                                }))
-                .collect()
-                .asList()
-                .replaceWith(batch.size());
+    private static boolean refused(SQLException e) {
+        return e.getSQLState() != null
+                && (e.getSQLState().startsWith("22") || e.getSQLState().startsWith("23"));
     }
 
     static OffsetDateTime now() {
