@@ -21,7 +21,6 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
@@ -216,13 +215,14 @@ final class Exchange {
         GenAiSpans.usage(span, target.model(), usage);
         HttpServerResponse response = ctx.response();
         headers(response, result);
-        response.putHeader("x-flotilla-cost-usd", usd(cost));
+        String costUsd = usd(cost);
+        response.putHeader("x-flotilla-cost-usd", costUsd);
         String body = result.value().toString();
         if (!response.closed()) {
             response.putHeader("Content-Type", "application/json").setStatusCode(200).end(body);
         }
         // kept even when the caller has gone: its repeat (a reclaimed step) gets this answer
-        keep("application/json", usd(cost), body);
+        keep("application/json", costUsd, body);
         settle(in, cached, out, 200, false);
     }
 
@@ -495,7 +495,8 @@ final class Exchange {
         }
     }
 
+    /** Micro-dollars as dollars with six decimals, exactly (no floating point, no Formatter). */
     static String usd(long micros) {
-        return String.format(Locale.ROOT, "%.6f", micros / 1_000_000.0);
+        return java.math.BigDecimal.valueOf(micros, 6).toPlainString();
     }
 }

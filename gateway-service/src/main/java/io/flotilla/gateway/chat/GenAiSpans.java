@@ -19,6 +19,8 @@ import jakarta.inject.Singleton;
 public class GenAiSpans {
 
     private final Tracer tracer;
+    private final java.util.Map<String, String> hosts =
+            new java.util.concurrent.ConcurrentHashMap<>(); // base URL -> host, parsed once
 
     GenAiSpans(Tracer tracer) {
         this.tracer = tracer;
@@ -55,8 +57,10 @@ public class GenAiSpans {
         span.setAttribute("gen_ai.system", system(target.kind()));
         span.setAttribute("gen_ai.request.model", target.model());
         span.setAttribute("flotilla.target", target.id());
-        if (target.baseUrl() != null) {
-            span.setAttribute("server.address", java.net.URI.create(target.baseUrl()).getHost());
+        if (target.baseUrl() != null && span.isRecording()) {
+            span.setAttribute(
+                    "server.address",
+                    hosts.computeIfAbsent(target.baseUrl(), u -> java.net.URI.create(u).getHost()));
         }
         return span;
     }
