@@ -88,6 +88,8 @@ class TracingTest {
         assertEquals(
                 "openai", attempt.getAttributes().get(AttributeKey.stringKey("gen_ai.system")));
         assertEquals(request.getTraceId(), attempt.getTraceId());
+        assertEquals(
+                "127.0.0.1", attempt.getAttributes().get(AttributeKey.stringKey("server.address")));
 
         assertTrue(
                 spans.stream()
