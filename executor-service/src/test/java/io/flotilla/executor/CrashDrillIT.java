@@ -56,6 +56,9 @@ class CrashDrillIT {
     private static ServiceProcess executorA;
     private static ServiceProcess executorB;
 
+    /** The executor API the helpers call: executor B, until it is stopped. */
+    private static String api;
+
     @BeforeAll
     static void startTheStack() throws Exception {
         upstream = new FakeGateway();
@@ -79,6 +82,7 @@ class CrashDrillIT {
                         "FLOTILLA_EXECUTOR_CONCURRENCY", "4");
         executorA = stack.executor("executor-a", env);
         executorB = stack.executor("executor-b", env);
+        api = executorB.url();
     }
 
     @AfterAll
@@ -313,6 +317,75 @@ class CrashDrillIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> activeExecutors().isEmpty());
     }
 
+    @Test
+    @Order(4)
+    void aTimerSurvivesTheKillOfTheExecutorThatStartedIt() throws Exception {
+        Map<String, String> env =
+                Map.of(
+                        "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
+                        "FLOTILLA_EXECUTOR_LEASE", "3s",
+                        "FLOTILLA_EXECUTOR_POLL", "250ms");
+        ServiceProcess first = stack.executor("executor-timer-1", env);
+        api = first.url();
+        FakeGateway.script("timer:", c -> Reply.ok("rang"));
+        publish(
+                "drill",
+                "timer",
+                """
+                defaults: {model: drill}
+                steps:
+                  - {id: pause, wait: {duration: 5s}}
+                  - {id: after, needs: [pause], agent: {prompt: "timer: {{input.n}}"}}
+                """);
+        String id =
+                HttpCalls.call(
+                                "POST",
+                                api + "/api/v1/runs",
+                                EXECUTOR_ADMIN,
+                                "{\"workflow\":\"drill/timer\",\"input\":{\"n\":1}}")
+                        .expect(202)
+                        .json()
+                        .get("id")
+                        .asText();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> timer(id, "not_before IS NOT NULL AND lease_owner IS NULL") == 1);
+
+        first.kill(); // SIGKILL while the timer runs: nothing of it lived in that process
+        ServiceProcess second = stack.executor("executor-timer-2", env);
+        api = second.url();
+        JsonNode run = awaitEnd(id);
+
+        assertEquals("succeeded", run.get("status").asText(), run.toString());
+        JsonNode pause = run.get("steps").get(0);
+        assertEquals("pause", pause.get("id").asText());
+        Instant until = Instant.parse(pause.get("output").get("waitedUntil").asText());
+        assertEquals(
+                Instant.parse(pause.get("startedAt").asText()).plusSeconds(5),
+                until,
+                "five seconds from the step's first start, on the killed executor");
+        assertTrue(
+                !Instant.parse(pause.get("finishedAt").asText()).isBefore(until),
+                "not ended before its time");
+        assertEquals(1, FakeGateway.calls("timer:").size(), "the step after it ran once");
+        assertEquals(0, timer(id, "step_id = 'pause' AND status <> 'succeeded'"));
+        second.close();
+    }
+
+    /** Steps of the timer run matching {@code where}. */
+    private static long timer(String runId, String where) throws Exception {
+        try (Connection c = db();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                "SELECT count(*) FROM executor.steps WHERE run_id = ?::uuid AND "
+                                        + where)) {
+            ps.setString(1, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
     private static long lingering(String where) throws Exception {
         try (Connection c = db();
                 ResultSet rs =
@@ -448,7 +521,7 @@ class CrashDrillIT {
                 HTTP.send(
                         HttpRequest.newBuilder(
                                         URI.create(
-                                                executorB.url()
+                                                api
                                                         + "/api/v1/workflows/"
                                                         + namespace
                                                         + "/"
@@ -467,7 +540,7 @@ class CrashDrillIT {
                         () ->
                                 !HttpCalls.call(
                                                 "GET",
-                                                executorB.url() + "/api/v1/runs/" + id,
+                                                api + "/api/v1/runs/" + id,
                                                 EXECUTOR_ADMIN,
                                                 null)
                                         .expect(200)
@@ -475,7 +548,7 @@ class CrashDrillIT {
                                         .get("status")
                                         .asText()
                                         .equals("running"));
-        return HttpCalls.call("GET", executorB.url() + "/api/v1/runs/" + id, EXECUTOR_ADMIN, null)
+        return HttpCalls.call("GET", api + "/api/v1/runs/" + id, EXECUTOR_ADMIN, null)
                 .expect(200)
                 .json();
     }

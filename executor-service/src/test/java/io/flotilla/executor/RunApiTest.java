@@ -307,7 +307,7 @@ class RunApiTest {
                 .then()
                 .statusCode(400)
                 .body("errors.field", hasItem("steps.approve"))
-                .body("errors.message", hasItem(containsString("agent steps only")));
+                .body("errors.message", hasItem(containsString("does not run them yet")));
     }
 
     @Test

@@ -20,6 +20,7 @@ import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.step.Claim;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.step.StepKind;
 import io.flotilla.executor.workflow.JsonSchemas;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
@@ -35,10 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * once more with the validation errors when it does not match.
  */
 @ApplicationScoped
-public class AgentCaller {
-
-    /** A finished call: the step's output, and the tokens and cost of all its calls. */
-    public record Result(JsonNode output, long tokens, double cost) {}
+public class AgentCaller implements StepKind {
 
     /** A failed call, classified for the engine, with what it spent before failing. */
     public static final class CallFailed extends RuntimeException {
@@ -75,7 +73,21 @@ public class AgentCaller {
         this.json = json;
     }
 
-    public Result call(
+    @Override
+    public WorkflowSpec.Kind kind() {
+        return WorkflowSpec.Kind.AGENT;
+    }
+
+    @Override
+    public Outcome run(Execution e) {
+        try {
+            return call(e.claim(), e.spec(), e.step(), e.scope(), e.budgetScope());
+        } catch (CallFailed f) {
+            return new Outcome.Failed(f.kind, f.getMessage(), f.tokens, f.cost);
+        }
+    }
+
+    private Outcome.Succeeded call(
             Claim claim,
             WorkflowSpec spec,
             WorkflowSpec.Step step,
@@ -91,13 +103,13 @@ public class AgentCaller {
             ChatResponse first = call.send(schema, messages, key, config.gateway().maxTokens());
             String text = first.aiMessage().text();
             if (schema == null) {
-                return new Result(
+                return new Outcome.Succeeded(
                         TextNode.valueOf(text == null ? "" : text), call.tokens, call.cost);
             }
             List<String> problems = new ArrayList<>();
             JsonNode parsed = parse(text, schema, problems);
             if (parsed != null) {
-                return new Result(parsed, call.tokens, call.cost);
+                return new Outcome.Succeeded(parsed, call.tokens, call.cost);
             }
             messages.add(AiMessage.from(text == null ? "" : text));
             messages.add(
@@ -110,7 +122,7 @@ public class AgentCaller {
             problems.clear();
             parsed = parse(second.aiMessage().text(), schema, problems);
             if (parsed != null) {
-                return new Result(parsed, call.tokens, call.cost);
+                return new Outcome.Succeeded(parsed, call.tokens, call.cost);
             }
             throw new CallFailed(
                     FailureKind.RETRYABLE,

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpec.Step;
+import io.flotilla.executor.step.RunStatus;
+import io.flotilla.executor.step.StepStatus;
 import io.flotilla.executor.store.StepStore.Status;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -20,9 +22,6 @@ import java.util.Set;
  * the run when every step has ended. It evaluates no expression: it runs holding the run's lock.
  */
 final class Advance {
-
-    static final Set<String> DONE = Set.of("succeeded", "skipped");
-    static final Set<String> ENDED = Set.of("succeeded", "skipped", "failed", "cancelled");
 
     private final RunTx tx;
     private final WorkflowSpec spec;
@@ -58,7 +57,7 @@ final class Advance {
 
     private void advance() throws SQLException {
         for (Step s : spec.steps()) {
-            if (top.get(s.id()).status().equals("fanout")) {
+            if (top.get(s.id()).status() == StepStatus.FANOUT) {
                 join(s);
             }
         }
@@ -67,15 +66,15 @@ final class Advance {
             changed = false;
             for (Step s : spec.steps()) {
                 Status row = top.get(s.id());
-                if (row.status().equals("waiting")
-                        && s.needs().stream().allMatch(n -> DONE.contains(top.get(n).status()))) {
+                if (row.status() == StepStatus.WAITING
+                        && s.needs().stream().allMatch(n -> top.get(n).status().done())) {
                     start(s);
                     changed = true;
                 }
             }
         }
         flushReady();
-        if (top.values().stream().allMatch(r -> ENDED.contains(r.status()))) {
+        if (top.values().stream().allMatch(r -> r.status().ended())) {
             succeed();
         }
     }
@@ -85,7 +84,7 @@ final class Advance {
      * evaluated by the worker that claims it, holding no lock ({@code Checkpoints.gate}).
      */
     private void start(Step s) {
-        set(s.id(), "ready");
+        set(s.id(), StepStatus.READY);
         ready(s.id(), -1);
     }
 
@@ -95,8 +94,8 @@ final class Advance {
      */
     private void join(Step s) throws SQLException {
         List<Status> rows = items.getOrDefault(s.id(), List.of());
-        if (rows.stream().allMatch(r -> r.status().equals("succeeded"))) {
-            set(s.id(), "succeeded");
+        if (rows.stream().allMatch(r -> r.status() == StepStatus.SUCCEEDED)) {
+            set(s.id(), StepStatus.SUCCEEDED);
             tx.steps.join(tx.conn, tx.runId, s.id());
             tx.event(
                     "step.succeeded",
@@ -107,14 +106,17 @@ final class Advance {
         }
         long active =
                 rows.stream()
-                        .filter(r -> r.status().equals("ready") || r.status().equals("running"))
+                        .filter(
+                                r ->
+                                        r.status() == StepStatus.READY
+                                                || r.status() == StepStatus.RUNNING)
                         .count();
         int parallel = s.maxParallel() == null ? rows.size() : s.maxParallel();
         for (Status r : rows) {
             if (active >= parallel) {
                 break;
             }
-            if (r.status().equals("waiting")) {
+            if (r.status() == StepStatus.WAITING) {
                 ready(s.id(), r.item());
                 active++;
             }
@@ -145,11 +147,11 @@ final class Advance {
         List<String> sinks =
                 spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toList();
         tx.runs.succeed(tx.conn, tx.runId, sinks);
-        tx.ended = "succeeded";
+        tx.ended = RunStatus.SUCCEEDED;
         tx.event("run.succeeded", null, null, null);
     }
 
-    private void set(String stepId, String status) {
+    private void set(String stepId, StepStatus status) {
         top.put(stepId, new Status(stepId, -1, status));
     }
 

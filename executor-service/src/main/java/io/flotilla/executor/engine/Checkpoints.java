@@ -10,6 +10,8 @@ import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.step.Claim;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.step.RunStatus;
+import io.flotilla.executor.step.StepStatus;
 import io.flotilla.executor.store.EventStore;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.StepStore;
@@ -20,6 +22,7 @@ import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -39,7 +42,7 @@ public class Checkpoints {
 
     /** What a step execution sees: the run's input, the spec, the outputs of finished steps. */
     public record Context(
-            String status,
+            RunStatus status,
             JsonNode input,
             WorkflowSpec spec,
             WorkflowSpec.Step step,
@@ -82,7 +85,7 @@ public class Checkpoints {
 
     void ended(RunTx tx) {
         if (tx.ended != null) {
-            count(tx.ended);
+            count(tx.ended.db());
             LOG.infof("run %s %s%s", tx.runId, tx.ended, tx.reason == null ? "" : ": " + tx.reason);
         }
     }
@@ -147,9 +150,9 @@ public class Checkpoints {
         StepStore.Transition t =
                 again
                         ? new StepStore.Transition(
-                                "ready", output, null, true, 0, 0, "step.iteration", data)
+                                StepStatus.READY, output, null, true, 0, 0, "step.iteration", data)
                         : new StepStore.Transition(
-                                "succeeded",
+                                StepStatus.SUCCEEDED,
                                 output,
                                 null,
                                 false,
@@ -182,7 +185,7 @@ public class Checkpoints {
                 return decided(
                         claim,
                         new StepStore.Transition(
-                                "skipped", null, null, false, 0, 0, "step.skipped", data),
+                                StepStatus.SKIPPED, null, null, false, 0, 0, "step.skipped", data),
                         (tx, run) -> Advance.run(tx, run.spec()),
                         "skipped");
             }
@@ -212,7 +215,7 @@ public class Checkpoints {
                 return decided(
                         claim,
                         new StepStore.Transition(
-                                "succeeded",
+                                StepStatus.SUCCEEDED,
                                 JsonNodeFactory.instance.arrayNode(),
                                 null,
                                 false,
@@ -232,7 +235,7 @@ public class Checkpoints {
             return decided(
                     claim,
                     new StepStore.Transition(
-                            "fanout", null, null, false, 0, 0, "step.fanout", data),
+                            StepStatus.FANOUT, null, null, false, 0, 0, "step.fanout", data),
                     (tx, run) -> {
                         tx.steps.fanOut(tx.conn, claim.runId(), step.id(), list, parallel);
                         tx.madeReady = true;
@@ -246,6 +249,33 @@ public class Checkpoints {
     private String decided(Claim claim, StepStore.Transition t, Then then, String outcome)
             throws SQLException {
         return committed(commit(claim, t, 0, 0, then), outcome);
+    }
+
+    /**
+     * Hands a waiting step back: ready again at {@code until}, held by no executor meanwhile (a
+     * restart loses nothing: the time is in the step's row). False when fenced off.
+     */
+    public boolean waitUntil(Claim claim, Instant until) throws SQLException {
+        long delay = Math.max(0, Duration.between(Instant.now(), until).toMillis());
+        ObjectNode data =
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("attempt", claim.attempt())
+                        .put("until", until.toString());
+        return commit(
+                claim,
+                new StepStore.Transition(
+                        StepStatus.READY,
+                        null,
+                        null,
+                        false,
+                        claim.failures(),
+                        delay,
+                        "step.waiting",
+                        data),
+                0,
+                0,
+                (tx, run) -> {});
     }
 
     /** {@link #fail}, answered as the outcome: {@code failed}, or {@code fenced}. */
@@ -281,7 +311,7 @@ public class Checkpoints {
         StepStore.Transition t =
                 retry
                         ? new StepStore.Transition(
-                                "ready",
+                                StepStatus.READY,
                                 null,
                                 error,
                                 false,
@@ -290,7 +320,14 @@ public class Checkpoints {
                                 "step.retrying",
                                 data.put("retryInMs", delay))
                         : new StepStore.Transition(
-                                "failed", null, error, false, failures, 0, "step.failed", data);
+                                StepStatus.FAILED,
+                                null,
+                                error,
+                                false,
+                                failures,
+                                0,
+                                "step.failed",
+                                data);
         String reason =
                 kind == FailureKind.BUDGET
                         ? "budget exhausted at step " + claim.name() + ": " + error
@@ -311,7 +348,7 @@ public class Checkpoints {
                     if (claim.item() >= 0) {
                         tx.steps.fail(tx.conn, claim.runId(), claim.stepId(), -1, error);
                     }
-                    Failure.end(tx, "failed", reason);
+                    Failure.end(tx, RunStatus.FAILED, reason);
                 });
     }
 
@@ -331,17 +368,17 @@ public class Checkpoints {
                 inRun(
                         claim.runId(),
                         tx -> {
-                            String status = tx.steps.commit(tx.conn, claim, t, tokens, cost);
+                            StepStatus status = tx.steps.commit(tx.conn, claim, t, tokens, cost);
                             if (status == null) {
                                 return false;
                             }
                             RunTx.LockedRun run = tx.lockRun(tokens, cost);
-                            if (status.equals("cancelled")) {
+                            if (status == StepStatus.CANCELLED) {
                                 return true;
                             }
                             if (!run.running()) {
                                 cancelled(tx, claim);
-                            } else if (status.equals("ready")) {
+                            } else if (status == StepStatus.READY) {
                                 tx.madeReady = true;
                             } else {
                                 then.apply(tx, run);

@@ -4,11 +4,12 @@ import io.flotilla.common.problem.NulCheck;
 import io.flotilla.common.registry.AgentRegistration;
 import io.flotilla.common.registry.RegistryClient;
 import io.flotilla.common.workflow.Expressions;
-import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
-import io.flotilla.executor.agent.AgentCaller;
 import io.flotilla.executor.step.Claim;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.step.RunStatus;
+import io.flotilla.executor.step.StepKind;
+import io.flotilla.executor.step.StepKinds;
 import io.flotilla.executor.store.StepStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -53,7 +54,7 @@ public class Engine {
     private final Checkpoints checkpoints;
     private final Leases leases;
     private final Runs runs;
-    private final AgentCaller agents;
+    private final StepKinds kinds;
     private final Wakeups wakeups;
     private final Tracer tracer;
     private final Map<String, Timer> stepTimers = new ConcurrentHashMap<>();
@@ -78,7 +79,7 @@ public class Engine {
             Checkpoints checkpoints,
             Leases leases,
             Runs runs,
-            AgentCaller agents,
+            StepKinds kinds,
             Wakeups wakeups,
             Tracer tracer,
             MeterRegistry meters) {
@@ -86,7 +87,7 @@ public class Engine {
         this.runs = runs;
         this.checkpoints = checkpoints;
         this.leases = leases;
-        this.agents = agents;
+        this.kinds = kinds;
         this.wakeups = wakeups;
         this.tracer = tracer;
         this.meters = meters;
@@ -322,7 +323,7 @@ public class Engine {
                     0,
                     0);
         }
-        if (!ctx.status().equals("running")) {
+        if (ctx.status() != RunStatus.RUNNING) {
             return checkpoints.fail(claim, ctx, FailureKind.FATAL, "the run has ended", 0, 0)
                     ? "cancelled"
                     : "fenced";
@@ -331,33 +332,46 @@ public class Engine {
         if (gated != null) {
             return gated;
         }
-        if (ctx.step().kind() != WorkflowSpec.Kind.AGENT) {
+        StepKind kind = kinds.of(ctx.step().kind());
+        if (kind == null) {
             return checkpoints.failed(
                     claim,
                     ctx,
                     FailureKind.FATAL,
                     "steps of kind "
                             + ctx.step().kind().name().toLowerCase()
-                            + " are not run by this executor yet",
+                            + " are not run by this executor",
                     0,
                     0);
         }
-        AgentCaller.Result result;
         long callStart = System.nanoTime();
+        StepKind.Outcome outcome;
         try {
-            result =
-                    agents.call(
-                            claim,
-                            ctx.spec(),
-                            ctx.step(),
-                            new Expressions.Scope(ctx.input(), ctx.outputs(), claim.itemValue()),
-                            ctx.budgetScope());
-        } catch (AgentCaller.CallFailed f) {
+            outcome =
+                    kind.run(
+                            new StepKind.Execution(
+                                    claim,
+                                    ctx.spec(),
+                                    ctx.step(),
+                                    new Expressions.Scope(
+                                            ctx.input(), ctx.outputs(), claim.itemValue()),
+                                    ctx.budgetScope()));
+        } finally {
             callNanos[0] = System.nanoTime() - callStart;
-            Span.current().setStatus(StatusCode.ERROR, f.kind.name());
-            return checkpoints.failed(claim, ctx, f.kind, f.getMessage(), f.tokens, f.cost);
         }
-        callNanos[0] = System.nanoTime() - callStart;
+        if (outcome instanceof StepKind.Outcome.Failed f) {
+            Span.current().setStatus(StatusCode.ERROR, f.kind().name());
+            return checkpoints.failed(claim, ctx, f.kind(), f.error(), f.tokens(), f.cost());
+        }
+        if (outcome instanceof StepKind.Outcome.Waiting w) {
+            return Checkpoints.committed(checkpoints.waitUntil(claim, w.until()), "waiting");
+        }
+        return succeeded(claim, ctx, (StepKind.Outcome.Succeeded) outcome);
+    }
+
+    private String succeeded(
+            Claim claim, Checkpoints.Context ctx, StepKind.Outcome.Succeeded result)
+            throws SQLException {
         Span.current().setAttribute("gen_ai.usage.total_tokens", result.tokens());
         if (NulCheck.find("output", result.output()) != null) {
             // Postgres jsonb cannot hold U+0000: refuse the answer as this attempt's failure
@@ -365,7 +379,7 @@ public class Engine {
                     claim,
                     ctx,
                     FailureKind.RETRYABLE,
-                    "the model's answer contains NUL characters (U+0000), which cannot be stored",
+                    "the step's output contains NUL characters (U+0000), which cannot be stored",
                     result.tokens(),
                     result.cost());
         }
@@ -383,13 +397,13 @@ public class Engine {
                     result.tokens(),
                     result.cost());
         } catch (SQLException | RuntimeException e) {
-            // the answer could not be stored: a failed attempt that keeps what the call spent
+            // the output could not be stored: a failed attempt that keeps what the step spent
             LOG.warnf(e, "storing step %s of run %s failed: %s", claim.name(), claim.runId(), e);
             return checkpoints.failed(
                     claim,
                     ctx,
                     FailureKind.RETRYABLE,
-                    "the step's answer could not be stored: " + Failure.describe(e),
+                    "the step's output could not be stored: " + Failure.describe(e),
                     result.tokens(),
                     result.cost());
         }

@@ -1,6 +1,7 @@
 package io.flotilla.executor.engine;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.flotilla.executor.step.RunStatus;
 import java.sql.SQLException;
 
 /**
@@ -15,13 +16,13 @@ final class Failure {
      * Ends the run: steps not started are cancelled; steps in flight are marked cancelling and end
      * as cancelled when they return (see {@code StepStore.stopRun} for why this cannot deadlock).
      */
-    static void end(RunTx tx, String status, String reason) throws SQLException {
+    static void end(RunTx tx, RunStatus status, String reason) throws SQLException {
         tx.steps.stopRun(tx.conn, tx.runId);
         tx.runs.end(tx.conn, tx.runId, status, reason);
         tx.ended = status;
         tx.reason = reason;
         tx.event(
-                "run." + status,
+                "run." + status.db(),
                 null,
                 null,
                 JsonNodeFactory.instance.objectNode().put("reason", reason));

@@ -3,6 +3,7 @@ package io.flotilla.executor.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.executor.step.RunStatus;
 import io.flotilla.executor.store.EventStore;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.StepStore;
@@ -33,7 +34,7 @@ final class RunTx {
     boolean madeReady;
 
     /** The status the run ended with in this transaction, if it ended. */
-    String ended;
+    RunStatus ended;
 
     /** Why it ended, when it did not succeed. */
     String reason;
@@ -47,9 +48,9 @@ final class RunTx {
     }
 
     /** The run as locked by a transaction: its status and spec. */
-    record LockedRun(String status, WorkflowSpec spec) {
+    record LockedRun(RunStatus status, WorkflowSpec spec) {
         boolean running() {
-            return status.equals("running");
+            return status == RunStatus.RUNNING;
         }
     }
 

@@ -3,6 +3,7 @@ package io.flotilla.executor.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flotilla.common.workflow.WorkflowSpec;
+import io.flotilla.executor.step.RunStatus;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.RunStore.Started;
 import io.flotilla.executor.store.StepStore;
@@ -80,7 +81,8 @@ public class Runs {
                 checkpoints.count("started");
                 checkpoints.ended(tx);
                 wakeups.announce(id, tx.madeReady);
-                return new Started(id, tx.ended == null ? "running" : tx.ended, requestHash, false);
+                return new Started(
+                        id, tx.ended == null ? RunStatus.RUNNING : tx.ended, requestHash, false);
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
@@ -99,7 +101,7 @@ public class Runs {
      * Cancels a running run: steps not started are cancelled now, steps in flight when they return.
      * Null when there is no such run.
      */
-    public String cancel(UUID runId) throws SQLException {
+    public RunStatus cancel(UUID runId) throws SQLException {
         return checkpoints.inRun(
                 runId,
                 tx -> {
@@ -108,8 +110,8 @@ public class Runs {
                         return null;
                     }
                     if (run.running()) {
-                        Failure.end(tx, "cancelled", "cancelled by request");
-                        return "cancelled";
+                        Failure.end(tx, RunStatus.CANCELLED, "cancelled by request");
+                        return RunStatus.CANCELLED;
                     }
                     return run.status();
                 });

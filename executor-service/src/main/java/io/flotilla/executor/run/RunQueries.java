@@ -1,6 +1,7 @@
 package io.flotilla.executor.run;
 
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.executor.step.RunStatus;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.StepStore;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -41,7 +42,7 @@ public class RunQueries {
     }
 
     /** Runs newest first, filtered by namespace, workflow name and status (each optional). */
-    public List<RunStore.View> list(String namespace, String workflow, String status, int limit)
+    public List<RunStore.View> list(String namespace, String workflow, RunStatus status, int limit)
             throws SQLException {
         try (Connection c = ds.getConnection()) {
             return runs.list(c, namespace, workflow, status, limit);

@@ -3,6 +3,7 @@ package io.flotilla.executor.run;
 import io.flotilla.common.auth.Caller;
 import io.flotilla.common.problem.Problem.FieldError;
 import io.flotilla.common.problem.ProblemException;
+import io.flotilla.executor.step.RunStatus;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.workflow.WorkflowRef;
 import io.smallrye.common.annotation.Blocking;
@@ -24,7 +25,6 @@ import jakarta.ws.rs.sse.Sse;
 import java.net.URI;
 import java.sql.SQLException;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 import org.jboss.resteasy.reactive.RestResponse;
 
@@ -33,11 +33,11 @@ import org.jboss.resteasy.reactive.RestResponse;
 @Produces(MediaType.APPLICATION_JSON)
 public class RunResource {
 
-    private static final Set<String> STATUSES =
-            Set.of("running", "succeeded", "failed", "cancelled");
+    private static final List<String> STATUSES =
+            java.util.Arrays.stream(RunStatus.values()).map(RunStatus::db).toList();
 
     /** The answer to a start or a cancel. */
-    public record Accepted(UUID id, String status) {}
+    public record Accepted(UUID id, RunStatus status) {}
 
     private final RunService runs;
     private final RunQueries queries;
@@ -101,7 +101,11 @@ public class RunResource {
         }
         String namespace =
                 ref != null ? ref.namespace() : caller.admin() ? null : caller.namespace();
-        return queries.list(namespace, ref == null ? null : ref.name(), status, limit);
+        return queries.list(
+                namespace,
+                ref == null ? null : ref.name(),
+                status == null ? null : RunStatus.of(status),
+                limit);
     }
 
     @POST

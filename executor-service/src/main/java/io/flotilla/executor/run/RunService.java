@@ -13,6 +13,7 @@ import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.engine.Runs;
+import io.flotilla.executor.step.RunStatus;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.WorkflowStore;
 import io.flotilla.executor.workflow.JsonSchemas;
@@ -234,16 +235,20 @@ public class RunService {
         return earlier;
     }
 
-    public String cancel(UUID id) throws SQLException {
-        String status = runs.cancel(id);
+    public RunStatus cancel(UUID id) throws SQLException {
+        RunStatus status = runs.cancel(id);
         if (status == null) {
             throw RunQueries.notFound(id);
         }
-        if (!status.equals("cancelled")) {
+        if (status != RunStatus.CANCELLED) {
             throw new ProblemException(
                     409,
                     "Run already ended",
-                    "run " + id + " already ended as " + status + "; there is nothing to cancel");
+                    "run "
+                            + id
+                            + " already ended as "
+                            + status.db()
+                            + "; there is nothing to cancel");
         }
         return status;
     }

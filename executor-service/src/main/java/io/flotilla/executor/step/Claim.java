@@ -1,13 +1,15 @@
 package io.flotilla.executor.step;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
 import java.util.UUID;
 
 /**
  * A step this pod holds under a lease. {@code epoch} fences it: only the holder of the current
  * epoch can commit it. {@code failures} counts the failed attempts of its current iteration. The
  * run's row comes with it (one query per claim, not one per step). {@code reclaims} counts the
- * times it was taken back from an executor whose lease expired.
+ * times it was taken back from an executor whose lease expired. {@code startedAt} is when the step
+ * (or its item) was first claimed.
  */
 public record Claim(
         UUID runId,
@@ -18,6 +20,7 @@ public record Claim(
         int iteration,
         int failures,
         int reclaims,
+        Instant startedAt,
         JsonNode itemValue,
         Run run) {
 
@@ -26,7 +29,7 @@ public record Claim(
      * scope, its trace.
      */
     public record Run(
-            String status,
+            RunStatus status,
             String namespace,
             String workflow,
             String revision,

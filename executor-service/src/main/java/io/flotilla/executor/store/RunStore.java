@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.executor.step.RunStatus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
@@ -29,10 +30,10 @@ public class RunStore {
      * A run as stored: its id and status, and whether an earlier request with the same idempotency
      * key made it.
      */
-    public record Started(UUID id, String status, String requestHash, boolean replayed) {}
+    public record Started(UUID id, RunStatus status, String requestHash, boolean replayed) {}
 
     /** The run's row as a checkpoint locked it. */
-    public record Locked(String status, String namespace, String workflow, String revision) {}
+    public record Locked(RunStatus status, String namespace, String workflow, String revision) {}
 
     /** A run with its status, output, tokens, cost, and (in detail) its steps, for the API. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -40,7 +41,7 @@ public class RunStore {
             UUID id,
             String workflow,
             String revision,
-            String status,
+            RunStatus status,
             String reason,
             JsonNode output,
             long tokens,
@@ -120,7 +121,10 @@ public class RunStore {
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next()
                         ? new Started(
-                                (UUID) rs.getObject(1), rs.getString(2), rs.getString(3), true)
+                                (UUID) rs.getObject(1),
+                                RunStatus.of(rs.getString(2)),
+                                rs.getString(3),
+                                true)
                         : null;
             }
         }
@@ -142,18 +146,21 @@ public class RunStore {
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next()
                         ? new Locked(
-                                rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4))
+                                RunStatus.of(rs.getString(1)),
+                                rs.getString(2),
+                                rs.getString(3),
+                                rs.getString(4))
                         : null;
             }
         }
     }
 
     /** The run ends with {@code status} and why. */
-    public void end(Connection c, UUID runId, String status, String reason) throws SQLException {
+    public void end(Connection c, UUID runId, RunStatus status, String reason) throws SQLException {
         StepStore.update(
                 c,
                 "UPDATE executor.runs SET status = ?, reason = ?, finished_at = now() WHERE id = ?",
-                status,
+                status.db(),
                 reason,
                 runId);
     }
@@ -206,7 +213,7 @@ public class RunStore {
      * workflow}) and of a status when given (null for any).
      */
     public List<View> list(
-            Connection c, String namespace, String workflow, String status, int limit)
+            Connection c, String namespace, String workflow, RunStatus status, int limit)
             throws SQLException {
         List<String> where = new ArrayList<>();
         List<Object> params = new ArrayList<>();
@@ -220,7 +227,7 @@ public class RunStore {
         }
         if (status != null) {
             where.add("status = ?");
-            params.add(status);
+            params.add(status.db());
         }
         return select(
                 c, where.isEmpty() ? "" : "WHERE " + String.join(" AND ", where), params, limit);
@@ -248,7 +255,7 @@ public class RunStore {
                                     (UUID) rs.getObject(1),
                                     rs.getString(2),
                                     rs.getString(3),
-                                    rs.getString(4),
+                                    RunStatus.of(rs.getString(4)),
                                     rs.getString(5),
                                     parse(rs.getString(6)),
                                     rs.getLong(7),

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.executor.step.Claim;
+import io.flotilla.executor.step.RunStatus;
+import io.flotilla.executor.step.StepStatus;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
@@ -33,7 +35,7 @@ import java.util.UUID;
 public class StepStore {
 
     /** A step row as the DAG sees it (outputs are read only when an expression needs them). */
-    public record Status(String stepId, int item, String status) {}
+    public record Status(String stepId, int item, StepStatus status) {}
 
     /** A step handed back after its lease expired, and how long ago it expired. */
     public record Reclaimed(
@@ -44,7 +46,7 @@ public class StepStore {
      * its failures, how long until it may run again, and the event that says so.
      */
     public record Transition(
-            String status,
+            StepStatus status,
             JsonNode output,
             String error,
             boolean nextIteration,
@@ -58,7 +60,7 @@ public class StepStore {
     public record View(
             String id,
             Integer item,
-            String status,
+            StepStatus status,
             int attempts,
             int iteration,
             long tokens,
@@ -108,7 +110,7 @@ public class StepStore {
                          WHERE status = 'ready' AND (not_before IS NULL OR not_before <= now())
                          ORDER BY ready_at LIMIT ? FOR UPDATE SKIP LOCKED) c, executor.runs r
                  WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item AND r.id = s.run_id
-             RETURNING s.run_id, s.step_id, s.item, s.attempt, s.epoch, s.iteration, s.failures, s.reclaims, s.item_value::text,
+             RETURNING s.run_id, s.step_id, s.item, s.attempt, s.epoch, s.iteration, s.failures, s.reclaims, s.started_at, s.item_value::text,
                        r.status, r.namespace, r.workflow, r.revision, r.input::text, r.budget IS NOT NULL, r.trace_parent""")) {
             ps.setString(1, owner);
             ps.setDouble(2, lease.toMillis() / 1000.0);
@@ -125,15 +127,16 @@ public class StepStore {
                                     rs.getInt(6),
                                     rs.getInt(7),
                                     rs.getInt(8),
-                                    parse(rs.getString(9)),
+                                    rs.getTimestamp(9).toInstant(),
+                                    parse(rs.getString(10)),
                                     new Claim.Run(
-                                            rs.getString(10),
-                                            rs.getString(11),
+                                            RunStatus.of(rs.getString(11)),
                                             rs.getString(12),
                                             rs.getString(13),
                                             rs.getString(14),
-                                            rs.getBoolean(15),
-                                            rs.getString(16))));
+                                            rs.getString(15),
+                                            rs.getBoolean(16),
+                                            rs.getString(17))));
                 }
             }
         }
@@ -227,7 +230,7 @@ public class StepStore {
      * epoch still holds the step, and answers the step's new status (cancelled when the run was
      * cancelled while it ran), or null when fenced off.
      */
-    public String commit(Connection c, Claim claim, Transition t, long tokens, double cost)
+    public StepStatus commit(Connection c, Claim claim, Transition t, long tokens, double cost)
             throws SQLException {
         try (PreparedStatement ps =
                 c.prepareStatement(
@@ -246,12 +249,12 @@ public class StepStore {
             int i = 0;
             ps.setLong(++i, tokens);
             ps.setDouble(++i, cost);
-            ps.setString(++i, t.status());
+            ps.setString(++i, t.status().db());
             ps.setString(++i, t.output() == null ? null : t.output().toString());
             ps.setString(++i, t.error());
             ps.setInt(++i, t.nextIteration() ? 1 : 0);
             ps.setInt(++i, t.failures());
-            ps.setString(++i, t.status());
+            ps.setString(++i, t.status().db());
             ps.setDouble(++i, t.delayMillis() / 1000.0);
             ps.setObject(++i, claim.runId());
             ps.setString(++i, claim.stepId());
@@ -263,7 +266,7 @@ public class StepStore {
             ps.setObject(++i, claim.item() < 0 ? null : claim.item());
             ps.setString(++i, t.data().toString());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
+                return rs.next() ? StepStatus.of(rs.getString(1)) : null;
             }
         }
     }
@@ -320,7 +323,9 @@ public class StepStore {
             ps.setObject(1, runId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    rows.add(new Status(rs.getString(1), rs.getInt(2), rs.getString(3)));
+                    rows.add(
+                            new Status(
+                                    rs.getString(1), rs.getInt(2), StepStatus.of(rs.getString(3))));
                 }
             }
         }
@@ -386,7 +391,7 @@ public class StepStore {
                 ps.setObject(1, runId);
                 ps.setString(2, stepId);
                 ps.setInt(3, i);
-                ps.setString(4, now ? "ready" : "waiting");
+                ps.setString(4, (now ? StepStatus.READY : StepStatus.WAITING).db());
                 ps.setString(5, items.get(i).toString());
                 ps.setBoolean(6, now);
                 ps.addBatch();
@@ -447,7 +452,7 @@ public class StepStore {
                             new View(
                                     rs.getString(1),
                                     item < 0 ? null : item,
-                                    rs.getString(3),
+                                    StepStatus.of(rs.getString(3)),
                                     rs.getInt(4),
                                     rs.getInt(5),
                                     rs.getLong(6),

@@ -7,6 +7,7 @@ import io.flotilla.common.workflow.WorkflowLimits;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpecs;
 import io.flotilla.executor.ExecutorConfig;
+import io.flotilla.executor.step.StepKinds;
 import io.flotilla.executor.store.WorkflowStore;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
@@ -32,9 +33,11 @@ public class WorkflowResource {
 
     private final WorkflowStore store;
     private final WorkflowLimits limits;
+    private final StepKinds kinds;
 
-    WorkflowResource(WorkflowStore store, ExecutorConfig config) {
+    WorkflowResource(WorkflowStore store, ExecutorConfig config, StepKinds kinds) {
         this.store = store;
+        this.kinds = kinds;
         this.limits = new WorkflowLimits(config.limits().steps(), config.limits().loopIterations());
     }
 
@@ -60,14 +63,14 @@ public class WorkflowResource {
         }
         List<Problem.FieldError> unsupported =
                 spec.steps().stream()
-                        .filter(s -> s.kind() != WorkflowSpec.Kind.AGENT)
+                        .filter(s -> kinds.of(s.kind()) == null)
                         .map(
                                 s ->
                                         new Problem.FieldError(
                                                 "steps." + s.id(),
                                                 "steps of kind "
                                                         + s.kind().name().toLowerCase()
-                                                        + " are valid but this executor runs agent steps only; remove the step or express it as an agent step"))
+                                                        + " are valid but this executor does not run them yet; remove the step or express it with a kind it runs"))
                         .toList();
         if (!unsupported.isEmpty()) {
             throw ProblemException.invalid(unsupported);

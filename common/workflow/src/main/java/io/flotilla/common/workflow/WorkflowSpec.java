@@ -137,8 +137,8 @@ public record WorkflowSpec(
     }
 
     /**
-     * One step. Exactly one of {@code agent}, {@code tool}, {@code approval}, {@code workflow} says
-     * its kind; the rest are modifiers.
+     * One step. Exactly one of {@code agent}, {@code tool}, {@code approval}, {@code workflow},
+     * {@code wait} says its kind; the rest are modifiers.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Step(
@@ -167,6 +167,11 @@ public record WorkflowSpec(
                     Approval approval,
             @JsonPropertyDescription("Kind workflow: runs another workflow as one step.")
                     SubWorkflow workflow,
+            // "wait" is the field; a record component cannot be named after Object.wait()
+            @com.fasterxml.jackson.annotation.JsonProperty("wait")
+                    @JsonPropertyDescription(
+                            "Kind wait: a durable timer; the run holds no executor while it waits.")
+                    Wait timer,
             @JsonPropertyDescription("Retries after a failed attempt (the defaults' otherwise).")
                     Retries retries,
             @Pattern(DURATION) @JsonPropertyDescription("The step's time limit per attempt, e.g. 60s.")
@@ -184,13 +189,18 @@ public record WorkflowSpec(
                     (agent != null ? 1 : 0)
                             + (tool != null ? 1 : 0)
                             + (approval != null ? 1 : 0)
-                            + (workflow != null ? 1 : 0);
+                            + (workflow != null ? 1 : 0)
+                            + (timer != null ? 1 : 0);
             if (n != 1) {
                 return null;
             }
             return agent != null
                     ? Kind.AGENT
-                    : tool != null ? Kind.TOOL : approval != null ? Kind.APPROVAL : Kind.WORKFLOW;
+                    : tool != null
+                            ? Kind.TOOL
+                            : approval != null
+                                    ? Kind.APPROVAL
+                                    : workflow != null ? Kind.WORKFLOW : Kind.WAIT;
         }
     }
 
@@ -199,7 +209,8 @@ public record WorkflowSpec(
         AGENT,
         TOOL,
         APPROVAL,
-        WORKFLOW
+        WORKFLOW,
+        WAIT
     }
 
     /** Repeat a step until a CEL condition holds, at most {@code maxIterations} times. */
@@ -251,4 +262,14 @@ public record WorkflowSpec(
                     String name,
             @PreserveUnknownFields @JsonPropertyDescription("Its input, with {{...}} templates.")
                     JsonNode input) {}
+
+    /** Waits for a duration from the step's start, or until a time; exactly one of the two. */
+    public record Wait(
+            @Pattern(DURATION) @JsonPropertyDescription(
+                            "How long to wait from the step's first start, e.g. 90s or 2h.")
+                    String duration,
+            @JsonPropertyDescription(
+                            "An RFC 3339 time to wait until, e.g. 2026-12-24T09:00:00Z, with"
+                                    + " {{...}} templates; a time past does not wait.")
+                    String until) {}
 }

@@ -42,7 +42,7 @@ public final class WorkflowValidator {
      */
     static final int EXPRESSION_CHARS = 1_000;
 
-    /** The longest timeout of a step's call, and the longest wait (an approval's timeout). */
+    /** The longest timeout of a step's call, and the longest wait (an approval's, a timer's). */
     static final java.time.Duration LONGEST_CALL = java.time.Duration.ofHours(1);
 
     static final java.time.Duration LONGEST_WAIT = java.time.Duration.ofDays(30);
@@ -131,7 +131,7 @@ public final class WorkflowValidator {
                         ? "steps." + s.id()
                         : "steps[" + i + "]";
         if (s.kind() == null) {
-            error(at, "give exactly one of agent, tool, approval or workflow");
+            error(at, "give exactly one of agent, tool, approval, workflow or wait");
         }
         for (int n = 0; n < s.needs().size(); n++) {
             String need = s.needs().get(n);
@@ -214,6 +214,18 @@ public final class WorkflowValidator {
         if (s.workflow() != null
                 && (s.workflow().name() == null || s.workflow().name().isBlank())) {
             error(at + ".workflow.name", "is required: the workflow to run");
+        }
+        if (s.timer() != null) {
+            if ((s.timer().duration() == null) == (s.timer().until() == null)) {
+                error(at + ".wait", "give exactly one of duration or until");
+            }
+            duration(at + ".wait.duration", s.timer().duration(), LONGEST_WAIT);
+            templates(at + ".wait.until", s.timer().until(), before, s);
+            if (s.loop() != null) {
+                error(
+                        at + ".loop",
+                        "a wait step cannot loop: its duration counts from the step's first start");
+            }
         }
     }
 

@@ -161,7 +161,7 @@ class WorkflowValidatorTest {
         assertError(e, "steps.a.agent.prompt", "is required");
         assertError(e, "steps.a.agent.model", "defaults.model");
         assertError(e, "steps.b.tool.name", "unknown tool 'search'");
-        assertError(e, "steps.c", "give exactly one of agent, tool, approval or workflow");
+        assertError(e, "steps.c", "give exactly one of agent, tool, approval, workflow or wait");
         assertTrue(e.size() >= 10, e.toString());
     }
 

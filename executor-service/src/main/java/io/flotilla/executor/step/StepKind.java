@@ -1,0 +1,47 @@
+package io.flotilla.executor.step;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.common.workflow.Expressions;
+import io.flotilla.common.workflow.WorkflowSpec;
+import java.time.Instant;
+
+/**
+ * One kind of workflow step. The engine claims the step, evaluates its {@code when} and {@code
+ * foreach}, hands the execution to the kind of the step, and commits the outcome the kind answers
+ * (fenced by the claim's epoch): a kind holds no transaction, no lock and no engine type. A kind
+ * answers its own failures as {@link Outcome.Failed}; what it throws is a retryable failure of the
+ * attempt. Adding a kind is a bean implementing this interface.
+ */
+public interface StepKind {
+
+    /** The kind this implementation runs. */
+    WorkflowSpec.Kind kind();
+
+    /** Runs one execution of a claimed step. */
+    Outcome run(Execution execution);
+
+    /** What an execution sees: the claim, the spec and step, the templates' scope. */
+    record Execution(
+            Claim claim,
+            WorkflowSpec spec,
+            WorkflowSpec.Step step,
+            Expressions.Scope scope,
+            boolean budgetScope) {}
+
+    /** What an execution ended with. */
+    sealed interface Outcome {
+
+        /** The step's output, and what producing it spent. */
+        record Succeeded(JsonNode output, long tokens, double cost) implements Outcome {}
+
+        /** A failure of this attempt, classified, with what it spent before failing. */
+        record Failed(FailureKind kind, String error, long tokens, double cost)
+                implements Outcome {}
+
+        /**
+         * Not done yet: the step is handed back and claimed again at {@code until} (or the next
+         * poll after it), by any executor. Nothing is held meanwhile.
+         */
+        record Waiting(Instant until) implements Outcome {}
+    }
+}
