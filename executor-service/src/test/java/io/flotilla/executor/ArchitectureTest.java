@@ -20,6 +20,7 @@ class ArchitectureTest {
                         "workflow", Set.of("", "store", "step"),
                         "agent", Set.of("", "step", "workflow"),
                         "wait", Set.of("step"),
+                        "approval", Set.of("step", "store"),
                         // the engine runs step kinds through the port, and imports none of them
                         "engine", Set.of("", "step", "store", "workflow"),
                         "run", Set.of("", "engine", "store", "workflow", "step")));

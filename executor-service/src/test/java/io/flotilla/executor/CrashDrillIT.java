@@ -348,7 +348,7 @@ class CrashDrillIT {
                         .get("id")
                         .asText();
         await().atMost(Duration.ofSeconds(30))
-                .until(() -> timer(id, "not_before IS NOT NULL AND lease_owner IS NULL") == 1);
+                .until(() -> rowsOf(id, "status = 'sleeping' AND lease_owner IS NULL") == 1);
 
         first.kill(); // SIGKILL while the timer runs: nothing of it lived in that process
         ServiceProcess second = stack.executor("executor-timer-2", env);
@@ -367,12 +367,67 @@ class CrashDrillIT {
                 !Instant.parse(pause.get("finishedAt").asText()).isBefore(until),
                 "not ended before its time");
         assertEquals(1, FakeGateway.calls("timer:").size(), "the step after it ran once");
-        assertEquals(0, timer(id, "step_id = 'pause' AND status <> 'succeeded'"));
+        assertEquals(0, rowsOf(id, "step_id = 'pause' AND status <> 'succeeded'"));
         second.close();
     }
 
-    /** Steps of the timer run matching {@code where}. */
-    private static long timer(String runId, String where) throws Exception {
+    @Test
+    @Order(5)
+    void aDecisionSurvivesTheKillOfTheExecutorThatTookIt() throws Exception {
+        Map<String, String> env =
+                Map.of(
+                        "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
+                        "FLOTILLA_EXECUTOR_LEASE", "3s",
+                        "FLOTILLA_EXECUTOR_POLL", "250ms");
+        ServiceProcess first = stack.executor("executor-approval-1", env);
+        api = first.url();
+        FakeGateway.script("approved:", c -> Reply.ok("published"));
+        publish(
+                "drill",
+                "approval",
+                """
+                defaults: {model: drill}
+                steps:
+                  - {id: approve, approval: {}}
+                  - {id: publish, needs: [approve], agent: {prompt: "approved: {{steps.approve.output.by}}"}}
+                """);
+        String id =
+                HttpCalls.call(
+                                "POST",
+                                api + "/api/v1/runs",
+                                EXECUTOR_ADMIN,
+                                "{\"workflow\":\"drill/approval\",\"input\":{}}")
+                        .expect(202)
+                        .json()
+                        .get("id")
+                        .asText();
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                rowsOf(id, "status = 'awaiting_approval' AND lease_owner IS NULL")
+                                        == 1);
+
+        HttpCalls.call(
+                        "POST",
+                        api + "/api/v1/runs/" + id + "/steps/approve/approve",
+                        EXECUTOR_ADMIN,
+                        "{\"by\":\"alice\"}")
+                .expect(202);
+        first.kill(); // SIGKILL right after the decision: whatever it had begun is taken over
+        ServiceProcess second = stack.executor("executor-approval-2", env);
+        api = second.url();
+        JsonNode run = awaitEnd(id);
+
+        assertEquals("succeeded", run.get("status").asText(), run.toString());
+        assertEquals("alice", run.get("steps").get(0).get("output").get("by").asText());
+        List<Call> calls = FakeGateway.calls("approved:");
+        assertEquals(1, calls.size(), "the step after the decision ran once");
+        assertTrue(calls.get(0).prompt().contains("approved: alice"), calls.get(0).prompt());
+        second.close();
+    }
+
+    /** Step rows of a run matching {@code where}. */
+    private static long rowsOf(String runId, String where) throws Exception {
         try (Connection c = db();
                 PreparedStatement ps =
                         c.prepareStatement(

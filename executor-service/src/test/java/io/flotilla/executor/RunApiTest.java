@@ -300,13 +300,13 @@ class RunApiTest {
                 defaults: {model: fast}
                 steps:
                   - {id: write, agent: {prompt: "hi"}}
-                  - {id: approve, needs: [write], approval: {timeout: 1h}}
+                  - {id: child, needs: [write], workflow: {name: other}}
                 """
                                 .getBytes())
-                .put("/api/v1/workflows/api/with-approval")
+                .put("/api/v1/workflows/api/with-child")
                 .then()
                 .statusCode(400)
-                .body("errors.field", hasItem("steps.approve"))
+                .body("errors.field", hasItem("steps.child"))
                 .body("errors.message", hasItem(containsString("does not run them yet")));
     }
 

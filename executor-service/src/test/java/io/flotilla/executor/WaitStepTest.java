@@ -66,7 +66,7 @@ class WaitStepTest {
                 .pollInterval(Duration.ofMillis(50))
                 .until(() -> row(id) != null && row(id)[2] != null);
         Object[] waiting = row(id);
-        assertEquals("ready", waiting[0], "handed back, to be claimed when due");
+        assertEquals("sleeping", waiting[0], "handed back, out of the claim queue until due");
         assertNull(waiting[1], "no executor holds the step while it waits");
         assertEquals(
                 "running",
@@ -90,6 +90,28 @@ class WaitStepTest {
                 Instant.parse((String) Api.step(run, "after", null).get("startedAt"));
         assertTrue(!afterStarted.isBefore(finished), "the next step ran after the timer");
         assertEquals(0L, ((Number) pause.get("tokens")).longValue());
+    }
+
+    @Test
+    void cancellingARunCancelsItsSleepingTimer() throws Exception {
+        Api.publish(
+                "waits",
+                "long",
+                """
+                defaults: {model: fast}
+                steps:
+                  - {id: pause, wait: {duration: 1h}}
+                """);
+        String id = Api.start("waits/long", "{}");
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> row(id) != null && "sleeping".equals(row(id)[0]));
+
+        Api.given().post("/api/v1/runs/" + id + "/cancel").then().statusCode(202);
+
+        JsonPath run = Api.ended(id);
+        assertEquals("cancelled", run.getString("status"), run.prettify());
+        assertEquals("cancelled", row(id)[0], "the timer is cancelled, not left to ring");
     }
 
     @Test

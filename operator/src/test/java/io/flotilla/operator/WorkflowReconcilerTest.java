@@ -118,23 +118,23 @@ class WorkflowReconcilerTest {
     void aSpecTheExecutorRefusesIsNotAccepted() {
         apply(
                 "team-a",
-                "approving",
+                "composing",
                 """
                 defaults: {model: fast}
                 steps:
                   - {id: write, agent: {prompt: hi}}
-                  - {id: approve, needs: [write], approval: {timeout: 1h}}
+                  - {id: child, needs: [write], workflow: {name: other}}
                 """);
         await().atMost(Duration.ofSeconds(30))
                 .until(
                         () ->
-                                status("team-a", "approving") != null
-                                        && !status("team-a", "approving")
+                                status("team-a", "composing") != null
+                                        && !status("team-a", "composing")
                                                 .getConditions()
                                                 .isEmpty());
-        Condition accepted = condition(status("team-a", "approving"), "Accepted");
+        Condition accepted = condition(status("team-a", "composing"), "Accepted");
         assertEquals("RejectedByExecutor", accepted.getReason());
-        assertTrue(accepted.getMessage().contains("steps.approve"), accepted.getMessage());
+        assertTrue(accepted.getMessage().contains("steps.child"), accepted.getMessage());
     }
 
     @Test

@@ -109,6 +109,8 @@ final class Advance {
                         .filter(
                                 r ->
                                         r.status() == StepStatus.READY
+                                                || r.status() == StepStatus.SLEEPING
+                                                || r.status() == StepStatus.AWAITING_APPROVAL
                                                 || r.status() == StepStatus.RUNNING)
                         .count();
         int parallel = s.maxParallel() == null ? rows.size() : s.maxParallel();

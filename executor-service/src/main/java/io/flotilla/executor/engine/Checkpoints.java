@@ -252,8 +252,9 @@ public class Checkpoints {
     }
 
     /**
-     * Hands a waiting step back: ready again at {@code until}, held by no executor meanwhile (a
-     * restart loses nothing: the time is in the step's row). False when fenced off.
+     * Hands a waiting step back: it sleeps until {@code until}, held by no executor and out of the
+     * claim queue, and is made ready then ({@code Leases.wake}); a restart loses nothing: the time
+     * is in the step's row. False when fenced off.
      */
     public boolean waitUntil(Claim claim, Instant until) throws SQLException {
         long delay = Math.max(0, Duration.between(Instant.now(), until).toMillis());
@@ -265,13 +266,40 @@ public class Checkpoints {
         return commit(
                 claim,
                 new StepStore.Transition(
-                        StepStatus.READY,
+                        StepStatus.SLEEPING,
                         null,
                         null,
                         false,
                         claim.failures(),
                         delay,
                         "step.waiting",
+                        data),
+                0,
+                0,
+                (tx, run) -> {});
+    }
+
+    /**
+     * Hands an approval step back to await a decision (the runs API makes it ready), or its timeout
+     * when there is one ({@code Leases.wake}). False when fenced off.
+     */
+    public boolean awaitDecision(Claim claim, Instant timeout) throws SQLException {
+        ObjectNode data = JsonNodeFactory.instance.objectNode().put("attempt", claim.attempt());
+        long delay = -1; // no timeout: only a decision wakes it
+        if (timeout != null) {
+            data.put("timeout", timeout.toString());
+            delay = Math.max(0, Duration.between(Instant.now(), timeout).toMillis());
+        }
+        return commit(
+                claim,
+                new StepStore.Transition(
+                        StepStatus.AWAITING_APPROVAL,
+                        null,
+                        null,
+                        false,
+                        claim.failures(),
+                        delay,
+                        "step.awaiting_approval",
                         data),
                 0,
                 0,

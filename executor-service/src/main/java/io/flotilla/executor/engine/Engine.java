@@ -366,6 +366,10 @@ public class Engine {
         if (outcome instanceof StepKind.Outcome.Waiting w) {
             return Checkpoints.committed(checkpoints.waitUntil(claim, w.until()), "waiting");
         }
+        if (outcome instanceof StepKind.Outcome.AwaitingDecision a) {
+            return Checkpoints.committed(
+                    checkpoints.awaitDecision(claim, a.timeout()), "awaiting_approval");
+        }
         return succeeded(claim, ctx, (StepKind.Outcome.Succeeded) outcome);
     }
 
@@ -421,10 +425,14 @@ public class Engine {
     }
 
     /**
-     * Hands back the steps of dead executors; any pod may do it, the rows' locks keep it to one.
+     * Wakes due sleepers and hands back the steps of dead executors; any pod may do it, the rows'
+     * locks keep each row to one.
      */
     private void reclaim() {
         try {
+            if (leases.wake() > 0) {
+                wake.release();
+            }
             readyDepth.set(leases.readyDepth());
             for (StepStore.Reclaimed r : leases.reclaim()) {
                 reclaims.increment();

@@ -69,6 +69,13 @@ public class Leases {
         }
     }
 
+    /** Makes due sleepers ready; how many. */
+    public int wake() throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            return steps.wake(c);
+        }
+    }
+
     /**
      * Hands steps this pod still runs back to the queue (on shutdown). A worker that finishes one
      * later is fenced off: its row is no longer {@code running}.

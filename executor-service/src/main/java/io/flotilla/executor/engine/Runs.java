@@ -2,8 +2,11 @@ package io.flotilla.executor.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.step.RunStatus;
+import io.flotilla.executor.step.StepStatus;
+import io.flotilla.executor.store.DecisionStore;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.RunStore.Started;
 import io.flotilla.executor.store.StepStore;
@@ -24,8 +27,17 @@ public class Runs {
     private final RunStore runs;
     private final StepStore steps;
 
-    Runs(DataSource ds, Checkpoints checkpoints, Wakeups wakeups, RunStore runs, StepStore steps) {
+    private final DecisionStore decisions;
+
+    Runs(
+            DataSource ds,
+            Checkpoints checkpoints,
+            Wakeups wakeups,
+            RunStore runs,
+            StepStore steps,
+            DecisionStore decisions) {
         this.ds = ds;
+        this.decisions = decisions;
         this.checkpoints = checkpoints;
         this.wakeups = wakeups;
         this.runs = runs;
@@ -114,6 +126,42 @@ public class Runs {
                         return RunStatus.CANCELLED;
                     }
                     return run.status();
+                });
+    }
+
+    /**
+     * A decision on an approval step (or a foreach item of it: {@code item} ≥ 0). Recorded, with an
+     * event, and the step made ready, only when it is awaiting approval; answers the step's status
+     * before (null: no such step).
+     */
+    public StepStatus decide(
+            UUID runId,
+            String stepId,
+            int item,
+            boolean approved,
+            String by,
+            String comment,
+            String caller)
+            throws SQLException {
+        return checkpoints.inRun(
+                runId,
+                tx -> {
+                    StepStatus before = tx.steps.decided(tx.conn, runId, stepId, item);
+                    if (before == StepStatus.AWAITING_APPROVAL) {
+                        decisions.insert(
+                                tx.conn, runId, stepId, item, approved, by, comment, caller);
+                        ObjectNode data = JsonNodeFactory.instance.objectNode().put("by", by);
+                        if (comment != null) {
+                            data.put("comment", comment);
+                        }
+                        tx.event(
+                                approved ? "step.approved" : "step.rejected",
+                                stepId,
+                                item < 0 ? null : item,
+                                data);
+                        tx.madeReady = true;
+                    }
+                    return before;
                 });
     }
 

@@ -117,6 +117,46 @@ public class RunResource {
         return RestResponse.accepted(new Accepted(run, runs.cancel(run)));
     }
 
+    @POST
+    @Path("/{id}/steps/{step}/approve")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RestResponse<Void> approve(
+            @PathParam("id") String id,
+            @PathParam("step") String step,
+            @QueryParam("item") @DefaultValue("-1") int item,
+            RunService.DecisionRequest request,
+            @Context SecurityContext security)
+            throws SQLException {
+        return decide(id, step, item, true, request, security);
+    }
+
+    @POST
+    @Path("/{id}/steps/{step}/reject")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RestResponse<Void> reject(
+            @PathParam("id") String id,
+            @PathParam("step") String step,
+            @QueryParam("item") @DefaultValue("-1") int item,
+            RunService.DecisionRequest request,
+            @Context SecurityContext security)
+            throws SQLException {
+        return decide(id, step, item, false, request, security);
+    }
+
+    private RestResponse<Void> decide(
+            String id,
+            String step,
+            int item,
+            boolean approve,
+            RunService.DecisionRequest request,
+            SecurityContext security)
+            throws SQLException {
+        UUID run = uuid(id);
+        visible(run, security);
+        runs.decide(run, step, item, approve, request, Caller.of(security));
+        return RestResponse.accepted();
+    }
+
     @GET
     @Path("/{id}/events")
     @Produces(MediaType.SERVER_SENT_EVENTS)

@@ -14,6 +14,7 @@ import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.engine.RunTraces;
 import io.flotilla.executor.engine.Runs;
 import io.flotilla.executor.step.RunStatus;
+import io.flotilla.executor.step.StepStatus;
 import io.flotilla.executor.store.RunStore;
 import io.flotilla.executor.store.WorkflowStore;
 import io.flotilla.executor.workflow.JsonSchemas;
@@ -43,6 +44,9 @@ public class RunService {
      */
     public record StartRequest(
             String workflow, JsonNode input, WorkflowSpec.Budget budget, String idempotencyKey) {}
+
+    /** {@code POST .../steps/{step}/approve|reject}: who decides, and why. */
+    public record DecisionRequest(String by, String comment) {}
 
     private final WorkflowStore workflows;
     private final Specs specs;
@@ -251,5 +255,51 @@ public class RunService {
                             + "; there is nothing to cancel");
         }
         return status;
+    }
+
+    /**
+     * A decision on an approval step of a run the caller may see: 400 for a request without {@code
+     * by} (or with fields too long), 404 for an unknown step, 409 when the step is not awaiting
+     * approval (not reached yet, still running its first check, or decided already).
+     */
+    public void decide(
+            UUID id, String stepId, int item, boolean approve, DecisionRequest r, Caller caller)
+            throws SQLException {
+        List<FieldError> errors = new ArrayList<>();
+        String by = r == null || r.by() == null ? "" : r.by().strip();
+        if (by.isEmpty() || by.length() > 200) {
+            errors.add(new FieldError("by", "name who decides, 1 to 200 characters"));
+        }
+        String comment = r == null ? null : r.comment();
+        if (comment != null && comment.length() > 2000) {
+            errors.add(new FieldError("comment", "at most 2,000 characters"));
+        }
+        if (by.indexOf('\u0000') >= 0) {
+            errors.add(new FieldError("by", "cannot hold NUL characters (U+0000)"));
+        }
+        if (comment != null && comment.indexOf('\u0000') >= 0) {
+            errors.add(new FieldError("comment", "cannot hold NUL characters (U+0000)"));
+        }
+        if (!errors.isEmpty()) {
+            throw ProblemException.invalid(errors);
+        }
+        StepStatus before = runs.decide(id, stepId, item, approve, by, comment, caller.name());
+        String step = item < 0 ? stepId : stepId + "[" + item + "]";
+        if (before == null) {
+            throw new ProblemException(404, "Unknown step", "run " + id + " has no step " + step);
+        }
+        if (before != StepStatus.AWAITING_APPROVAL) {
+            throw new ProblemException(
+                    409,
+                    "Not awaiting approval",
+                    "step "
+                            + step
+                            + " of run "
+                            + id
+                            + " is "
+                            + before
+                            + ", not awaiting approval: a decision is taken once, on an approval"
+                            + " step the run has reached");
+        }
     }
 }

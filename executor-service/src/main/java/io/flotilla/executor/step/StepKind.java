@@ -43,5 +43,11 @@ public interface StepKind {
          * poll after it), by any executor. Nothing is held meanwhile.
          */
         record Waiting(Instant until) implements Outcome {}
+
+        /**
+         * Waiting for a person's decision: the step is handed back as awaiting approval until the
+         * decision arrives, or until {@code timeout} (null: none), and then claimed again.
+         */
+        record AwaitingDecision(Instant timeout) implements Outcome {}
     }
 }

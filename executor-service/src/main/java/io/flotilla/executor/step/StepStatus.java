@@ -13,6 +13,16 @@ public enum StepStatus {
     /** To be claimed, once its {@code not_before} (a retry's backoff, a timer) has passed. */
     READY,
     RUNNING,
+    /**
+     * Handed back until its {@code not_before} (a wait step's timer): out of the claim queue, held
+     * by nobody; the executors' housekeeping makes it ready when due.
+     */
+    SLEEPING,
+    /**
+     * An approval step waiting for a decision (the runs API's approve/reject), or for its timeout
+     * ({@code not_before}); held by nobody.
+     */
+    AWAITING_APPROVAL,
     /** Running when its run ended; it ends as cancelled when it returns. */
     CANCELLING,
     /** Fanned out to its foreach items. */

@@ -43,7 +43,8 @@ public class StepStore {
 
     /**
      * The fenced part of a commit: the step's new status, output, error, whether its loop goes on,
-     * its failures, how long until it may run again, and the event that says so.
+     * its failures, how long until it may run again (negative: not on time, only on an event such
+     * as a decision), and the event that says so.
      */
     public record Transition(
             StepStatus status,
@@ -201,6 +202,49 @@ public class StepStore {
         return reclaimed;
     }
 
+    /**
+     * Makes the steps handed back until a time whose time has come ready (in the queue by when they
+     * became ready): timers, and approvals whose timeout passed.
+     */
+    public int wake(Connection c) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        """
+                UPDATE executor.steps s SET status = 'ready', not_before = NULL, ready_at = clock_timestamp()
+                  FROM (SELECT run_id, step_id, item FROM executor.steps
+                         WHERE status IN ('sleeping', 'awaiting_approval') AND not_before <= now()
+                           FOR UPDATE SKIP LOCKED) d
+                 WHERE s.run_id = d.run_id AND s.step_id = d.step_id AND s.item = d.item""")) {
+            return ps.executeUpdate();
+        }
+    }
+
+    /**
+     * A decision arrived: the step awaiting it becomes ready now. The step's status before, or null
+     * when there is no such step; it changed only if that was {@code awaiting_approval}.
+     */
+    public StepStatus decided(Connection c, UUID runId, String stepId, int item)
+            throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        """
+                WITH before AS (
+                  SELECT status FROM executor.steps WHERE run_id = ? AND step_id = ? AND item = ? FOR UPDATE),
+                u AS (
+                  UPDATE executor.steps SET status = 'ready', not_before = NULL, ready_at = clock_timestamp()
+                   WHERE run_id = ? AND step_id = ? AND item = ? AND status = 'awaiting_approval')
+                SELECT status FROM before""")) {
+            for (int i = 0; i < 2; i++) {
+                ps.setObject(3 * i + 1, runId);
+                ps.setString(3 * i + 2, stepId);
+                ps.setInt(3 * i + 3, item);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? StepStatus.of(rs.getString(1)) : null;
+            }
+        }
+    }
+
     /** Hands the claims given back to the queue while they still run under their epoch. */
     public int release(Connection c, Collection<Claim> held) throws SQLException {
         try (PreparedStatement ps =
@@ -239,8 +283,9 @@ public class StepStore {
                   UPDATE executor.steps SET tokens = tokens + ?, cost_usd = cost_usd + ?, lease_owner = NULL,
                          status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE ? END,
                          output = coalesce(?::jsonb, output), error = ?, iteration = iteration + ?, failures = ?,
-                         finished_at = CASE WHEN status = 'cancelling' OR ? <> 'ready' THEN now() END,
-                         ready_at = clock_timestamp(), not_before = now() + make_interval(secs => ?)
+                         finished_at = CASE WHEN status = 'cancelling' OR ? NOT IN ('ready', 'sleeping', 'awaiting_approval') THEN now() END,
+                         ready_at = clock_timestamp(),
+                         not_before = CASE WHEN ? < 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(secs => ?) END
                    WHERE run_id = ? AND step_id = ? AND item = ? AND epoch = ? AND status IN ('running', 'cancelling')
                RETURNING status)
                 INSERT INTO executor.events (run_id, type, step_id, item, data)
@@ -255,6 +300,7 @@ public class StepStore {
             ps.setInt(++i, t.nextIteration() ? 1 : 0);
             ps.setInt(++i, t.failures());
             ps.setString(++i, t.status().db());
+            ps.setDouble(++i, t.delayMillis() / 1000.0);
             ps.setDouble(++i, t.delayMillis() / 1000.0);
             ps.setObject(++i, claim.runId());
             ps.setString(++i, claim.stepId());
@@ -307,7 +353,7 @@ public class StepStore {
                 """
                 UPDATE executor.steps s SET status = CASE WHEN s.status = 'running' THEN 'cancelling' ELSE 'cancelled' END,
                        finished_at = CASE WHEN s.status = 'running' THEN NULL ELSE now() END
-                  FROM (SELECT run_id, step_id, item FROM executor.steps WHERE run_id = ? AND status IN ('waiting', 'ready', 'fanout', 'running')
+                  FROM (SELECT run_id, step_id, item FROM executor.steps WHERE run_id = ? AND status IN ('waiting', 'ready', 'sleeping', 'awaiting_approval', 'fanout', 'running')
                            FOR UPDATE SKIP LOCKED) c
                  WHERE s.run_id = c.run_id AND s.step_id = c.step_id AND s.item = c.item""",
                 runId);

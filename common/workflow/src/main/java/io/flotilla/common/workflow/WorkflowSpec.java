@@ -251,10 +251,17 @@ public record WorkflowSpec(
                     @JsonPropertyDescription("Its arguments, with {{...}} templates.")
                     JsonNode with) {}
 
-    /** Waits for a signal, at most {@code timeout}. */
+    /**
+     * Waits for a person's decision, at most {@code timeout}; then {@code onTimeout} decides
+     * (reject by default).
+     */
     public record Approval(
             @Pattern(DURATION) @JsonPropertyDescription("How long to wait for a decision.")
-                    String timeout) {}
+                    String timeout,
+            @Pattern("^(approve|reject)$") @JsonPropertyDescription(
+                            "With timeout: the decision when it passes, approve or reject"
+                                    + " (reject by default).")
+                    String onTimeout) {}
 
     /** Runs another workflow as one step. */
     public record SubWorkflow(

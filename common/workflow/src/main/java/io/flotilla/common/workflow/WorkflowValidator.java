@@ -210,6 +210,15 @@ public final class WorkflowValidator {
         }
         if (s.approval() != null) {
             duration(at + ".approval.timeout", s.approval().timeout(), LONGEST_WAIT);
+            String onTimeout = s.approval().onTimeout();
+            if (onTimeout != null && !onTimeout.equals("approve") && !onTimeout.equals("reject")) {
+                error(at + ".approval.onTimeout", "use approve or reject");
+            } else if (onTimeout != null && s.approval().timeout() == null) {
+                error(at + ".approval.onTimeout", "only applies with a timeout");
+            }
+            if (s.loop() != null) {
+                error(at + ".loop", "an approval step cannot loop: a decision is taken once");
+            }
         }
         if (s.workflow() != null
                 && (s.workflow().name() == null || s.workflow().name().isBlank())) {
