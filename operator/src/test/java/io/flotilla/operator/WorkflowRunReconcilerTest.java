@@ -14,6 +14,7 @@ import io.flotilla.operator.crd.v1alpha1.Workflow;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRun;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRunSpec;
 import io.flotilla.operator.crd.v1alpha1.WorkflowRunStatus;
+import io.flotilla.operator.run.WorkflowRunReconciler;
 import io.flotilla.testsupport.HttpCalls;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -61,6 +62,59 @@ class WorkflowRunReconcilerTest {
         WorkflowRun wr =
                 client.resources(WorkflowRun.class).inNamespace(namespace).withName(name).get();
         return wr == null ? null : wr.getStatus();
+    }
+
+    @Test
+    void anApprovalShowsAsAwaitingApprovalAndAnAnnotationDecidesIt() throws Exception {
+        workflow(
+                "runs",
+                "gated",
+                """
+                defaults: {model: fast}
+                steps:
+                  - {id: draft, agent: {prompt: "Draft a note"}}
+                  - {id: approve, needs: [draft], approval: {}}
+                """);
+        run("runs", "gated-1", "gated", "{}");
+        await().atMost(Duration.ofSeconds(60))
+                .until(
+                        () ->
+                                status("runs", "gated-1") != null
+                                        && "AwaitingApproval"
+                                                .equals(status("runs", "gated-1").getPhase()));
+        assertTrue(
+                status("runs", "gated-1").getMessage().contains("approve awaiting approval"),
+                status("runs", "gated-1").getMessage());
+
+        client.resources(WorkflowRun.class)
+                .inNamespace("runs")
+                .withName("gated-1")
+                .edit(
+                        wr -> {
+                            wr.getMetadata()
+                                    .setAnnotations(
+                                            java.util.Map.of(
+                                                    WorkflowRunReconciler.APPROVE, "approve",
+                                                    WorkflowRunReconciler.DECIDED_BY, "ops-oncall",
+                                                    WorkflowRunReconciler.COMMENT, "looks fine"));
+                            return wr;
+                        });
+
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> "Succeeded".equals(status("runs", "gated-1").getPhase()));
+        JsonNode run =
+                HttpCalls.call(
+                                "GET",
+                                StackResource.executorUrl
+                                        + "/api/v1/runs/"
+                                        + status("runs", "gated-1").getRunId(),
+                                StackResource.EXECUTOR_ADMIN,
+                                null)
+                        .json();
+        JsonNode decision = run.get("output");
+        assertEquals("approved", decision.get("decision").asText(), run.toString());
+        assertEquals("ops-oncall", decision.get("by").asText());
+        assertEquals("looks fine", decision.get("comment").asText());
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.flotilla.operator.executor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.operator.config.OperatorConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -79,6 +80,35 @@ public class ExecutorClient {
             if (e.status != 409 && e.status != 404) { // already ended or gone: nothing to cancel
                 throw e;
             }
+        }
+    }
+
+    /**
+     * A decision on an approval step ({@code item} -1 for the step itself); false when the step is
+     * not awaiting approval (decided already, or not reached).
+     */
+    public boolean decide(
+            String id, String step, int item, boolean approve, String by, String comment) {
+        ObjectNode body = json.createObjectNode().put("by", by);
+        if (comment != null) {
+            body.put("comment", comment);
+        }
+        try {
+            send(
+                    "POST",
+                    "/api/v1/runs/"
+                            + id
+                            + "/steps/"
+                            + step
+                            + (approve ? "/approve" : "/reject")
+                            + (item < 0 ? "" : "?item=" + item),
+                    body);
+            return true;
+        } catch (Rejected e) {
+            if (e.status == 409) {
+                return false;
+            }
+            throw e;
         }
     }
 

@@ -18,6 +18,9 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * WorkflowRun: starts the executor run once (idempotency key = the resource's uid, so a lost status
@@ -36,6 +39,18 @@ import java.time.Duration;
 public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<WorkflowRun> {
 
     static final String STARTED = "Started";
+
+    /** Annotations that decide an approval step: the value names the step ({@code id[item]}). */
+    public static final String APPROVE = "flotilla.io/approve";
+
+    public static final String REJECT = "flotilla.io/reject";
+
+    /** Who decides, as the decision records it (default: kubernetes). */
+    public static final String DECIDED_BY = "flotilla.io/decided-by";
+
+    public static final String COMMENT = "flotilla.io/decision-comment";
+
+    static final String AWAITING = "AwaitingApproval";
     private final ObjectMapper json;
     private static final int SUMMARY = 200;
 
@@ -92,19 +107,84 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
                     "Started",
                     "run " + status.getRunId() + " started in the executor");
         }
-        mirror(status, executor.run(status.getRunId()));
+        JsonNode run = executor.run(status.getRunId());
+        if (decide(wr, status.getRunId(), awaiting(run))) {
+            run = executor.run(status.getRunId());
+        }
+        mirror(status, run);
         UpdateControl<WorkflowRun> control = patchIfChanged(wr, status);
-        return "Running".equals(status.getPhase()) ? control.rescheduleAfter(poll) : control;
+        return running(status.getPhase()) ? control.rescheduleAfter(poll) : control;
     }
+
+    static boolean running(String phase) {
+        return "Running".equals(phase) || AWAITING.equals(phase);
+    }
+
+    /** The steps (and items, as {@code id[item]}) of a run that await approval. */
+    private static List<String> awaiting(JsonNode run) {
+        List<String> names = new ArrayList<>();
+        for (JsonNode s : run.path("steps")) {
+            if ("awaiting_approval".equals(s.path("status").asText())) {
+                names.add(
+                        s.path("id").asText()
+                                + (s.hasNonNull("item") ? "[" + s.path("item").asInt() + "]" : ""));
+            }
+        }
+        return names;
+    }
+
+    /**
+     * Passes an approve/reject annotation on to the executor when the step it names awaits
+     * approval; true when a decision was taken. The annotation can stay: once decided, the step no
+     * longer awaits, and nothing is sent again.
+     */
+    private boolean decide(WorkflowRun wr, String runId, List<String> awaiting) {
+        Map<String, String> a = wr.getMetadata().getAnnotations();
+        if (a == null || awaiting.isEmpty()) {
+            return false;
+        }
+        boolean approve = a.containsKey(APPROVE);
+        String step = approve ? a.get(APPROVE) : a.get(REJECT);
+        if (step == null || !awaiting.contains(step.strip())) {
+            return false;
+        }
+        java.util.regex.Matcher m = ITEM.matcher(step.strip());
+        if (!m.matches()) {
+            return false;
+        }
+        return executor.decide(
+                runId,
+                m.group(1),
+                m.group(2) == null ? -1 : Integer.parseInt(m.group(2)),
+                approve,
+                a.getOrDefault(DECIDED_BY, "kubernetes"),
+                a.get(COMMENT));
+    }
+
+    private static final java.util.regex.Pattern ITEM =
+            java.util.regex.Pattern.compile("([a-z][a-z0-9_]*)(?:\\[(\\d+)])?");
 
     private static void mirror(WorkflowRunStatus status, JsonNode run) {
         String s = run.path("status").asText();
         status.setPhase(s.isEmpty() ? null : Character.toUpperCase(s.charAt(0)) + s.substring(1));
+        List<String> awaiting = awaiting(run);
         status.setTokens(run.path("tokens").asLong());
         status.setCostUsd(run.path("costUsd").asDouble());
         status.setStartTime(run.path("createdAt").asText(null));
         status.setFinishTime(run.path("finishedAt").asText(null));
         status.setMessage(run.path("reason").asText(null));
+        if ("Running".equals(status.getPhase()) && !awaiting.isEmpty()) {
+            status.setPhase(AWAITING);
+            status.setMessage(
+                    String.join(", ", awaiting)
+                            + " awaiting approval: annotate "
+                            + APPROVE
+                            + "=<step> or "
+                            + REJECT
+                            + "=<step> (and "
+                            + DECIDED_BY
+                            + "=<who>), or POST the executor's .../approve");
+        }
         JsonNode output = run.get("output");
         if (output != null && !output.isNull()) {
             String text = output.isTextual() ? output.asText() : output.toString();
@@ -116,7 +196,7 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
     public DeleteControl cleanup(WorkflowRun wr, Context<WorkflowRun> context) {
         if (wr.getStatus() == null
                 || wr.getStatus().getRunId() == null
-                || !"Running".equals(wr.getStatus().getPhase())) {
+                || !running(wr.getStatus().getPhase())) {
             return DeleteControl.defaultDelete();
         }
         return cleanup.run(
