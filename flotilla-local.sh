@@ -79,6 +79,29 @@ start executor-service 8081
 E=http://127.0.0.1:8081/api/v1
 exe=(-H "Authorization: Bearer $FLOTILLA_EXECUTOR_ADMIN_TOKEN")
 
+# prints a run's events as they happen, until it ends: follow RUN_ID
+follow() {
+  curl -fsS -N "${exe[@]}" "$E/runs/$1/events" | while IFS= read -r line; do
+    case "$line" in
+      data:*)
+        d=${line#data:}
+        step=$(json step "$d"); item=$(json item "$d"); type=$(json type "$d")
+        printf '  %-15s %-18s' "$type" "${step}${item:+[$item]}"
+        case "$type" in
+          step.succeeded)
+            if [ -n "$(json tokens "$d")" ]; then printf 'tokens %-6s cost $%.6f' "$(json tokens "$d")" "$(json costUsd "$d")"
+            else printf 'joined %s items' "$(json items "$d")"; fi ;;
+          step.iteration) printf '%s iterations done, looping' "$(json iterations "$d")" ;;
+          step.fanout) printf '%s items, %s at a time' "$(json items "$d")" "$(json maxParallel "$d")" ;;
+          step.waiting) printf 'sleeps until %s' "$(json until "$d")" ;;
+          step.approved|step.rejected) printf 'by %s' "$(json by "$d")" ;;
+          step.retrying|step.failed|run.failed) printf '%s' "$(json error "$d")$(json reason "$d")" ;;
+        esac
+        echo ;;
+    esac
+  done
+}
+
 say "the main job: examples/research-brief.yaml, end to end"
 published=$(curl -fsS -XPUT "$E/workflows/default/research-brief" "${exe[@]}" -H 'Content-Type: application/yaml' \
   --data-binary @examples/research-brief.yaml)
@@ -88,28 +111,27 @@ run=$(curl -fsS -XPOST "$E/runs" "${exe[@]}" -H 'Content-Type: application/json'
   -d "{\"workflow\":\"default/research-brief\",\"input\":{\"topic\":\"$topic\"}}")
 id=$(json id "$run")
 echo "run $id started (topic: $topic); progress:"
-curl -fsS -N "${exe[@]}" "$E/runs/$id/events" | while IFS= read -r line; do
-  case "$line" in
-    data:*)
-      d=${line#data:}
-      step=$(json step "$d"); item=$(json item "$d"); type=$(json type "$d")
-      printf '  %-15s %-18s' "$type" "${step}${item:+[$item]}"
-      case "$type" in
-        step.succeeded)
-          if [ -n "$(json tokens "$d")" ]; then printf 'tokens %-6s cost $%.6f' "$(json tokens "$d")" "$(json costUsd "$d")"
-          else printf 'joined %s items' "$(json items "$d")"; fi ;;
-        step.iteration) printf '%s iterations done, looping' "$(json iterations "$d")" ;;
-        step.fanout) printf '%s items, %s at a time' "$(json items "$d")" "$(json maxParallel "$d")" ;;
-        step.retrying|step.failed|run.failed) printf '%s' "$(json error "$d")$(json reason "$d")" ;;
-      esac
-      echo ;;
-  esac
-done
+follow "$id"
 result=$(curl -fsS "${exe[@]}" "$E/runs/$id")
 status=$(json status "$result")
 printf 'status: %s, tokens: %s, cost: $%.6f\n' "$status" "$(json tokens "$result")" "$(json costUsd "$result")"
 printf 'result:\n%b\n' "$(json output "$result" | sed 's/\\"/"/g')$(json reason "$result")"
 [ "$status" = succeeded ] || echo "the run did not succeed; see $LOGS/executor-service.log"
+
+say "a gated release: examples/release-gate.yaml (an approval, then a durable timer)"
+curl -fsS -XPUT "$E/workflows/default/release-gate" "${exe[@]}" -H 'Content-Type: application/yaml' \
+  --data-binary @examples/release-gate.yaml >/dev/null
+gate=$(json id "$(curl -fsS -XPOST "$E/runs" "${exe[@]}" -H 'Content-Type: application/json' \
+  -d '{"workflow":"default/release-gate","input":{"change":"tide tables load twice as fast"}}')")
+echo "run $gate started; waiting for its approval step"
+for _ in $(seq 1 120); do
+  curl -fsS "${exe[@]}" "$E/runs/$gate" | grep -q '"status":"awaiting_approval"' && break; sleep 0.5
+done
+curl -fsS -XPOST "$E/runs/$gate/steps/approve/approve" "${exe[@]}" -H 'Content-Type: application/json' \
+  -d '{"by":"local-demo","comment":"approved by flotilla-local.sh"}'
+echo "approved as local-demo (POST /api/v1/runs/$gate/steps/approve/approve); progress:"
+follow "$gate"
+echo "status: $(json status "$(curl -fsS "${exe[@]}" "$E/runs/$gate")")"
 
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
 echo "admin tokens (not printed): source $STATE/tokens.env (readable by you only)"

@@ -133,6 +133,37 @@ class ApprovalStepTest {
     }
 
     @Test
+    void theReleaseGateExampleRunsEndToEndOnceApproved() throws Exception {
+        FakeGateway.script("Write release notes", c -> Reply.ok("- faster"));
+        FakeGateway.script("Announce this release", c -> Reply.ok("Released."));
+        Api.publish(
+                "approvals",
+                "release-gate",
+                java.nio.file.Files.readString(
+                        java.nio.file.Path.of("../examples/release-gate.yaml")));
+        String id = Api.start("approvals/release-gate", "{\"change\":\"tide tables\"}");
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> "awaiting_approval/-".equals(approveStatus(id)));
+
+        decide(id, "approve", "{\"by\":\"release-manager\"}").statusCode(202);
+
+        JsonPath run = Api.ended(id, Duration.ofSeconds(30));
+        assertEquals("succeeded", run.getString("status"), run.prettify());
+        assertEquals("Released.", run.getString("output"));
+        Map<String, Object> settle = Api.step(run, "settle", null);
+        assertTrue(
+                !Instant.parse((String) settle.get("finishedAt"))
+                        .isBefore(Instant.parse((String) settle.get("startedAt")).plusSeconds(3)),
+                "the timer held the announcement for its 3 s");
+        assertTrue(
+                FakeGateway.calls("Announce this release")
+                        .get(0)
+                        .prompt()
+                        .contains("approved by release-manager"));
+    }
+
+    @Test
     void whenTheTimeoutPassesOnTimeoutDecides() {
         Api.publish(
                 "approvals",

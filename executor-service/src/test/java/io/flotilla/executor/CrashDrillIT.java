@@ -320,12 +320,7 @@ class CrashDrillIT {
     @Test
     @Order(4)
     void aTimerSurvivesTheKillOfTheExecutorThatStartedIt() throws Exception {
-        Map<String, String> env =
-                Map.of(
-                        "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
-                        "FLOTILLA_EXECUTOR_LEASE", "3s",
-                        "FLOTILLA_EXECUTOR_POLL", "250ms");
-        ServiceProcess first = stack.executor("executor-timer-1", env);
+        ServiceProcess first = drillExecutor("executor-timer-1");
         api = first.url();
         FakeGateway.script("timer:", c -> Reply.ok("rang"));
         publish(
@@ -335,23 +330,14 @@ class CrashDrillIT {
                 defaults: {model: drill}
                 steps:
                   - {id: pause, wait: {duration: 5s}}
-                  - {id: after, needs: [pause], agent: {prompt: "timer: {{input.n}}"}}
+                  - {id: after, needs: [pause], agent: {prompt: "timer: after the pause"}}
                 """);
-        String id =
-                HttpCalls.call(
-                                "POST",
-                                api + "/api/v1/runs",
-                                EXECUTOR_ADMIN,
-                                "{\"workflow\":\"drill/timer\",\"input\":{\"n\":1}}")
-                        .expect(202)
-                        .json()
-                        .get("id")
-                        .asText();
+        String id = startRun("drill/timer");
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> rowsOf(id, "status = 'sleeping' AND lease_owner IS NULL") == 1);
 
         first.kill(); // SIGKILL while the timer runs: nothing of it lived in that process
-        ServiceProcess second = stack.executor("executor-timer-2", env);
+        ServiceProcess second = drillExecutor("executor-timer-2");
         api = second.url();
         JsonNode run = awaitEnd(id);
 
@@ -374,12 +360,7 @@ class CrashDrillIT {
     @Test
     @Order(5)
     void aDecisionSurvivesTheKillOfTheExecutorThatTookIt() throws Exception {
-        Map<String, String> env =
-                Map.of(
-                        "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
-                        "FLOTILLA_EXECUTOR_LEASE", "3s",
-                        "FLOTILLA_EXECUTOR_POLL", "250ms");
-        ServiceProcess first = stack.executor("executor-approval-1", env);
+        ServiceProcess first = drillExecutor("executor-approval-1");
         api = first.url();
         FakeGateway.script("approved:", c -> Reply.ok("published"));
         publish(
@@ -391,16 +372,7 @@ class CrashDrillIT {
                   - {id: approve, approval: {}}
                   - {id: publish, needs: [approve], agent: {prompt: "approved: {{steps.approve.output.by}}"}}
                 """);
-        String id =
-                HttpCalls.call(
-                                "POST",
-                                api + "/api/v1/runs",
-                                EXECUTOR_ADMIN,
-                                "{\"workflow\":\"drill/approval\",\"input\":{}}")
-                        .expect(202)
-                        .json()
-                        .get("id")
-                        .asText();
+        String id = startRun("drill/approval");
         await().atMost(Duration.ofSeconds(30))
                 .until(
                         () ->
@@ -414,7 +386,7 @@ class CrashDrillIT {
                         "{\"by\":\"alice\"}")
                 .expect(202);
         first.kill(); // SIGKILL right after the decision: whatever it had begun is taken over
-        ServiceProcess second = stack.executor("executor-approval-2", env);
+        ServiceProcess second = drillExecutor("executor-approval-2");
         api = second.url();
         JsonNode run = awaitEnd(id);
 
@@ -424,6 +396,29 @@ class CrashDrillIT {
         assertEquals(1, calls.size(), "the step after the decision ran once");
         assertTrue(calls.get(0).prompt().contains("approved: alice"), calls.get(0).prompt());
         second.close();
+    }
+
+    /** An executor for one drill: a 3 s lease and registration, a quick poll. */
+    private static ServiceProcess drillExecutor(String name) throws Exception {
+        return stack.executor(
+                name,
+                Map.of(
+                        "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
+                        "FLOTILLA_EXECUTOR_LEASE", "3s",
+                        "FLOTILLA_EXECUTOR_POLL", "250ms"));
+    }
+
+    /** Starts a run of {@code workflow} with an empty input through {@link #api}; its id. */
+    private static String startRun(String workflow) throws Exception {
+        return HttpCalls.call(
+                        "POST",
+                        api + "/api/v1/runs",
+                        EXECUTOR_ADMIN,
+                        "{\"workflow\":\"" + workflow + "\",\"input\":{}}")
+                .expect(202)
+                .json()
+                .get("id")
+                .asText();
     }
 
     /** Step rows of a run matching {@code where}. */

@@ -114,8 +114,8 @@ class WaitStepTest {
         assertEquals("cancelled", row(id)[0], "the timer is cancelled, not left to ring");
     }
 
-    @Test
-    void untilIsRenderedFromTheInputAndATimePastDoesNotWait() {
+    /** A run, to its end, of a one-step workflow that waits until its input's {@code at}. */
+    private static JsonPath waitUntil(String at) {
         Api.publish(
                 "waits",
                 "until",
@@ -124,22 +124,19 @@ class WaitStepTest {
                 steps:
                   - {id: pause, wait: {until: "{{input.at}}"}}
                 """);
-        JsonPath run = Api.ended(Api.start("waits/until", "{\"at\":\"2020-01-01T00:00:00Z\"}"));
+        return Api.ended(Api.start("waits/until", "{\"at\":\"" + at + "\"}"));
+    }
+
+    @Test
+    void untilIsRenderedFromTheInputAndATimePastDoesNotWait() {
+        JsonPath run = waitUntil("2020-01-01T00:00:00Z");
         assertEquals("succeeded", run.getString("status"), run.prettify());
         assertEquals("2020-01-01T00:00:00Z", run.getString("output.waitedUntil"));
     }
 
     @Test
     void anUntilThatIsNotATimeFailsTheRunSayingWhatToGive() {
-        Api.publish(
-                "waits",
-                "bad-until",
-                """
-                defaults: {model: fast}
-                steps:
-                  - {id: pause, wait: {until: "{{input.at}}"}}
-                """);
-        JsonPath run = Api.ended(Api.start("waits/bad-until", "{\"at\":\"next tuesday\"}"));
+        JsonPath run = waitUntil("next tuesday");
         assertEquals("failed", run.getString("status"), run.prettify());
         assertTrue(
                 run.getString("reason")

@@ -44,6 +44,16 @@ class LedgerTest {
                 false);
     }
 
+    /** The stored row of request {@code id}, with the columns given. */
+    private io.vertx.mutiny.sqlclient.Row stored(UUID id, String columns) {
+        return pool.preparedQuery("SELECT " + columns + " FROM gateway.ledger WHERE id = $1")
+                .execute(Tuple.of(id))
+                .await()
+                .atMost(Duration.ofSeconds(5))
+                .iterator()
+                .next();
+    }
+
     private long rows(UUID id) {
         return pool.preparedQuery("SELECT count(*) FROM gateway.ledger WHERE id = $1")
                 .execute(Tuple.of(id))
@@ -91,15 +101,7 @@ class LedgerTest {
                         200,
                         false));
         await().atMost(Duration.ofSeconds(10)).until(() -> rows(id) == 1);
-        Object[] stored =
-                pool.preparedQuery("SELECT scopes FROM gateway.ledger WHERE id = $1")
-                        .execute(Tuple.of(id))
-                        .await()
-                        .atMost(Duration.ofSeconds(5))
-                        .iterator()
-                        .next()
-                        .getArrayOfStrings(0);
-        assertEquals(scopes, List.of(stored));
+        assertEquals(scopes, List.of(stored(id, "scopes").getArrayOfStrings(0)));
     }
 
     @Test
@@ -124,15 +126,7 @@ class LedgerTest {
         UUID id = UUID.randomUUID();
         ledger.record(entry(id, model));
         await().atMost(Duration.ofSeconds(10)).until(() -> rows(id) == 1);
-        String stored =
-                pool.preparedQuery("SELECT model FROM gateway.ledger WHERE id = $1")
-                        .execute(Tuple.of(id))
-                        .await()
-                        .atMost(Duration.ofSeconds(5))
-                        .iterator()
-                        .next()
-                        .getString(0);
-        assertEquals(model, stored);
+        assertEquals(model, stored(id, "model").getString(0));
     }
 
     @Test

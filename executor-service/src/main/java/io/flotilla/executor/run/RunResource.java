@@ -117,43 +117,25 @@ public class RunResource {
         return RestResponse.accepted(new Accepted(run, runs.cancel(run)));
     }
 
+    /** {@code POST /api/v1/runs/{id}/steps/{step}/approve} or {@code .../reject}. */
     @POST
-    @Path("/{id}/steps/{step}/approve")
+    @Path("/{id}/steps/{step}/{decision}")
     @Consumes(MediaType.APPLICATION_JSON)
-    public RestResponse<Void> approve(
+    public RestResponse<Void> decide(
             @PathParam("id") String id,
             @PathParam("step") String step,
+            @PathParam("decision") String decision,
             @QueryParam("item") @DefaultValue("-1") int item,
             RunService.DecisionRequest request,
             @Context SecurityContext security)
             throws SQLException {
-        return decide(id, step, item, true, request, security);
-    }
-
-    @POST
-    @Path("/{id}/steps/{step}/reject")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public RestResponse<Void> reject(
-            @PathParam("id") String id,
-            @PathParam("step") String step,
-            @QueryParam("item") @DefaultValue("-1") int item,
-            RunService.DecisionRequest request,
-            @Context SecurityContext security)
-            throws SQLException {
-        return decide(id, step, item, false, request, security);
-    }
-
-    private RestResponse<Void> decide(
-            String id,
-            String step,
-            int item,
-            boolean approve,
-            RunService.DecisionRequest request,
-            SecurityContext security)
-            throws SQLException {
+        if (!decision.equals("approve") && !decision.equals("reject")) {
+            throw new ProblemException(
+                    404, "Unknown decision", "decide with .../approve or .../reject");
+        }
         UUID run = uuid(id);
         visible(run, security);
-        runs.decide(run, step, item, approve, request, Caller.of(security));
+        runs.decide(run, step, item, decision.equals("approve"), request, Caller.of(security));
         return RestResponse.accepted();
     }
 
