@@ -104,15 +104,7 @@ final class Advance {
                     JsonNodeFactory.instance.objectNode().put("items", rows.size()));
             return;
         }
-        long active =
-                rows.stream()
-                        .filter(
-                                r ->
-                                        r.status() == StepStatus.READY
-                                                || r.status() == StepStatus.SLEEPING
-                                                || r.status() == StepStatus.AWAITING_APPROVAL
-                                                || r.status() == StepStatus.RUNNING)
-                        .count();
+        long active = rows.stream().filter(r -> r.status().active()).count();
         int parallel = s.maxParallel() == null ? rows.size() : s.maxParallel();
         for (Status r : rows) {
             if (active >= parallel) {

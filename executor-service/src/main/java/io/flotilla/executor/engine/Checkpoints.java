@@ -252,55 +252,24 @@ public class Checkpoints {
     }
 
     /**
-     * Hands a waiting step back: it sleeps until {@code until}, held by no executor and out of the
-     * claim queue, and is made ready then ({@code Leases.wake}); a restart loses nothing: the time
-     * is in the step's row. False when fenced off.
+     * Hands a step back without finishing it, held by no executor and out of the claim queue:
+     * {@code sleeping} until {@code until} (a timer), or {@code awaiting_approval} until a decision
+     * (the runs API makes it ready) or its timeout {@code until} (null: none). Due steps are made
+     * ready by {@code Leases.wake}; a restart loses nothing: the time is in the step's row. False
+     * when fenced off.
      */
-    public boolean waitUntil(Claim claim, Instant until) throws SQLException {
-        long delay = Math.max(0, Duration.between(Instant.now(), until).toMillis());
-        ObjectNode data =
-                JsonNodeFactory.instance
-                        .objectNode()
-                        .put("attempt", claim.attempt())
-                        .put("until", until.toString());
-        return commit(
-                claim,
-                new StepStore.Transition(
-                        StepStatus.SLEEPING,
-                        null,
-                        null,
-                        false,
-                        claim.failures(),
-                        delay,
-                        "step.waiting",
-                        data),
-                0,
-                0,
-                (tx, run) -> {});
-    }
-
-    /**
-     * Hands an approval step back to await a decision (the runs API makes it ready), or its timeout
-     * when there is one ({@code Leases.wake}). False when fenced off.
-     */
-    public boolean awaitDecision(Claim claim, Instant timeout) throws SQLException {
+    public boolean handBack(Claim claim, StepStatus status, Instant until) throws SQLException {
         ObjectNode data = JsonNodeFactory.instance.objectNode().put("attempt", claim.attempt());
-        long delay = -1; // no timeout: only a decision wakes it
-        if (timeout != null) {
-            data.put("timeout", timeout.toString());
-            delay = Math.max(0, Duration.between(Instant.now(), timeout).toMillis());
+        long delay = -1; // no time: only a decision makes it ready
+        if (until != null) {
+            data.put("until", until.toString());
+            delay = Math.max(0, Duration.between(Instant.now(), until).toMillis());
         }
+        String event = status == StepStatus.SLEEPING ? "step.waiting" : "step." + status.db();
         return commit(
                 claim,
                 new StepStore.Transition(
-                        StepStatus.AWAITING_APPROVAL,
-                        null,
-                        null,
-                        false,
-                        claim.failures(),
-                        delay,
-                        "step.awaiting_approval",
-                        data),
+                        status, null, null, false, claim.failures(), delay, event, data),
                 0,
                 0,
                 (tx, run) -> {});

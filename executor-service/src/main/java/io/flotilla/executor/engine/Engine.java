@@ -10,6 +10,7 @@ import io.flotilla.executor.step.FailureKind;
 import io.flotilla.executor.step.RunStatus;
 import io.flotilla.executor.step.StepKind;
 import io.flotilla.executor.step.StepKinds;
+import io.flotilla.executor.step.StepStatus;
 import io.flotilla.executor.store.StepStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -364,11 +365,13 @@ public class Engine {
             return checkpoints.failed(claim, ctx, f.kind(), f.error(), f.tokens(), f.cost());
         }
         if (outcome instanceof StepKind.Outcome.Waiting w) {
-            return Checkpoints.committed(checkpoints.waitUntil(claim, w.until()), "waiting");
+            return Checkpoints.committed(
+                    checkpoints.handBack(claim, StepStatus.SLEEPING, w.until()), "waiting");
         }
         if (outcome instanceof StepKind.Outcome.AwaitingDecision a) {
             return Checkpoints.committed(
-                    checkpoints.awaitDecision(claim, a.timeout()), "awaiting_approval");
+                    checkpoints.handBack(claim, StepStatus.AWAITING_APPROVAL, a.timeout()),
+                    "awaiting_approval");
         }
         return succeeded(claim, ctx, (StepKind.Outcome.Succeeded) outcome);
     }

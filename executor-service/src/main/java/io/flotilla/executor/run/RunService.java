@@ -274,11 +274,11 @@ public class RunService {
         if (comment != null && comment.length() > 2000) {
             errors.add(new FieldError("comment", "at most 2,000 characters"));
         }
-        if (by.indexOf('\u0000') >= 0) {
-            errors.add(new FieldError("by", "cannot hold NUL characters (U+0000)"));
+        if (NulCheck.in(by)) {
+            errors.add(NulCheck.error("by"));
         }
-        if (comment != null && comment.indexOf('\u0000') >= 0) {
-            errors.add(new FieldError("comment", "cannot hold NUL characters (U+0000)"));
+        if (NulCheck.in(comment)) {
+            errors.add(NulCheck.error("comment"));
         }
         if (!errors.isEmpty()) {
             throw ProblemException.invalid(errors);

@@ -52,6 +52,11 @@ public enum StepStatus {
         return this == SUCCEEDED || this == SKIPPED;
     }
 
+    /** Started and not finished: claimable, running, or handed back (a foreach item in play). */
+    public boolean active() {
+        return this == READY || this == RUNNING || this == SLEEPING || this == AWAITING_APPROVAL;
+    }
+
     /** Finished for good, one way or another. */
     public boolean ended() {
         return done() || this == FAILED || this == CANCELLED;

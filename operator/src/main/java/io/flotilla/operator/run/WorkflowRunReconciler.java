@@ -120,17 +120,25 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
         return "Running".equals(phase) || AWAITING.equals(phase);
     }
 
-    /** The steps (and items, as {@code id[item]}) of a run that await approval. */
-    private static List<String> awaiting(JsonNode run) {
-        List<String> names = new ArrayList<>();
+    /** A step (item -1) or foreach item awaiting approval, and its name: {@code id[item]}. */
+    private record Awaiting(String id, int item) {
+        String name() {
+            return item < 0 ? id : id + "[" + item + "]";
+        }
+    }
+
+    /** The steps and items of a run that await approval. */
+    private static List<Awaiting> awaiting(JsonNode run) {
+        List<Awaiting> steps = new ArrayList<>();
         for (JsonNode s : run.path("steps")) {
             if ("awaiting_approval".equals(s.path("status").asText())) {
-                names.add(
-                        s.path("id").asText()
-                                + (s.hasNonNull("item") ? "[" + s.path("item").asInt() + "]" : ""));
+                steps.add(
+                        new Awaiting(
+                                s.path("id").asText(),
+                                s.hasNonNull("item") ? s.path("item").asInt() : -1));
             }
         }
-        return names;
+        return steps;
     }
 
     /**
@@ -138,36 +146,31 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
      * approval; true when a decision was taken. The annotation can stay: once decided, the step no
      * longer awaits, and nothing is sent again.
      */
-    private boolean decide(WorkflowRun wr, String runId, List<String> awaiting) {
+    private boolean decide(WorkflowRun wr, String runId, List<Awaiting> awaiting) {
         Map<String, String> a = wr.getMetadata().getAnnotations();
-        if (a == null || awaiting.isEmpty()) {
+        if (a == null) {
             return false;
         }
         boolean approve = a.containsKey(APPROVE);
-        String step = approve ? a.get(APPROVE) : a.get(REJECT);
-        if (step == null || !awaiting.contains(step.strip())) {
-            return false;
+        String named = approve ? a.get(APPROVE) : a.get(REJECT);
+        for (Awaiting step : awaiting) {
+            if (named != null && step.name().equals(named.strip())) {
+                return executor.decide(
+                        runId,
+                        step.id(),
+                        step.item(),
+                        approve,
+                        a.getOrDefault(DECIDED_BY, "kubernetes"),
+                        a.get(COMMENT));
+            }
         }
-        java.util.regex.Matcher m = ITEM.matcher(step.strip());
-        if (!m.matches()) {
-            return false;
-        }
-        return executor.decide(
-                runId,
-                m.group(1),
-                m.group(2) == null ? -1 : Integer.parseInt(m.group(2)),
-                approve,
-                a.getOrDefault(DECIDED_BY, "kubernetes"),
-                a.get(COMMENT));
+        return false;
     }
-
-    private static final java.util.regex.Pattern ITEM =
-            java.util.regex.Pattern.compile("([a-z][a-z0-9_]*)(?:\\[(\\d+)])?");
 
     private static void mirror(WorkflowRunStatus status, JsonNode run) {
         String s = run.path("status").asText();
         status.setPhase(s.isEmpty() ? null : Character.toUpperCase(s.charAt(0)) + s.substring(1));
-        List<String> awaiting = awaiting(run);
+        List<Awaiting> awaiting = awaiting(run);
         status.setTokens(run.path("tokens").asLong());
         status.setCostUsd(run.path("costUsd").asDouble());
         status.setStartTime(run.path("createdAt").asText(null));
@@ -176,7 +179,9 @@ public class WorkflowRunReconciler implements Reconciler<WorkflowRun>, Cleaner<W
         if ("Running".equals(status.getPhase()) && !awaiting.isEmpty()) {
             status.setPhase(AWAITING);
             status.setMessage(
-                    String.join(", ", awaiting)
+                    awaiting.stream()
+                                    .map(Awaiting::name)
+                                    .collect(java.util.stream.Collectors.joining(", "))
                             + " awaiting approval: annotate "
                             + APPROVE
                             + "=<step> or "
