@@ -72,6 +72,37 @@ public interface ExecutorConfig {
 
     Limits limits();
 
+    Tools tools();
+
+    /**
+     * The egress policy of HTTP tools: which hosts they may reach, and which addresses although
+     * they are loopback, private, link-local or metadata addresses (refused by default). Every
+     * address a host resolves to is checked, and the connection goes to the address checked.
+     */
+    interface Tools {
+
+        /**
+         * Hosts tools may reach: exact names ({@code api.example.com}), or a suffix with a leading
+         * dot ({@code .example.com}: its subdomains). None by default: a tool call is refused until
+         * the platform allows its host.
+         */
+        Optional<java.util.List<String>> allowedHosts();
+
+        /**
+         * Address ranges (CIDR, e.g. {@code 10.96.0.0/12}) tools may reach although they are
+         * loopback, private, link-local, metadata or otherwise not public.
+         */
+        Optional<java.util.List<String>> allowedAddresses();
+
+        /** Largest response body of a tool call, in bytes; a tool may ask for less. */
+        @WithDefault("1048576")
+        int maxResponseBytes();
+
+        /** Most redirects of a GET that are followed, each checked like the first request. */
+        @WithDefault("3")
+        int maxRedirects();
+    }
+
     /**
      * What one request or run may ask of the executor; each refused with a problem (or a failed
      * step) that names the limit. The request body limit is {@code flotilla.max-body-bytes}.

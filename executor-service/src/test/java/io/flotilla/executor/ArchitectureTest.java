@@ -12,18 +12,19 @@ class ArchitectureTest {
     void importsPointTheWayTheArchitectureSays() {
         Architecture.verify(
                 "io.flotilla.executor",
-                Map.of(
-                        "", Set.of(),
-                        "step", Set.of(),
-                        "auth", Set.of(""),
-                        "store", Set.of("step"),
-                        "workflow", Set.of("", "store", "step"),
-                        "agent", Set.of("", "step", "workflow"),
-                        "wait", Set.of("step"),
-                        "approval", Set.of("step", "store"),
+                Map.ofEntries(
+                        Map.entry("", Set.of()),
+                        Map.entry("step", Set.of()),
+                        Map.entry("auth", Set.of("")),
+                        Map.entry("store", Set.of("step")),
+                        Map.entry("workflow", Set.of("", "store", "step")),
+                        Map.entry("agent", Set.of("", "step", "workflow")),
+                        Map.entry("wait", Set.of("step")),
+                        Map.entry("tool", Set.of("", "step", "workflow")),
+                        Map.entry("approval", Set.of("step", "store")),
                         // the engine runs step kinds through the port, and imports none of them
-                        "engine", Set.of("", "step", "store", "workflow"),
-                        "run", Set.of("", "engine", "store", "workflow", "step")));
+                        Map.entry("engine", Set.of("", "step", "store", "workflow")),
+                        Map.entry("run", Set.of("", "engine", "store", "workflow", "step"))));
     }
 
     /**

@@ -14,7 +14,6 @@ import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiChatRequestParameters;
-import io.flotilla.common.time.Durations;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
@@ -81,22 +80,23 @@ public class AgentCaller implements StepKind {
     @Override
     public Outcome run(Execution e) {
         try {
-            return call(e.claim(), e.spec(), e.step(), e.scope(), e.budgetScope());
+            return call(e);
         } catch (CallFailed f) {
             return new Outcome.Failed(f.kind, f.getMessage(), f.tokens, f.cost);
         }
     }
 
-    private Outcome.Succeeded call(
-            Claim claim,
-            WorkflowSpec spec,
-            WorkflowSpec.Step step,
-            Expressions.Scope scope,
-            boolean budgetScope) {
+    private Outcome.Succeeded call(Execution e) {
+        Claim claim = e.claim();
+        WorkflowSpec spec = e.spec();
+        WorkflowSpec.Step step = e.step();
+        Expressions.Scope scope = e.scope();
         WorkflowSpec.Agent agent = step.agent();
         String model = agent.model() != null ? agent.model() : spec.defaults().model();
         JsonNode schema = agent.output() == null ? null : agent.output().schema();
-        Call call = new Call(timeout(spec, step), model, claim.runId() + "", budgetScope);
+        Duration d = e.timeout(config.stepTimeout());
+        Duration timeout = Duration.ofSeconds(Math.max(1, (d.toMillis() + 999) / 1000));
+        Call call = new Call(timeout, model, claim.runId() + "", e.budgetScope());
         String key = claim.idempotencyKey();
         try {
             List<ChatMessage> messages = messages(spec, step, scope, call, key);
@@ -129,13 +129,13 @@ public class AgentCaller implements StepKind {
                     "the answer does not match the output schema: " + String.join("; ", problems),
                     call.tokens,
                     call.cost);
-        } catch (CallFailed e) {
-            throw e;
-        } catch (Expressions.EvaluationException e) {
+        } catch (CallFailed x) {
+            throw x;
+        } catch (Expressions.EvaluationException x) {
             throw new CallFailed(
-                    FailureKind.FATAL, "steps." + step.id() + ".agent: " + e.getMessage(), 0, 0);
-        } catch (RuntimeException e) {
-            throw classify(e, call.tokens, call.cost);
+                    FailureKind.FATAL, "steps." + step.id() + ".agent: " + x.getMessage(), 0, 0);
+        } catch (RuntimeException x) {
+            throw classify(x, call.tokens, call.cost);
         }
     }
 
@@ -280,19 +280,6 @@ public class AgentCaller implements StepKind {
                                 // key
                                 .customHeaders(gatewayCall::headers)
                                 .build());
-    }
-
-    /**
-     * The step's timeout in whole seconds, rounded up: the client's read timeout has second
-     * granularity.
-     */
-    private Duration timeout(WorkflowSpec spec, WorkflowSpec.Step step) {
-        String t =
-                step.timeout() != null
-                        ? step.timeout()
-                        : spec.defaults() != null ? spec.defaults().timeout() : null;
-        Duration d = t == null ? config.stepTimeout() : Durations.parse(t);
-        return Duration.ofSeconds(Math.max(1, (d.toMillis() + 999) / 1000));
     }
 
     private static long usage(ChatResponse response) {

@@ -1,8 +1,10 @@
 package io.flotilla.executor.step;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.common.time.Durations;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -26,7 +28,17 @@ public interface StepKind {
             WorkflowSpec spec,
             WorkflowSpec.Step step,
             Expressions.Scope scope,
-            boolean budgetScope) {}
+            boolean budgetScope) {
+
+        /** The step's time limit per call: its own, the defaults', else {@code fallback}. */
+        public Duration timeout(Duration fallback) {
+            String t =
+                    step.timeout() != null
+                            ? step.timeout()
+                            : spec.defaults() != null ? spec.defaults().timeout() : null;
+            return t == null ? fallback : Durations.parse(t);
+        }
+    }
 
     /** What an execution ended with. */
     sealed interface Outcome {

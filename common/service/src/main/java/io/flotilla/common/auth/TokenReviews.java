@@ -63,7 +63,7 @@ public class TokenReviews {
                 config.enabled()
                         ? HttpClient.newBuilder()
                                 .connectTimeout(Duration.ofSeconds(5))
-                                .sslContext(trusting())
+                                .sslContext(trusting(config.caFile()))
                                 .build()
                         : null;
     }
@@ -154,15 +154,18 @@ public class TokenReviews {
                 new Caller(user, namespace, pod.isTextual() ? pod.asText() : null, admin));
     }
 
-    /** The configured CA when the file exists (in a pod), else the JVM's default trust. */
-    private SSLContext trusting() {
+    /**
+     * Trust of the API server: the CA in {@code caFile} when it exists (in a pod), else the JVM's
+     * default trust.
+     */
+    public static SSLContext trusting(java.nio.file.Path caFile) {
         try {
-            if (!Files.isReadable(config.caFile())) {
+            if (!Files.isReadable(caFile)) {
                 return SSLContext.getDefault();
             }
             KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
             store.load(null, null);
-            try (InputStream pem = Files.newInputStream(config.caFile())) {
+            try (InputStream pem = Files.newInputStream(caFile)) {
                 int i = 0;
                 for (Certificate cert :
                         CertificateFactory.getInstance("X.509").generateCertificates(pem)) {
@@ -176,8 +179,7 @@ public class TokenReviews {
             context.init(null, trust.getTrustManagers(), null);
             return context;
         } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalStateException(
-                    "cannot load the API server's CA from " + config.caFile(), e);
+            throw new IllegalStateException("cannot load the API server's CA from " + caFile, e);
         }
     }
 

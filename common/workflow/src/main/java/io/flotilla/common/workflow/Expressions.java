@@ -33,7 +33,7 @@ public final class Expressions {
                     .addVar("steps", SimpleType.DYN)
                     .addVar("item", SimpleType.DYN)
                     .build();
-    static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
+    public static final Pattern TEMPLATE = Pattern.compile("\\{\\{\\s*(.*?)\\s*}}");
     private static final Pattern PATH =
             Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
@@ -91,6 +91,42 @@ public final class Expressions {
         return PATH.matcher(expression).matches()
                 ? path(expression, scope)
                 : evaluateWithCel(expression, scope);
+    }
+
+    /**
+     * The compile error of an expression over one variable alone (a tool's output over {@code
+     * response}), or null when it compiles.
+     */
+    public static String compileProblem(String expression, String variable) {
+        var compiled = compilerOf(variable).compile(expression);
+        return compiled.hasError()
+                ? "the CEL expression does not compile: "
+                        + compiled.getErrorString().replace('\n', ' ')
+                : null;
+    }
+
+    /** Evaluates an expression over one variable alone, to JSON. */
+    public static JsonNode evaluate(String expression, String variable, JsonNode value) {
+        try {
+            return toJson(
+                    program(variable + "\0" + expression, compilerOf(variable), expression)
+                            .eval(Map.of(variable, toCel(value))));
+        } catch (CelEvaluationException e) {
+            throw new EvaluationException(
+                    "'" + expression + "' could not be evaluated: " + e.getMessage());
+        }
+    }
+
+    private static final Map<String, CelCompiler> SINGLE =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static CelCompiler compilerOf(String variable) {
+        return SINGLE.computeIfAbsent(
+                variable,
+                v ->
+                        CelCompilerFactory.standardCelCompilerBuilder()
+                                .addVar(v, SimpleType.DYN)
+                                .build());
     }
 
     /** Evaluates a condition; anything but a boolean is an error. */
@@ -180,17 +216,19 @@ public final class Expressions {
 
     private static JsonNode evaluateWithCel(String expression, Scope scope) {
         try {
-            return toJson(program(expression).eval(scope.variables()));
+            return toJson(program(expression, COMPILER, expression).eval(scope.variables()));
         } catch (CelEvaluationException e) {
             throw new EvaluationException(
                     "'" + expression + "' could not be evaluated: " + e.getMessage());
         }
     }
 
-    private static CelRuntime.Program program(String expression) throws CelEvaluationException {
-        CelRuntime.Program p = PROGRAMS.getIfPresent(expression);
+    private static CelRuntime.Program program(
+            String cacheKey, CelCompiler compiler, String expression)
+            throws CelEvaluationException {
+        CelRuntime.Program p = PROGRAMS.getIfPresent(cacheKey);
         if (p == null) {
-            var compiled = COMPILER.compile(expression);
+            var compiled = compiler.compile(expression);
             if (compiled.hasError()) {
                 throw new EvaluationException(
                         "'" + expression + "' does not compile: " + compiled.getErrorString());
@@ -202,7 +240,7 @@ public final class Expressions {
                 throw new EvaluationException(
                         "'" + expression + "' does not compile: " + e.getMessage());
             }
-            PROGRAMS.put(expression, p);
+            PROGRAMS.put(cacheKey, p);
         }
         return p;
     }

@@ -37,7 +37,8 @@ public record WorkflowSpec(
                 Budget budget,
         @JsonPropertyDescription("How agent steps keep their messages within a token limit.")
                 Context context,
-        @JsonPropertyDescription("HTTP tools that tool steps may call.") List<Tool> tools,
+        @JsonPropertyDescription("HTTP tools that tool steps and agents may call.")
+                List<Tool> tools,
         @Required
                 @JsonPropertyDescription(
                         "The steps, in any order: needs makes the graph, which must have no cycle.")
@@ -106,26 +107,89 @@ public record WorkflowSpec(
                             "Attempts after the first, 0 to 10, with exponential backoff.")
                     Integer max) {}
 
-    /** A declared HTTP tool; requests go only to {@code allowedHosts}. */
+    /**
+     * A declared HTTP tool: tool steps call it with arguments, agent steps let the model call it.
+     * The executor's egress policy decides which hosts it may reach; its secrets are read at call
+     * time and sent only as request headers.
+     */
     public record Tool(
             @Required @Pattern(NAME) @JsonPropertyDescription("The tool's name, as steps call it.")
                     String name,
+            @JsonPropertyDescription(
+                            "What the tool does and when to use it: agents' models read it.")
+                    String description,
             @Required @JsonPropertyDescription("The HTTP request the tool makes.") Http http,
             @PreserveUnknownFields
-                    @JsonPropertyDescription("A JSON Schema the tool's arguments must meet.")
-                    JsonNode input) {}
+                    @JsonPropertyDescription(
+                            "A JSON Schema (2020-12) the tool's arguments must meet; checked"
+                                    + " before any request.")
+                    JsonNode input,
+            @JsonPropertyDescription(
+                            "A CEL expression over response (status, headers, body) giving the"
+                                    + " tool's result; response.body by default.")
+                    String output,
+            @JsonPropertyDescription(
+                            "Secrets sent as request headers, read when the tool is called and"
+                                    + " never stored, logged or shown to a model.")
+                    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+                    List<SecretHeader> secrets) {
 
-    /** A tool's request. */
+        public Tool {
+            secrets = secrets == null ? List.of() : List.copyOf(secrets);
+        }
+    }
+
+    /**
+     * A tool's request. POST, PUT and PATCH send the arguments as the JSON body; the URL's path and
+     * query, and the headers, may hold {@code {{...}}} templates over {@code input}, the arguments.
+     */
     public record Http(
             @SchemaFrom(type = Method.class)
                     @JsonPropertyDescription("The HTTP method (GET default).")
                     String method,
             @Required
                     @JsonPropertyDescription(
-                            "The URL, with {{...}} templates over the tool's arguments.")
+                            "An absolute http(s) URL; its path and query may hold {{...}}"
+                                    + " templates over input (the arguments), inserted"
+                                    + " percent-encoded. The host is fixed.")
                     String url,
-            @JsonPropertyDescription("The only hosts the tool may reach.")
-                    List<String> allowedHosts) {}
+            @JsonPropertyDescription("Request headers, with {{...}} templates over input.")
+                    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+                    java.util.Map<String, String> headers,
+            @Pattern(DURATION) @JsonPropertyDescription("Time limit of one request, e.g. 10s.")
+                    String timeout,
+            @Min(1) @JsonPropertyDescription(
+                            "Largest response body accepted, in bytes; a larger one fails the"
+                                    + " call. At most the executor's own limit.")
+                    Integer maxResponseBytes,
+            @JsonPropertyDescription(
+                            "Hosts the tool may reach besides its URL's (redirect targets); each"
+                                    + " must also pass the executor's egress policy.")
+                    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+                    List<String> allowedHosts) {
+
+        public Http {
+            allowedHosts = allowedHosts == null ? List.of() : List.copyOf(allowedHosts);
+            headers = headers == null ? java.util.Map.of() : java.util.Map.copyOf(headers);
+        }
+    }
+
+    /** A request header whose value is a secret: a Kubernetes Secret's key or an executor env. */
+    public record SecretHeader(
+            @Required @JsonPropertyDescription("The header, e.g. Authorization.") String header,
+            @JsonPropertyDescription("Text before the secret, e.g. 'Bearer '.") String prefix,
+            @JsonPropertyDescription(
+                            "A key of a Secret in the run's namespace labelled"
+                                    + " flotilla.io/tool-secret=true.")
+                    SecretKeyRef secretKeyRef,
+            @JsonPropertyDescription(
+                            "An environment variable of the executor named FLOTILLA_TOOL_*.")
+                    String env) {}
+
+    /** A key of a Kubernetes Secret. */
+    public record SecretKeyRef(
+            @Required @JsonPropertyDescription("The Secret's name.") String name,
+            @Required @JsonPropertyDescription("The key in its data.") String key) {}
 
     /** The HTTP methods a tool may use, as the CRD schema lists them ({@link Http#method}). */
     public enum Method {
@@ -237,7 +301,21 @@ public record WorkflowSpec(
                                     + " steps.<id>.output and item.")
                     String prompt,
             @JsonPropertyDescription("A JSON Schema the answer must meet (asked once more if not).")
-                    Output output) {}
+                    Output output,
+            @JsonPropertyDescription(
+                            "Declared tools the model may call; the executor checks and makes each"
+                                    + " call and gives the model its result.")
+                    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+                    List<String> tools,
+            @Min(1) @Max(100) @JsonPropertyDescription(
+                            "With tools: most tool calls of one execution (10 by default); then"
+                                    + " the model must answer.")
+                    Integer maxToolCalls) {
+
+        public Agent {
+            tools = tools == null ? List.of() : List.copyOf(tools);
+        }
+    }
 
     /** The structured answer an agent step must give. */
     public record Output(

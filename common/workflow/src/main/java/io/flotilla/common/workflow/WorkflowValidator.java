@@ -47,6 +47,22 @@ public final class WorkflowValidator {
 
     static final java.time.Duration LONGEST_WAIT = java.time.Duration.ofDays(30);
 
+    private static final Pattern ARGUMENT_PATH =
+            Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+    private static final Pattern HEADER = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}");
+    private static final Set<String> RESERVED_HEADERS =
+            Set.of(
+                    "host",
+                    "content-length",
+                    "content-type",
+                    "transfer-encoding",
+                    "connection",
+                    "idempotency-key");
+    private static final Pattern SECRET_ENV = Pattern.compile("FLOTILLA_TOOL_[A-Z0-9_]{1,64}");
+    private static final Pattern SECRET_NAME =
+            Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
+    private static final Pattern SECRET_KEY = Pattern.compile("[-._a-zA-Z0-9]{1,253}");
+
     /** Keywords whose values are data, not schemas: they are not searched for references. */
     private static final Set<String> DATA = Set.of("enum", "const", "default", "examples");
 
@@ -184,16 +200,21 @@ public final class WorkflowValidator {
             if (s.agent().output() != null) {
                 schema(at + ".agent.output.schema", s.agent().output().schema());
             }
+            for (int n = 0; n < s.agent().tools().size(); n++) {
+                knownTool(at + ".agent.tools[" + n + "]", s.agent().tools().get(n));
+            }
+            if (s.agent().maxToolCalls() != null) {
+                if (s.agent().tools().isEmpty()) {
+                    error(at + ".agent.maxToolCalls", "only applies with tools");
+                } else if (s.agent().maxToolCalls() < 1 || s.agent().maxToolCalls() > 100) {
+                    error(at + ".agent.maxToolCalls", "must be 1 to 100");
+                }
+            }
         }
         if (s.tool() != null) {
-            if (spec.tools().stream()
-                    .noneMatch(t -> t.name() != null && t.name().equals(s.tool().name()))) {
-                error(
-                        at + ".tool.name",
-                        "unknown tool '"
-                                + s.tool().name()
-                                + "'; declared: "
-                                + spec.tools().stream().map(WorkflowSpec.Tool::name).toList());
+            knownTool(at + ".tool.name", s.tool().name());
+            if (s.tool().with() != null && !s.tool().with().isObject()) {
+                error(at + ".tool.with", "must be an object: the tool's arguments by name");
             }
             if (s.tool().with() != null) {
                 s.tool()
@@ -235,6 +256,17 @@ public final class WorkflowValidator {
                         at + ".loop",
                         "a wait step cannot loop: its duration counts from the step's first start");
             }
+        }
+    }
+
+    private void knownTool(String path, String name) {
+        if (spec.tools().stream().noneMatch(t -> t.name() != null && t.name().equals(name))) {
+            error(
+                    path,
+                    "unknown tool '"
+                            + name
+                            + "'; declared: "
+                            + spec.tools().stream().map(WorkflowSpec.Tool::name).toList());
         }
     }
 
@@ -539,29 +571,148 @@ public final class WorkflowValidator {
             } else if (!names.add(t.name())) {
                 error(at + ".name", "duplicate tool '" + t.name() + "'");
             }
+            if (t.input() != null) {
+                schema(at + ".input", t.input());
+            }
+            if (t.output() != null) {
+                if (t.output().length() > EXPRESSION_CHARS) {
+                    error(
+                            at + ".output",
+                            "the expression has more than " + EXPRESSION_CHARS + " characters");
+                } else {
+                    String problem = Expressions.compileProblem(t.output(), "response");
+                    if (problem != null) {
+                        error(
+                                at + ".output",
+                                problem
+                                        + " (it sees response.status, response.headers, response.body)");
+                    }
+                }
+            }
             if (t.http() == null || t.http().url() == null) {
                 error(at + ".http.url", "is required");
                 continue;
             }
-            if (t.http().method() != null
-                    && !Set.of("GET", "POST", "PUT", "PATCH", "DELETE")
-                            .contains(t.http().method())) {
+            WorkflowSpec.Http http = t.http();
+            if (http.method() != null
+                    && !Set.of("GET", "POST", "PUT", "PATCH", "DELETE").contains(http.method())) {
                 error(at + ".http.method", "use GET, POST, PUT, PATCH or DELETE");
             }
-            String host;
+            String url = http.url();
+            java.net.URI uri;
             try {
-                host = java.net.URI.create(t.http().url().replaceAll("\\{\\{.*?}}", "x")).getHost();
+                uri = java.net.URI.create(url.replaceAll("\\{\\{.*?}}", "x"));
             } catch (IllegalArgumentException e) {
-                host = null;
+                uri = null;
             }
-            if (host == null) {
+            if (uri == null
+                    || uri.getHost() == null
+                    || !("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))) {
                 error(at + ".http.url", "is not an absolute http(s) URL");
-            } else if (t.http().allowedHosts() == null || !t.http().allowedHosts().contains(host)) {
+            } else {
+                int authorityEnd = url.indexOf('/', url.indexOf("://") + 3);
+                String authority = authorityEnd < 0 ? url : url.substring(0, authorityEnd);
+                if (authority.contains("{{") || uri.getUserInfo() != null) {
+                    error(
+                            at + ".http.url",
+                            "the scheme, host and port are fixed: templates may fill the path and"
+                                    + " query only, and a URL holds no user or password (use"
+                                    + " secrets)");
+                }
+                if (!http.allowedHosts().isEmpty()
+                        && !http.allowedHosts().contains(uri.getHost())) {
+                    error(
+                            at + ".http.allowedHosts",
+                            "must list the URL's host '"
+                                    + uri.getHost()
+                                    + "' (the tool reaches only these hosts, redirects included)");
+                }
+            }
+            toolTemplates(at + ".http.url", url, t);
+            Set<String> headerNames = new HashSet<>();
+            http.headers()
+                    .forEach(
+                            (name, value) -> {
+                                header(at + ".http.headers." + name, name);
+                                headerNames.add(name.toLowerCase(java.util.Locale.ROOT));
+                                toolTemplates(at + ".http.headers." + name, value, t);
+                            });
+            duration(at + ".http.timeout", http.timeout(), LONGEST_CALL);
+            if (http.maxResponseBytes() != null && http.maxResponseBytes() < 1) {
+                error(at + ".http.maxResponseBytes", "must be at least 1");
+            }
+            for (int j = 0; j < t.secrets().size(); j++) {
+                WorkflowSpec.SecretHeader secret = t.secrets().get(j);
+                String sat = at + ".secrets[" + j + "]";
+                if (secret.header() == null) {
+                    error(sat + ".header", "is required: the header the secret is sent in");
+                } else {
+                    header(sat + ".header", secret.header());
+                    if (!headerNames.add(secret.header().toLowerCase(java.util.Locale.ROOT))) {
+                        error(
+                                sat + ".header",
+                                "'" + secret.header() + "' is already set by the tool");
+                    }
+                }
+                if ((secret.env() == null) == (secret.secretKeyRef() == null)) {
+                    error(sat, "give exactly one of secretKeyRef or env");
+                } else if (secret.env() != null && !SECRET_ENV.matcher(secret.env()).matches()) {
+                    error(
+                            sat + ".env",
+                            "'"
+                                    + secret.env()
+                                    + "' is not a tool secret: the executor hands out only"
+                                    + " environment variables named FLOTILLA_TOOL_<NAME>");
+                } else if (secret.secretKeyRef() != null
+                        && (secret.secretKeyRef().name() == null
+                                || !SECRET_NAME.matcher(secret.secretKeyRef().name()).matches()
+                                || secret.secretKeyRef().key() == null
+                                || !SECRET_KEY.matcher(secret.secretKeyRef().key()).matches())) {
+                    error(
+                            sat + ".secretKeyRef",
+                            "give the Secret's name (a DNS subdomain name) and a key of its data"
+                                    + " (letters, digits, '-', '_' and '.')");
+                }
+            }
+        }
+    }
+
+    /** A request header the tool may set: a token, and none the executor sets itself. */
+    private void header(String path, String name) {
+        if (!HEADER.matcher(name).matches()) {
+            error(path, "'" + name + "' is not a header name");
+        } else if (RESERVED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+            error(path, "'" + name + "' is set by the executor");
+        }
+    }
+
+    /**
+     * A tool's templates: each placeholder is a path into the arguments ({@code {{q}}}, {@code
+     * {{filter.since}}}), and its first name a property of the tool's input schema when it lists
+     * them.
+     */
+    private void toolTemplates(String path, String text, WorkflowSpec.Tool t) {
+        if (text == null) {
+            return;
+        }
+        Matcher m = Expressions.TEMPLATE.matcher(text);
+        while (m.find()) {
+            String ref = m.group(1);
+            if (!ARGUMENT_PATH.matcher(ref).matches()) {
                 error(
-                        at + ".http.allowedHosts",
-                        "must list the URL's host '"
-                                + host
-                                + "' (requests go only to allowed hosts)");
+                        path,
+                        "'{{" + ref + "}}' must name an argument, like {{q}} or {{filter.since}}");
+                continue;
+            }
+            JsonNode properties = t.input() == null ? null : t.input().get("properties");
+            String root = ref.split("\\.", 2)[0];
+            if (properties != null && properties.isObject() && !properties.has(root)) {
+                error(
+                        path,
+                        "'{{"
+                                + ref
+                                + "}}' names no property of the tool's input; it has "
+                                + String.join(", ", (Iterable<String>) properties::fieldNames));
             }
         }
     }

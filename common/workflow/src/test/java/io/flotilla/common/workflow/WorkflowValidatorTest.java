@@ -281,4 +281,57 @@ class WorkflowValidatorTest {
         assertError(expressions, "steps.a.when", "more than 1000 characters");
         assertError(expressions, "steps.a.agent.prompt", "more than 1000 characters");
     }
+
+    @Test
+    void toolsAreCheckedForFixedHostsArgumentTemplatesHeadersAndSecrets() {
+        List<FieldError> e =
+                errors(
+                        """
+                defaults: {model: fast}
+                tools:
+                  - name: lookup
+                    http:
+                      url: "https://{{host}}/orders/{{id}}"
+                      headers: {Idempotency-Key: x, X-Order: "{{order}}", "bad header": y}
+                      timeout: 2h
+                    input: {type: object, properties: {id: {type: string}}}
+                    output: "response.body.("
+                    secrets:
+                      - {header: Authorization, env: DATABASE_PASSWORD}
+                      - {header: X-Order, secretKeyRef: {name: orders, key: token}}
+                      - {header: X-Both, env: FLOTILLA_TOOL_A, secretKeyRef: {name: a, key: b}}
+                  - name: user_url
+                    http: {url: "https://user:pw@api.example.com/x", allowedHosts: [other.example.com]}
+                  - name: ok
+                    http: {method: POST, url: "https://api.example.com/notes?q={{q}}"}
+                    secrets: [{header: Authorization, prefix: "Bearer ", secretKeyRef: {name: notes-api, key: token}}]
+                steps:
+                  - {id: a, agent: {prompt: x, tools: [ok, nope], maxToolCalls: 101}}
+                  - {id: b, agent: {prompt: x, maxToolCalls: 3}}
+                  - {id: c, tool: {name: ok, with: [1]}}
+                """);
+        assertError(e, "tools[0].http.url", "the scheme, host and port are fixed");
+        assertError(
+                e,
+                "tools[0].http.url",
+                "'{{host}}' names no property of the tool's input; it has id");
+        assertError(e, "tools[0].http.headers.Idempotency-Key", "is set by the executor");
+        assertError(e, "tools[0].http.headers.bad header", "is not a header name");
+        assertError(e, "tools[0].http.headers.X-Order", "'{{order}}' names no property");
+        assertError(e, "tools[0].http.timeout", "out of range");
+        assertError(e, "tools[0].output", "does not compile");
+        assertError(
+                e, "tools[0].secrets[0].env", "only environment variables named FLOTILLA_TOOL_");
+        assertError(e, "tools[0].secrets[1].header", "'X-Order' is already set by the tool");
+        assertError(e, "tools[0].secrets[2]", "give exactly one of secretKeyRef or env");
+        assertError(e, "tools[1].http.url", "holds no user or password");
+        assertError(e, "tools[1].http.allowedHosts", "must list the URL's host 'api.example.com'");
+        assertError(e, "steps.a.agent.tools[1]", "unknown tool 'nope'");
+        assertError(e, "steps.a.agent.maxToolCalls", "must be 1 to 100");
+        assertError(e, "steps.b.agent.maxToolCalls", "only applies with tools");
+        assertError(e, "steps.c.tool.with", "must be an object");
+        assertTrue(
+                e.stream().noneMatch(x -> x.field().startsWith("tools[2]")),
+                "a valid tool has no error: " + e);
+    }
 }
