@@ -18,7 +18,7 @@ class ArchitectureTest {
                         Map.entry("auth", Set.of("")),
                         Map.entry("store", Set.of("step")),
                         Map.entry("workflow", Set.of("", "store", "step")),
-                        Map.entry("agent", Set.of("", "step", "workflow")),
+                        Map.entry("agent", Set.of("", "step", "workflow", "tool")),
                         Map.entry("wait", Set.of("step")),
                         Map.entry("tool", Set.of("", "step", "workflow")),
                         Map.entry("approval", Set.of("step", "store")),

@@ -14,12 +14,15 @@ import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiChatRequestParameters;
+import io.flotilla.common.tokens.TokenEstimator;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.step.Claim;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.step.Journal;
 import io.flotilla.executor.step.StepKind;
+import io.flotilla.executor.tool.ToolHttp;
 import io.flotilla.executor.workflow.JsonSchemas;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
@@ -55,8 +58,12 @@ public class AgentCaller implements StepKind {
             "Summarize the text the user sends in at most %d tokens. Keep names, numbers, "
                     + "decisions and open questions. Answer with the summary only.";
 
+    /** Tool calls of an agent execution when {@code maxToolCalls} is not given. */
+    static final int DEFAULT_TOOL_CALLS = 10;
+
     private final ExecutorConfig config;
     private final GatewayCall gatewayCall;
+    private final ToolHttp toolHttp;
     private final JsonSchemas schemas;
     private final ObjectMapper json;
     private final Map<Duration, ChatModel> models = new ConcurrentHashMap<>();
@@ -64,10 +71,12 @@ public class AgentCaller implements StepKind {
     AgentCaller(
             ExecutorConfig config,
             GatewayCall gatewayCall,
+            ToolHttp toolHttp,
             JsonSchemas schemas,
             ObjectMapper json) {
         this.config = config;
         this.gatewayCall = gatewayCall;
+        this.toolHttp = toolHttp;
         this.schemas = schemas;
         this.json = json;
     }
@@ -96,11 +105,17 @@ public class AgentCaller implements StepKind {
         JsonNode schema = agent.output() == null ? null : agent.output().schema();
         Duration d = e.timeout(config.stepTimeout());
         Duration timeout = Duration.ofSeconds(Math.max(1, (d.toMillis() + 999) / 1000));
-        Call call = new Call(timeout, model, claim.runId() + "", e.budgetScope());
+        Call call = new Call(timeout, model, claim.runId() + "", e.budgetScope(), tools(e));
         String key = claim.idempotencyKey();
         try {
             List<ChatMessage> messages = messages(spec, step, scope, call, key);
-            ChatResponse first = call.send(schema, messages, key, config.gateway().maxTokens());
+            ChatResponse first;
+            if (agent.tools().isEmpty()) {
+                first = call.send(schema, messages, key, config.gateway().maxTokens());
+            } else {
+                messages = converse(e, call, messages, schema, key);
+                first = call.last;
+            }
             String text = first.aiMessage().text();
             if (schema == null) {
                 return new Outcome.Succeeded(
@@ -118,7 +133,15 @@ public class AgentCaller implements StepKind {
                                     + String.join("; ", problems)
                                     + ". Answer again with only the corrected JSON."));
             ChatResponse second =
-                    call.send(schema, messages, key + "/repair", config.gateway().maxTokens());
+                    agent.tools().isEmpty()
+                            ? call.send(
+                                    schema, messages, key + "/repair", config.gateway().maxTokens())
+                            : call.send(
+                                    schema,
+                                    messages,
+                                    key + "/repair",
+                                    config.gateway().maxTokens(),
+                                    "none");
             problems.clear();
             parsed = parse(second.aiMessage().text(), schema, problems);
             if (parsed != null) {
@@ -137,6 +160,150 @@ public class AgentCaller implements StepKind {
         } catch (RuntimeException x) {
             throw classify(x, call.tokens, call.cost);
         }
+    }
+
+    /**
+     * The tool-calling conversation: the model's turns and its tool calls, each checkpointed in the
+     * step's journal as it completes, until the model answers without calling a tool (that answer
+     * is {@code call.last}). A resumed step starts after the last checkpoint: the calls of a turn
+     * that have a result are not made again, nor the turns before. After {@code maxToolCalls}
+     * calls, the model is asked to answer without tools. Answers the messages of the last call.
+     */
+    private List<ChatMessage> converse(
+            Execution e, Call call, List<ChatMessage> base, JsonNode schema, String key) {
+        WorkflowSpec.Agent agent = e.step().agent();
+        int maxCalls = agent.maxToolCalls() == null ? DEFAULT_TOOL_CALLS : agent.maxToolCalls();
+        Journal journal = e.journal();
+        Conversation conversation = new Conversation(journal.entries());
+        WorkflowSpec.Context context = e.spec().context();
+        while (true) {
+            for (JsonNode pending : conversation.pendingCalls()) {
+                int made = conversation.count("result");
+                String content =
+                        made < maxCalls
+                                ? perform(e, call, pending, key + "/c" + made)
+                                : "error: not made: agent.maxToolCalls ("
+                                        + maxCalls
+                                        + ") calls were made; answer with what you have";
+                JsonNode result = Conversation.result(pending, content.replace('\u0000', '\uFFFD'));
+                call.checkpoint(journal, result);
+                conversation.add(result);
+            }
+            boolean open = conversation.count("result") < maxCalls;
+            List<ChatMessage> messages =
+                    conversation.fit(
+                            e.step().id(),
+                            base,
+                            TokenEstimator.count(json.valueToTree(call.tools).toString()),
+                            context == null ? null : context.maxTokens(),
+                            context == null ? null : context.strategy(),
+                            (text, room) ->
+                                    summary(
+                                            call,
+                                            text,
+                                            room,
+                                            key + "/s" + conversation.count("summary")),
+                            entry -> call.checkpoint(journal, entry));
+            ChatResponse response =
+                    call.send(
+                            schema,
+                            messages,
+                            key + "/t" + conversation.count("turn"),
+                            config.gateway().maxTokens(),
+                            open ? "auto" : "none");
+            if (!response.aiMessage().hasToolExecutionRequests()) {
+                return messages;
+            }
+            if (!open) {
+                throw new CallFailed(
+                        FailureKind.RETRYABLE,
+                        "the model called tools after agent.maxToolCalls ("
+                                + maxCalls
+                                + ") calls were made, with tool_choice none",
+                        call.tokens,
+                        call.cost);
+            }
+            JsonNode turn = Conversation.turn(response.aiMessage());
+            call.checkpoint(journal, turn);
+            conversation.add(turn);
+        }
+    }
+
+    /**
+     * One tool call of the model: its result for the model. Arguments the tool refuses (unknown
+     * tool, not JSON, not matching the tool's input schema, a 4xx answer) come back to the model as
+     * an error result without failing the step; a retryable failure (5xx, timeout) fails the
+     * attempt, which resumes at this call; other failures (egress refused, a missing secret) fail
+     * the step.
+     */
+    private String perform(Execution e, Call call, JsonNode request, String key) {
+        String name = request.path("name").asText();
+        if (!e.step().agent().tools().contains(name)) {
+            return "error: there is no tool '"
+                    + name
+                    + "'; the tools are "
+                    + String.join(", ", e.step().agent().tools());
+        }
+        JsonNode args;
+        try {
+            args = json.readTree(request.path("arguments").asText("{}"));
+        } catch (JsonProcessingException x) {
+            return "error: the arguments are not JSON: " + x.getOriginalMessage();
+        }
+        if (!args.isObject()) {
+            return "error: the arguments must be a JSON object";
+        }
+        WorkflowSpec.Tool tool = ToolHttp.declared(e.spec(), name);
+        try {
+            JsonNode out =
+                    toolHttp.call(
+                            new ToolHttp.Call(
+                                    tool,
+                                    args,
+                                    key,
+                                    e.claim().run().namespace(),
+                                    toolHttp.timeout(tool, e)));
+            return out.isTextual() ? out.textValue() : out.toString();
+        } catch (ToolHttp.ToolFailed f) {
+            if (f.forModel) {
+                return "error: " + f.getMessage();
+            }
+            throw new CallFailed(f.kind, f.getMessage(), call.tokens, call.cost);
+        }
+    }
+
+    private String summary(Call call, String text, int maxTokens, String key) {
+        String summary =
+                call.send(
+                                null,
+                                List.of(
+                                        SystemMessage.from(SUMMARIZE.formatted(maxTokens)),
+                                        UserMessage.from(text)),
+                                key,
+                                maxTokens)
+                        .aiMessage()
+                        .text();
+        return summary == null ? "" : summary;
+    }
+
+    /** The agent's tools as OpenAI function definitions. */
+    private List<Map<String, Object>> tools(Execution e) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String name : e.step().agent().tools()) {
+            WorkflowSpec.Tool tool = ToolHttp.declared(e.spec(), name);
+            Map<String, Object> function = new java.util.LinkedHashMap<>();
+            function.put("name", name);
+            if (tool.description() != null) {
+                function.put("description", tool.description());
+            }
+            function.put(
+                    "parameters",
+                    tool.input() != null
+                            ? json.convertValue(tool.input(), Map.class)
+                            : Map.of("type", "object", "properties", Map.of()));
+            out.add(Map.of("type", "function", "function", function));
+        }
+        return out;
     }
 
     /**
@@ -206,24 +373,69 @@ public class AgentCaller implements StepKind {
         return messages;
     }
 
-    /** The gateway calls of one step execution, adding up their tokens and cost. */
+    /**
+     * The gateway calls of one step execution, adding up their tokens and cost (until a journal
+     * entry takes them over).
+     */
     private final class Call {
         final Duration timeout;
         final String model;
         final String runId;
         final boolean budgetScope;
+
+        /** The agent's tools as OpenAI function definitions; empty without tools. */
+        final List<Map<String, Object>> tools;
+
         long tokens;
         double cost;
+        ChatResponse last;
 
-        Call(Duration timeout, String model, String runId, boolean budgetScope) {
+        Call(
+                Duration timeout,
+                String model,
+                String runId,
+                boolean budgetScope,
+                List<Map<String, Object>> tools) {
             this.timeout = timeout;
             this.model = model;
             this.runId = runId;
             this.budgetScope = budgetScope;
+            this.tools = tools;
+        }
+
+        /** Appends an entry to the journal with what was spent since the last one. */
+        void checkpoint(Journal journal, JsonNode entry) {
+            journal.append(entry, tokens, cost);
+            tokens = 0;
+            cost = 0;
+        }
+
+        /** A call in a conversation with the tools: the model may call them, or not ("none"). */
+        ChatResponse send(
+                JsonNode schema,
+                List<ChatMessage> messages,
+                String key,
+                int maxOutputTokens,
+                String toolChoice) {
+            return send(
+                    schema,
+                    messages,
+                    key,
+                    maxOutputTokens,
+                    Map.of("tools", tools, "tool_choice", toolChoice));
         }
 
         ChatResponse send(
                 JsonNode schema, List<ChatMessage> messages, String key, int maxOutputTokens) {
+            return send(schema, messages, key, maxOutputTokens, Map.of());
+        }
+
+        private ChatResponse send(
+                JsonNode schema,
+                List<ChatMessage> messages,
+                String key,
+                int maxOutputTokens,
+                Map<String, Object> toolParameters) {
             gatewayCall.headers(
                     budgetScope
                             ? Map.of(
@@ -236,8 +448,9 @@ public class AgentCaller implements StepKind {
                     OpenAiChatRequestParameters.builder()
                             .modelName(model)
                             .maxOutputTokens(maxOutputTokens);
+            Map<String, Object> custom = new java.util.HashMap<>(toolParameters);
             if (schema != null) {
-                parameters.customParameters(
+                custom.putAll(
                         Map.of(
                                 "response_format",
                                 Map.of(
@@ -250,6 +463,9 @@ public class AgentCaller implements StepKind {
                                                 "schema",
                                                 json.convertValue(schema, Map.class)))));
             }
+            if (!custom.isEmpty()) {
+                parameters.customParameters(custom);
+            }
             try {
                 ChatResponse response =
                         model(timeout)
@@ -260,6 +476,7 @@ public class AgentCaller implements StepKind {
                                                 .build());
                 tokens += usage(response);
                 cost += gatewayCall.takeCost(key);
+                last = response;
                 return response;
             } finally {
                 gatewayCall.clear(key);

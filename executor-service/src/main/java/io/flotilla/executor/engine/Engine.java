@@ -56,6 +56,7 @@ public class Engine {
     private final Leases leases;
     private final Runs runs;
     private final StepKinds kinds;
+    private final StepJournals journals;
     private final Wakeups wakeups;
     private final Tracer tracer;
     private final Map<String, Timer> stepTimers = new ConcurrentHashMap<>();
@@ -81,6 +82,7 @@ public class Engine {
             Leases leases,
             Runs runs,
             StepKinds kinds,
+            StepJournals journals,
             Wakeups wakeups,
             Tracer tracer,
             MeterRegistry meters) {
@@ -89,6 +91,7 @@ public class Engine {
         this.checkpoints = checkpoints;
         this.leases = leases;
         this.kinds = kinds;
+        this.journals = journals;
         this.wakeups = wakeups;
         this.tracer = tracer;
         this.meters = meters;
@@ -356,7 +359,8 @@ public class Engine {
                                     ctx.step(),
                                     new Expressions.Scope(
                                             ctx.input(), ctx.outputs(), claim.itemValue()),
-                                    ctx.budgetScope()));
+                                    ctx.budgetScope(),
+                                    journals.of(claim)));
         } finally {
             callNanos[0] = System.nanoTime() - callStart;
         }

@@ -22,13 +22,17 @@ public interface StepKind {
     /** Runs one execution of a claimed step. */
     Outcome run(Execution execution);
 
-    /** What an execution sees: the claim, the spec and step, the templates' scope. */
+    /**
+     * What an execution sees: the claim, the spec and step, the templates' scope, whether the run
+     * has a budget scope in the gateway, and the step's journal.
+     */
     record Execution(
             Claim claim,
             WorkflowSpec spec,
             WorkflowSpec.Step step,
             Expressions.Scope scope,
-            boolean budgetScope) {
+            boolean budgetScope,
+            Journal journal) {
 
         /** The step's time limit per call: its own, the defaults', else {@code fallback}. */
         public Duration timeout(Duration fallback) {

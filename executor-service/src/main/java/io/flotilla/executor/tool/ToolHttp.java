@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.common.time.Durations;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.step.FailureKind;
+import io.flotilla.executor.step.StepKind;
 import io.flotilla.executor.workflow.JsonSchemas;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -50,17 +52,20 @@ public class ToolHttp {
     public static final class ToolFailed extends RuntimeException {
         public final FailureKind kind;
 
-        /** Whether the arguments were refused before any request (a model may correct them). */
-        public final boolean invalidArguments;
+        /**
+         * Whether a model calling the tool may act on it: its arguments were refused before any
+         * request, or the tool refused them (4xx). An agent gets it as the call's result.
+         */
+        public final boolean forModel;
 
         ToolFailed(FailureKind kind, String message) {
             this(kind, message, false);
         }
 
-        ToolFailed(FailureKind kind, String message, boolean invalidArguments) {
+        ToolFailed(FailureKind kind, String message, boolean forModel) {
             super(message, null, false, false);
             this.kind = kind;
-            this.invalidArguments = invalidArguments;
+            this.forModel = forModel;
         }
     }
 
@@ -81,6 +86,7 @@ public class ToolHttp {
     }
 
     private final ExecutorConfig.Tools config;
+    private final Duration stepTimeout;
     private final EgressPolicy policy;
     private final ToolSecrets secrets;
     private final JsonSchemas schemas;
@@ -95,6 +101,7 @@ public class ToolHttp {
             ObjectMapper json,
             Vertx vertx) {
         this.config = config.tools();
+        this.stepTimeout = config.stepTimeout();
         this.policy = policy;
         this.secrets = secrets;
         this.schemas = schemas;
@@ -111,6 +118,21 @@ public class ToolHttp {
     @PreDestroy
     void close() {
         client.close();
+    }
+
+    /** The tool a step or an agent names (the validator has checked it is declared). */
+    public static WorkflowSpec.Tool declared(WorkflowSpec spec, String name) {
+        return spec.tools().stream()
+                .filter(t -> t.name().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("undeclared tool " + name));
+    }
+
+    /** The time limit of a call of the tool: its own, else the step's. */
+    public Duration timeout(WorkflowSpec.Tool tool, StepKind.Execution e) {
+        return tool.http().timeout() != null
+                ? Durations.parse(tool.http().timeout())
+                : e.timeout(stepTimeout);
     }
 
     /** The tool's result: its answer mapped by {@code output}. */
@@ -206,7 +228,8 @@ public class ToolHttp {
                             + " answered "
                             + status
                             + (answer.reason() == null ? "" : " " + answer.reason())
-                            + (excerpt.isBlank() ? "" : ": " + excerpt.strip()));
+                            + (excerpt.isBlank() ? "" : ": " + excerpt.strip()),
+                    !retryable);
         }
         JsonNode body;
         String text = answer.body().toString(StandardCharsets.UTF_8);

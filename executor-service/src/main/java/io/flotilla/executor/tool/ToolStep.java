@@ -3,14 +3,11 @@ package io.flotilla.executor.tool;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.flotilla.common.time.Durations;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
-import io.flotilla.executor.ExecutorConfig;
 import io.flotilla.executor.step.FailureKind;
 import io.flotilla.executor.step.StepKind;
 import jakarta.inject.Singleton;
-import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -27,11 +24,9 @@ import java.util.regex.Matcher;
 public class ToolStep implements StepKind {
 
     private final ToolHttp http;
-    private final ExecutorConfig config;
 
-    ToolStep(ToolHttp http, ExecutorConfig config) {
+    ToolStep(ToolHttp http) {
         this.http = http;
-        this.config = config;
     }
 
     @Override
@@ -42,7 +37,7 @@ public class ToolStep implements StepKind {
     @Override
     public Outcome run(Execution e) {
         WorkflowSpec.ToolCall call = e.step().tool();
-        WorkflowSpec.Tool tool = declared(e.spec(), call.name());
+        WorkflowSpec.Tool tool = ToolHttp.declared(e.spec(), call.name());
         JsonNode args;
         try {
             args = arguments(call.with(), e.scope());
@@ -61,26 +56,11 @@ public class ToolStep implements StepKind {
                                     args,
                                     e.claim().idempotencyKey(),
                                     e.claim().run().namespace(),
-                                    timeout(tool, e)));
+                                    http.timeout(tool, e)));
             return new Outcome.Succeeded(output, 0, 0);
         } catch (ToolHttp.ToolFailed f) {
             return new Outcome.Failed(f.kind, f.getMessage(), 0, 0);
         }
-    }
-
-    /** The tool a step or an agent names (the validator has checked it is declared). */
-    public static WorkflowSpec.Tool declared(WorkflowSpec spec, String name) {
-        return spec.tools().stream()
-                .filter(t -> t.name().equals(name))
-                .findFirst()
-                .orElseThrow(() -> new IllegalStateException("undeclared tool " + name));
-    }
-
-    /** The time limit of a call of the tool: its own, else the step's. */
-    public Duration timeout(WorkflowSpec.Tool tool, Execution e) {
-        return tool.http().timeout() != null
-                ? Durations.parse(tool.http().timeout())
-                : e.timeout(config.stepTimeout());
     }
 
     private static JsonNode arguments(JsonNode with, Expressions.Scope scope) {

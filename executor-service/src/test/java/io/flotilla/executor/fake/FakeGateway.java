@@ -36,17 +36,37 @@ public final class FakeGateway {
      * What a call answers: content (JSON or text) after a delay, or an error status with an OpenAI
      * error code.
      */
-    public record Reply(int status, String content, String code, long delayMillis) {
+    public record Reply(
+            int status, String content, String code, long delayMillis, JsonArray toolCalls) {
         public static Reply ok(String content) {
-            return new Reply(200, content, null, 0);
+            return new Reply(200, content, null, 0, null);
         }
 
         public static Reply error(int status, String code) {
-            return new Reply(status, null, code, 0);
+            return new Reply(status, null, code, 0, null);
+        }
+
+        /** An assistant turn that calls {@code tool} with {@code arguments} (JSON text). */
+        public static Reply toolCall(String id, String tool, String arguments) {
+            return new Reply(
+                    200,
+                    null,
+                    null,
+                    0,
+                    new JsonArray()
+                            .add(
+                                    new JsonObject()
+                                            .put("id", id)
+                                            .put("type", "function")
+                                            .put(
+                                                    "function",
+                                                    new JsonObject()
+                                                            .put("name", tool)
+                                                            .put("arguments", arguments))));
         }
 
         public Reply after(long millis) {
-            return new Reply(status, content, code, millis);
+            return new Reply(status, content, code, millis, toolCalls);
         }
     }
 
@@ -174,17 +194,15 @@ public final class FakeGateway {
                                                     .add(
                                                             new JsonObject()
                                                                     .put("index", 0)
-                                                                    .put("finish_reason", "stop")
+                                                                    .put(
+                                                                            "finish_reason",
+                                                                            reply.toolCalls()
+                                                                                            == null
+                                                                                    ? "stop"
+                                                                                    : "tool_calls")
                                                                     .put(
                                                                             "message",
-                                                                            new JsonObject()
-                                                                                    .put(
-                                                                                            "role",
-                                                                                            "assistant")
-                                                                                    .put(
-                                                                                            "content",
-                                                                                            reply
-                                                                                                    .content()))))
+                                                                            message(reply))))
                                     .put(
                                             "usage",
                                             new JsonObject()
@@ -203,5 +221,14 @@ public final class FakeGateway {
         } else {
             answer.run();
         }
+    }
+
+    private static JsonObject message(Reply reply) {
+        JsonObject message =
+                new JsonObject().put("role", "assistant").put("content", reply.content());
+        if (reply.toolCalls() != null) {
+            message.put("tool_calls", reply.toolCalls());
+        }
+        return message;
     }
 }
