@@ -21,6 +21,7 @@ class ArchitectureTest {
                         Map.entry("agent", Set.of("", "step", "workflow", "tool")),
                         Map.entry("wait", Set.of("step")),
                         Map.entry("tool", Set.of("", "step", "workflow")),
+                        Map.entry("subworkflow", Set.of("step", "store", "run")),
                         Map.entry("approval", Set.of("step", "store")),
                         // the engine runs step kinds through the port, and imports none of them
                         Map.entry("engine", Set.of("", "step", "store", "workflow")),

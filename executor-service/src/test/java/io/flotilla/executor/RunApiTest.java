@@ -293,24 +293,6 @@ class RunApiTest {
     }
 
     @Test
-    void stepsOfKindsThisExecutorDoesNotRunAreRefusedAtPublish() {
-        given().contentType("application/yaml")
-                .body(
-                        """
-                defaults: {model: fast}
-                steps:
-                  - {id: write, agent: {prompt: "hi"}}
-                  - {id: child, needs: [write], workflow: {name: other}}
-                """
-                                .getBytes())
-                .put("/api/v1/workflows/api/with-child")
-                .then()
-                .statusCode(400)
-                .body("errors.field", hasItem("steps.child"))
-                .body("errors.message", hasItem(containsString("does not run them yet")));
-    }
-
-    @Test
     void aRunsBudgetMayLowerTheWorkflowsButNeverRaiseIt() {
         Api.publish(
                 "api",

@@ -68,6 +68,28 @@ class AuthenticationTest {
                 .then()
                 .statusCode(200);
 
+        // a child run's scope nests in its parent run's, of the same tenant only
+        given().header("Authorization", bearer)
+                .contentType(ContentType.JSON)
+                .body(Map.of("tenant", executor.tenant(), "parent", "run:" + executor.tenant()))
+                .put("/admin/v1/scopes/run:child-" + executor.tenant())
+                .then()
+                .statusCode(200)
+                .body("parent", equalTo("run:" + executor.tenant()));
+        given().header("Authorization", "Bearer " + other.secret())
+                .contentType(ContentType.JSON)
+                .body(Map.of("tenant", other.tenant(), "parent", "run:" + executor.tenant()))
+                .put("/admin/v1/scopes/run:child-" + other.tenant())
+                .then()
+                .statusCode(404);
+        given().header("Authorization", bearer)
+                .contentType(ContentType.JSON)
+                .body(Map.of("tenant", executor.tenant(), "parent", "tenant:" + other.tenant()))
+                .put("/admin/v1/scopes/run:child2-" + executor.tenant())
+                .then()
+                .statusCode(403)
+                .body("detail", containsString("only in another run:* scope"));
+
         given().header("Authorization", bearer)
                 .contentType(ContentType.JSON)
                 .body(Map.of("tenant", other.tenant(), "maxTokens", 500))

@@ -141,6 +141,7 @@ final class Advance {
         List<String> sinks =
                 spec.steps().stream().map(Step::id).filter(id -> !needed.contains(id)).toList();
         tx.runs.succeed(tx.conn, tx.runId, sinks);
+        tx.steps.wakeParent(tx.conn, tx.runId);
         tx.ended = RunStatus.SUCCEEDED;
         tx.event("run.succeeded", null, null, null);
     }

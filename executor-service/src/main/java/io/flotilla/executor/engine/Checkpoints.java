@@ -24,6 +24,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -87,6 +88,39 @@ public class Checkpoints {
         if (tx.ended != null) {
             count(tx.ended.db());
             LOG.infof("run %s %s%s", tx.runId, tx.ended, tx.reason == null ? "" : ": " + tx.reason);
+            if (tx.ended != RunStatus.SUCCEEDED) {
+                cancelChildren(tx.runId, tx.ended);
+            }
+        }
+    }
+
+    /**
+     * A run that failed or was cancelled cancels its running child runs (each cancels its own in
+     * turn). After the parent's commit, one transaction per child: a child's end locks the child
+     * run and then its parent's step, so the parent's own transaction must not lock children.
+     */
+    private void cancelChildren(UUID parent, RunStatus status) {
+        try {
+            List<UUID> children;
+            try (Connection c = ds.getConnection()) {
+                children = tables.runs().runningChildren(c, parent);
+            }
+            for (UUID child : children) {
+                inRun(
+                        child,
+                        tx -> {
+                            RunTx.LockedRun run = tx.lockRun(0, 0);
+                            if (run != null && run.running()) {
+                                Failure.end(
+                                        tx,
+                                        RunStatus.CANCELLED,
+                                        "its parent run " + parent + " " + status.db());
+                            }
+                            return null;
+                        });
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warnf(e, "cancelling the child runs of run %s failed: %s", parent, e);
         }
     }
 

@@ -337,17 +337,6 @@ public class Engine {
             return gated;
         }
         StepKind kind = kinds.of(ctx.step().kind());
-        if (kind == null) {
-            return checkpoints.failed(
-                    claim,
-                    ctx,
-                    FailureKind.FATAL,
-                    "steps of kind "
-                            + ctx.step().kind().name().toLowerCase()
-                            + " are not run by this executor",
-                    0,
-                    0);
-        }
         long callStart = System.nanoTime();
         StepKind.Outcome outcome;
         try {

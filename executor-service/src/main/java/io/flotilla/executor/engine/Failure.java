@@ -19,6 +19,7 @@ final class Failure {
     static void end(RunTx tx, RunStatus status, String reason) throws SQLException {
         tx.steps.stopRun(tx.conn, tx.runId);
         tx.runs.end(tx.conn, tx.runId, status, reason);
+        tx.steps.wakeParent(tx.conn, tx.runId);
         tx.ended = status;
         tx.reason = reason;
         tx.event(

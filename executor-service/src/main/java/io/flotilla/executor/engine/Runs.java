@@ -45,8 +45,9 @@ public class Runs {
     }
 
     /**
-     * Stores a new run with its steps and makes its first steps ready, in one transaction; with an
-     * idempotency key that is already taken, answers the run it names instead.
+     * Stores a new run (a child run: with its parent) with its steps and makes its first steps
+     * ready, in one transaction; with an idempotency key that is already taken, answers the run it
+     * names instead.
      */
     public Started start(
             UUID id,
@@ -58,7 +59,8 @@ public class Runs {
             JsonNode budget,
             String idempotencyKey,
             String requestHash,
-            String traceParent)
+            String traceParent,
+            RunStore.Parent parent)
             throws SQLException {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
@@ -74,7 +76,8 @@ public class Runs {
                         budget,
                         idempotencyKey,
                         requestHash,
-                        traceParent)) {
+                        traceParent,
+                        parent)) {
                     c.rollback();
                     return runs.byKey(c, idempotencyKey);
                 }

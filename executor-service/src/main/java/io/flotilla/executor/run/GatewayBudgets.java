@@ -15,8 +15,9 @@ import java.util.UUID;
 
 /**
  * Opens a run's budget scope {@code run:<id>} in the gateway, whose reservations then hold every
- * LLM call of the run to it. The executor's virtual key does it (a key created with {@code
- * runScopes}); the executor holds no admin credential of the gateway.
+ * LLM call of the run to it (and, for a child run, to its {@code parent}'s scope as well). The
+ * executor's virtual key does it (a key created with {@code runScopes}); the executor holds no
+ * admin credential of the gateway.
  */
 @ApplicationScoped
 public class GatewayBudgets {
@@ -40,6 +41,9 @@ public class GatewayBudgets {
         }
         if (budget.hasNonNull("maxCostUsd")) {
             body.put("maxCostUsd", budget.get("maxCostUsd").asDouble());
+        }
+        if (budget.hasNonNull("parent")) {
+            body.put("parent", budget.get("parent").asText());
         }
         HttpRequest request =
                 HttpRequest.newBuilder(

@@ -37,7 +37,14 @@ public class RunQueries {
             if (run == null) {
                 throw notFound(id);
             }
-            return run.withSteps(steps.views(c, id));
+            return run.withSteps(runs.children(c, id), steps.views(c, id));
+        }
+    }
+
+    /** How many ancestors a run has (0: it is no child run). */
+    int depth(UUID id) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            return runs.depth(c, id);
         }
     }
 

@@ -56,6 +56,7 @@ public class RunService {
     private final GatewayBudgets budgets;
     private final Tracer tracer;
     private final ExecutorConfig config;
+    private final RunQueries queries;
 
     RunService(
             ExecutorConfig config,
@@ -63,9 +64,11 @@ public class RunService {
             Specs specs,
             JsonSchemas schemas,
             Runs runs,
+            RunQueries queries,
             GatewayBudgets budgets,
             Tracer tracer,
             ObjectMapper json) {
+        this.queries = queries;
         this.workflows = workflows;
         this.specs = specs;
         this.schemas = schemas;
@@ -139,6 +142,52 @@ public class RunService {
                 return replay(earlier, hash);
             }
         }
+        return launch(namespace, name, input, r.budget(), key, hash, null);
+    }
+
+    /**
+     * Starts the child run of a workflow step, in the parent's namespace; its budget scope (when
+     * the child or the parent has a budget) is a child of the parent run's, so the parent's budget
+     * bounds both. Idempotent by the step execution's key: a step taken over after a crash finds
+     * the child its dead executor started. Fails as the API would: 404 for an unknown workflow, 400
+     * for an input its schema refuses, 502/503 when the gateway cannot open the budget.
+     */
+    /** The deepest a child run may be: its parent's parent's ... parent, this many levels up. */
+    static final int MAX_DEPTH = 5;
+
+    public RunStore.Started startChild(
+            String namespace, String name, JsonNode input, String stepKey, RunStore.Parent parent)
+            throws SQLException {
+        String key = "child:" + stepKey; // no namespace prefix: cannot be a caller's key
+        RunStore.Started earlier = runs.byKey(key);
+        if (earlier != null) {
+            return earlier;
+        }
+        int depth = queries.depth(parent.run()) + 1;
+        if (depth > MAX_DEPTH) {
+            throw new ProblemException(
+                    400,
+                    "Too deep",
+                    "sub-workflows nest at most "
+                            + MAX_DEPTH
+                            + " deep; this child would be at depth "
+                            + depth
+                            + " (does a workflow start itself?)");
+        }
+        String hash =
+                HexFormat.of().formatHex(Secrets.sha256(namespace + "/" + name + "\n" + input));
+        return launch(namespace, name, input, null, key, hash, parent);
+    }
+
+    private RunStore.Started launch(
+            String namespace,
+            String name,
+            JsonNode input,
+            WorkflowSpec.Budget asked,
+            String key,
+            String hash,
+            RunStore.Parent parent)
+            throws SQLException {
         WorkflowStore.Published published =
                 workflows.current(namespace, name).await().atMost(Duration.ofSeconds(10));
         if (published == null) {
@@ -165,7 +214,7 @@ public class RunService {
                 throw ProblemException.invalid(problems);
             }
         }
-        WorkflowSpec.Budget budget = budget(r.budget(), spec.budget());
+        WorkflowSpec.Budget budget = budget(asked, spec.budget());
         UUID id = UUID.randomUUID();
         Span span =
                 tracer.spanBuilder("run " + namespace + "/" + name)
@@ -173,8 +222,13 @@ public class RunService {
                         .setAttribute("flotilla.workflow.revision", published.revision())
                         .startSpan();
         try (Scope ignored = span.makeCurrent()) {
-            if (budget != null) {
-                budgets.open(id, json.valueToTree(budget));
+            ObjectNode scope = budget == null ? null : json.valueToTree(budget);
+            if (parent != null && parent.budget()) {
+                scope = scope == null ? json.createObjectNode() : scope;
+                scope.put("parent", "run:" + parent.run());
+            }
+            if (scope != null) {
+                budgets.open(id, scope);
             }
             RunStore.Started started =
                     runs.start(
@@ -184,10 +238,11 @@ public class RunService {
                             published.revision(),
                             spec,
                             input,
-                            budget == null ? null : json.valueToTree(budget),
+                            scope,
                             key,
                             hash,
-                            RunTraces.current());
+                            RunTraces.current(),
+                            parent);
             return started.replayed() ? replay(started, hash) : started;
         } finally {
             span.end();

@@ -7,7 +7,10 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
-/** The step kinds this executor runs: every {@link StepKind} bean, one per kind. */
+/**
+ * The step kinds: every {@link StepKind} bean, exactly one per kind of the spec (checked at
+ * startup, so a published workflow never names a kind that nothing runs).
+ */
 @Singleton
 public class StepKinds {
 
@@ -19,9 +22,14 @@ public class StepKinds {
                 throw new IllegalStateException("two implementations of step kind " + k.kind());
             }
         }
+        for (WorkflowSpec.Kind k : WorkflowSpec.Kind.values()) {
+            if (!kinds.containsKey(k)) {
+                throw new IllegalStateException("no implementation of step kind " + k);
+            }
+        }
     }
 
-    /** The implementation of a kind, or null when this executor does not run it. */
+    /** The implementation of a kind. */
     public StepKind of(WorkflowSpec.Kind kind) {
         return kinds.get(kind);
     }

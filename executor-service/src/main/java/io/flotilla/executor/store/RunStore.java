@@ -48,6 +48,8 @@ public class RunStore {
             double costUsd,
             Instant createdAt,
             Instant finishedAt,
+            Parent parent,
+            List<Child> children,
             List<StepStore.View> steps) {
 
         /** The namespace of the run's workflow ({@code workflow} is namespace/name). */
@@ -56,7 +58,7 @@ public class RunStore {
             return workflow.substring(0, workflow.indexOf('/'));
         }
 
-        public View withSteps(List<StepStore.View> steps) {
+        public View withSteps(List<Child> children, List<StepStore.View> steps) {
             return new View(
                     id,
                     workflow,
@@ -68,9 +70,27 @@ public class RunStore {
                     costUsd,
                     createdAt,
                     finishedAt,
+                    parent,
+                    children,
                     steps);
         }
     }
+
+    /**
+     * The run and step (item: a foreach item) whose workflow step started a run; {@code budget}:
+     * whether the parent run has a budget scope that the child's nests in.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Parent(UUID run, String step, Integer item, @JsonIgnore boolean budget) {
+
+        public Parent noBudget() {
+            return new Parent(run, step, item, false);
+        }
+    }
+
+    /** A run a workflow step of this run started. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Child(UUID id, String workflow, String step, Integer item, RunStatus status) {}
 
     private final ObjectMapper json;
 
@@ -91,13 +111,15 @@ public class RunStore {
             JsonNode budget,
             String idempotencyKey,
             String requestHash,
-            String traceParent)
+            String traceParent,
+            Parent parent)
             throws SQLException {
         return StepStore.update(
                         c,
                         "INSERT INTO executor.runs (id, namespace, workflow, revision, input,"
-                                + " status, budget, idempotency_key, request_hash, trace_parent)"
-                                + " VALUES (?, ?, ?, ?, ?::jsonb, 'running', ?::jsonb, ?, ?, ?)"
+                                + " status, budget, idempotency_key, request_hash, trace_parent,"
+                                + " parent_run_id, parent_step, parent_item)"
+                                + " VALUES (?, ?, ?, ?, ?::jsonb, 'running', ?::jsonb, ?, ?, ?, ?, ?, ?)"
                                 + " ON CONFLICT (idempotency_key) DO NOTHING",
                         id,
                         namespace,
@@ -107,8 +129,71 @@ public class RunStore {
                         budget == null ? null : budget.toString(),
                         idempotencyKey,
                         requestHash,
-                        traceParent)
+                        traceParent,
+                        parent == null ? null : parent.run(),
+                        parent == null ? null : parent.step(),
+                        parent == null ? null : parent.item() == null ? -1 : parent.item())
                 > 0;
+    }
+
+    /** How many ancestors a run has (0: it is no child run). */
+    public int depth(Connection c, UUID run) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        """
+                        WITH RECURSIVE up(id, depth) AS (
+                          SELECT parent_run_id, 1 FROM executor.runs WHERE id = ? AND parent_run_id IS NOT NULL
+                          UNION ALL
+                          SELECT r.parent_run_id, up.depth + 1 FROM executor.runs r JOIN up ON r.id = up.id
+                           WHERE r.parent_run_id IS NOT NULL AND up.depth < 100)
+                        SELECT coalesce(max(depth), 0) FROM up""")) {
+            ps.setObject(1, run);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /** The running child runs of a run. */
+    public List<UUID> runningChildren(Connection c, UUID parent) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT id FROM executor.runs WHERE parent_run_id = ? AND status ="
+                                + " 'running'")) {
+            ps.setObject(1, parent);
+            List<UUID> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add((UUID) rs.getObject(1));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** The child runs of a run, oldest first. */
+    public List<Child> children(Connection c, UUID parent) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement(
+                        "SELECT id, namespace || '/' || workflow, parent_step, parent_item, status"
+                                + " FROM executor.runs WHERE parent_run_id = ? ORDER BY created_at")) {
+            ps.setObject(1, parent);
+            List<Child> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int item = rs.getInt(4);
+                    out.add(
+                            new Child(
+                                    (UUID) rs.getObject(1),
+                                    rs.getString(2),
+                                    rs.getString(3),
+                                    item < 0 ? null : item,
+                                    RunStatus.of(rs.getString(5))));
+                }
+            }
+            return out;
+        }
     }
 
     /** The run an idempotency key names, or null. */
@@ -239,8 +324,8 @@ public class RunStore {
         try (PreparedStatement ps =
                 c.prepareStatement(
                         "SELECT id, namespace || '/' || workflow, revision, status, reason,"
-                                + " output::text, tokens, cost_usd, created_at, finished_at FROM"
-                                + " executor.runs "
+                                + " output::text, tokens, cost_usd, created_at, finished_at,"
+                                + " parent_run_id, parent_step, parent_item FROM executor.runs "
                                 + where
                                 + " ORDER BY created_at DESC LIMIT ?")) {
             int i = 0;
@@ -262,6 +347,14 @@ public class RunStore {
                                     rs.getDouble(8),
                                     StepStore.instant(rs.getTimestamp(9)),
                                     StepStore.instant(rs.getTimestamp(10)),
+                                    rs.getObject(11) == null
+                                            ? null
+                                            : new Parent(
+                                                    (UUID) rs.getObject(11),
+                                                    rs.getString(12),
+                                                    rs.getInt(13) < 0 ? null : rs.getInt(13),
+                                                    false),
+                                    null,
                                     null));
                 }
             }

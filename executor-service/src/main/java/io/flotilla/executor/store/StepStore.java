@@ -220,6 +220,25 @@ public class StepStore {
     }
 
     /**
+     * A child run ended (in this transaction): the parent's step that waits for it becomes ready
+     * now, or, if it still runs, sleeps no longer than now when it hands itself back.
+     */
+    public void wakeParent(Connection c, UUID childRunId) throws SQLException {
+        update(
+                c,
+                """
+                UPDATE executor.steps s SET
+                       status = CASE WHEN s.status = 'sleeping' THEN 'ready' ELSE s.status END,
+                       ready_at = CASE WHEN s.status = 'sleeping' THEN clock_timestamp() ELSE s.ready_at END,
+                       not_before = CASE WHEN s.status = 'sleeping' THEN NULL ELSE s.not_before END,
+                       wake_pending = s.status = 'running'
+                  FROM executor.runs r
+                 WHERE r.id = ? AND s.run_id = r.parent_run_id AND s.step_id = r.parent_step
+                   AND s.item = r.parent_item AND s.status IN ('sleeping', 'running')""",
+                childRunId);
+    }
+
+    /**
      * A decision arrived: the step awaiting it becomes ready now. The step's status before, or null
      * when there is no such step; it changed only if that was {@code awaiting_approval}.
      */
@@ -285,7 +304,9 @@ public class StepStore {
                          output = coalesce(?::jsonb, output), error = ?, iteration = iteration + ?, failures = ?,
                          finished_at = CASE WHEN status = 'cancelling' OR ? NOT IN ('ready', 'sleeping', 'awaiting_approval') THEN now() END,
                          ready_at = clock_timestamp(),
-                         not_before = CASE WHEN ? < 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(secs => ?) END
+                         not_before = CASE WHEN wake_pending AND ? = 'sleeping' THEN now()
+                                           WHEN ? < 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(secs => ?) END,
+                         wake_pending = false
                    WHERE run_id = ? AND step_id = ? AND item = ? AND epoch = ? AND status IN ('running', 'cancelling')
                RETURNING status)
                 INSERT INTO executor.events (run_id, type, step_id, item, data)
@@ -299,6 +320,7 @@ public class StepStore {
             ps.setString(++i, t.error());
             ps.setInt(++i, t.nextIteration() ? 1 : 0);
             ps.setInt(++i, t.failures());
+            ps.setString(++i, t.status().db());
             ps.setString(++i, t.status().db());
             ps.setDouble(++i, t.delayMillis() / 1000.0);
             ps.setDouble(++i, t.delayMillis() / 1000.0);

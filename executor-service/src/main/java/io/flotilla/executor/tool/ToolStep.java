@@ -1,24 +1,18 @@
 package io.flotilla.executor.tool;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.common.workflow.Expressions;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.executor.step.FailureKind;
 import io.flotilla.executor.step.StepKind;
 import jakarta.inject.Singleton;
-import java.util.Iterator;
-import java.util.Map;
-import java.util.regex.Matcher;
 
 /**
- * A call of a declared tool. Its arguments are the step's {@code with}: a string that is one
- * placeholder ({@code "{{input.count}}"}) gives the value itself, with its type; other strings are
- * templates; other values are taken as written. The call's {@code Idempotency-Key} is the step's
- * ({@code run/step/i<iteration>/f<failures>}): an executor that takes over a step whose call was
- * under way sends the same key again, a retry after a failure a new one. The tool's result is the
- * step's output.
+ * A call of a declared tool. Its arguments are the step's {@code with}, rendered by {@link
+ * Expressions#renderFields}. The call's {@code Idempotency-Key} is the step's ({@code
+ * run/step/i<iteration>/f<failures>}): an executor that takes over a step whose call was under way
+ * sends the same key again, a retry after a failure a new one. The tool's result is the step's
+ * output.
  */
 @Singleton
 public class ToolStep implements StepKind {
@@ -40,7 +34,7 @@ public class ToolStep implements StepKind {
         WorkflowSpec.Tool tool = ToolHttp.declared(e.spec(), call.name());
         JsonNode args;
         try {
-            args = arguments(call.with(), e.scope());
+            args = Expressions.renderFields(call.with(), e.scope());
         } catch (Expressions.EvaluationException x) {
             return new Outcome.Failed(
                     FailureKind.FATAL,
@@ -61,28 +55,5 @@ public class ToolStep implements StepKind {
         } catch (ToolHttp.ToolFailed f) {
             return new Outcome.Failed(f.kind, f.getMessage(), 0, 0);
         }
-    }
-
-    private static JsonNode arguments(JsonNode with, Expressions.Scope scope) {
-        ObjectNode args = JsonNodeFactory.instance.objectNode();
-        if (with == null) {
-            return args;
-        }
-        for (Iterator<Map.Entry<String, JsonNode>> it = with.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> f = it.next();
-            JsonNode v = f.getValue();
-            if (v.isTextual()) {
-                Matcher whole = Expressions.TEMPLATE.matcher(v.textValue());
-                args.set(
-                        f.getKey(),
-                        whole.matches() && !whole.group(1).contains("{{")
-                                ? Expressions.evaluate(whole.group(1), scope)
-                                : JsonNodeFactory.instance.textNode(
-                                        Expressions.render(v.textValue(), scope)));
-            } else {
-                args.set(f.getKey(), v);
-            }
-        }
-        return args;
     }
 }

@@ -7,7 +7,6 @@ import io.flotilla.common.workflow.WorkflowLimits;
 import io.flotilla.common.workflow.WorkflowSpec;
 import io.flotilla.common.workflow.WorkflowSpecs;
 import io.flotilla.executor.ExecutorConfig;
-import io.flotilla.executor.step.StepKinds;
 import io.flotilla.executor.store.WorkflowStore;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
@@ -33,11 +32,9 @@ public class WorkflowResource {
 
     private final WorkflowStore store;
     private final WorkflowLimits limits;
-    private final StepKinds kinds;
 
-    WorkflowResource(WorkflowStore store, ExecutorConfig config, StepKinds kinds) {
+    WorkflowResource(WorkflowStore store, ExecutorConfig config) {
         this.store = store;
-        this.kinds = kinds;
         this.limits = new WorkflowLimits(config.limits().steps(), config.limits().loopIterations());
     }
 
@@ -60,20 +57,6 @@ public class WorkflowResource {
             spec = WorkflowSpecs.read(body, limits);
         } catch (WorkflowSpecs.InvalidWorkflowException e) {
             throw ProblemException.invalid(e.errors());
-        }
-        List<Problem.FieldError> unsupported =
-                spec.steps().stream()
-                        .filter(s -> kinds.of(s.kind()) == null)
-                        .map(
-                                s ->
-                                        new Problem.FieldError(
-                                                "steps." + s.id(),
-                                                "steps of kind "
-                                                        + s.kind().name().toLowerCase()
-                                                        + " are valid but this executor does not run them yet; remove the step or express it with a kind it runs"))
-                        .toList();
-        if (!unsupported.isEmpty()) {
-            throw ProblemException.invalid(unsupported);
         }
         return store.publish(namespace, name, spec)
                 .map(

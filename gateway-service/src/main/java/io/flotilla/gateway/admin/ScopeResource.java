@@ -117,7 +117,9 @@ public class ScopeResource {
                         .addString(r.reset() == null ? "none" : r.reset())
                         .addInteger(r.rpm())
                         .addInteger(r.tpm());
-        return acyclic(scope, r.parent()).chain(() -> store(scope, r, args));
+        return parentOfItsTenant(credential, r)
+                .chain(() -> acyclic(scope, r.parent()))
+                .chain(() -> store(scope, r, args));
     }
 
     /** Fails when making {@code parent} the parent of {@code scope} would close a cycle. */
@@ -218,6 +220,32 @@ public class ScopeResource {
                             + credential.key().tenant()
                             + "') only");
         }
+    }
+
+    /**
+     * A key (not the admin) may nest a run scope only in another run scope of its own tenant: a
+     * child run's budget in its parent run's.
+     */
+    private Uni<Void> parentOfItsTenant(Credential credential, ScopeRequest r) {
+        if (credential.admin() || r.parent() == null) {
+            return Uni.createFrom().voidItem();
+        }
+        if (!r.parent().startsWith("run:")) {
+            throw new ProblemException(
+                    403,
+                    "Forbidden",
+                    "a key may nest a run scope only in another run:* scope, not '"
+                            + r.parent()
+                            + "'");
+        }
+        return read(r.parent())
+                .invoke(
+                        view -> {
+                            if (!view.tenant().equals(credential.key().tenant())) {
+                                throw unknown(r.parent());
+                            }
+                        })
+                .replaceWithVoid();
     }
 
     private static ProblemException unknown(String scope) {

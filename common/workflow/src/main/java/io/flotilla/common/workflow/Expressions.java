@@ -164,6 +164,33 @@ public final class Expressions {
         }
     }
 
+    /**
+     * An object's fields rendered, as tool arguments and sub-workflow inputs are: a string that is
+     * one placeholder ({@code "{{input.count}}"}) gives the value itself, with its type; other
+     * strings are templates; other values are taken as written.
+     */
+    public static JsonNode renderFields(JsonNode fields, Scope scope) {
+        var out = JsonNodeFactory.instance.objectNode();
+        if (fields == null) {
+            return out;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = fields.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            JsonNode v = f.getValue();
+            if (v.isTextual()) {
+                Matcher whole = TEMPLATE.matcher(v.textValue());
+                out.set(
+                        f.getKey(),
+                        whole.matches() && !whole.group(1).contains("{{")
+                                ? evaluate(whole.group(1), scope)
+                                : JsonNodeFactory.instance.textNode(render(v.textValue(), scope)));
+            } else {
+                out.set(f.getKey(), v);
+            }
+        }
+        return out;
+    }
+
     /** Renders a template into its literal text and inserted values. */
     public static Rendered parts(String template, Scope scope) {
         Matcher m = TEMPLATE.matcher(template);

@@ -241,9 +241,24 @@ public final class WorkflowValidator {
                 error(at + ".loop", "an approval step cannot loop: a decision is taken once");
             }
         }
-        if (s.workflow() != null
-                && (s.workflow().name() == null || s.workflow().name().isBlank())) {
-            error(at + ".workflow.name", "is required: the workflow to run");
+        if (s.workflow() != null) {
+            if (s.workflow().name() == null || s.workflow().name().isBlank()) {
+                error(at + ".workflow.name", "is required: the workflow to run");
+            }
+            if (s.workflow().input() != null && !s.workflow().input().isObject()) {
+                error(at + ".workflow.input", "must be an object: the child run's input");
+            } else if (s.workflow().input() != null) {
+                s.workflow()
+                        .input()
+                        .fields()
+                        .forEachRemaining(
+                                f ->
+                                        templates(
+                                                at + ".workflow.input." + f.getKey(),
+                                                f.getValue().asText(null),
+                                                before,
+                                                s));
+            }
         }
         if (s.timer() != null) {
             if ((s.timer().duration() == null) == (s.timer().until() == null)) {
