@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.executor.fake.FakeGateway;
 import io.flotilla.executor.fake.FakeGateway.Call;
 import io.flotilla.executor.fake.FakeGateway.Reply;
+import io.flotilla.executor.fake.FakeTool;
 import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.ServiceProcess;
 import java.net.URI;
@@ -26,6 +27,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,6 +54,7 @@ class CrashDrillIT {
 
     private static Stack stack;
     private static FakeGateway upstream;
+    private static FakeTool tools;
     private static ServiceProcess registry;
     private static ServiceProcess gateway;
     private static ServiceProcess executorA;
@@ -63,6 +67,8 @@ class CrashDrillIT {
     static void startTheStack() throws Exception {
         upstream = new FakeGateway();
         int upstreamPort = upstream.start();
+        tools = new FakeTool();
+        tools.start();
         stack =
                 new Stack(
                         "drill",
@@ -92,6 +98,9 @@ class CrashDrillIT {
         }
         if (upstream != null) {
             upstream.stop();
+        }
+        if (tools != null) {
+            tools.stop();
         }
     }
 
@@ -405,7 +414,178 @@ class CrashDrillIT {
                 Map.of(
                         "FLOTILLA_EXECUTOR_REGISTRY_TTL_SECONDS", "3",
                         "FLOTILLA_EXECUTOR_LEASE", "3s",
-                        "FLOTILLA_EXECUTOR_POLL", "250ms"));
+                        "FLOTILLA_EXECUTOR_POLL", "250ms",
+                        "FLOTILLA_EXECUTOR_TOOLS_ALLOWED_HOSTS", "127.0.0.1",
+                        "FLOTILLA_EXECUTOR_TOOLS_ALLOWED_ADDRESSES", "127.0.0.1/32"));
+    }
+
+    /** A first executor for a drill, the one the helpers call: {@code <name>-1}. */
+    private static ServiceProcess first(String name) throws Exception {
+        ServiceProcess first = drillExecutor(name + "-1");
+        api = first.url();
+        return first;
+    }
+
+    /**
+     * Starts a run of {@code workflow} on the {@code first} executor, kills it with SIGKILL once
+     * {@code midway} holds, and lets a second executor take over; the run as it ended.
+     */
+    private static JsonNode killMidway(
+            ServiceProcess first, String name, String workflow, Callable<Boolean> midway)
+            throws Exception {
+        String id = startRun(workflow);
+        await().atMost(Duration.ofSeconds(30)).until(midway);
+        first.kill();
+        ServiceProcess second = drillExecutor(name + "-2");
+        api = second.url();
+        try {
+            return awaitEnd(id);
+        } finally {
+            second.close();
+        }
+    }
+
+    /** A tool that answers {@code body}, the first time only after {@code slowMillis}. */
+    private static void slowOnce(String segment, String body, long slowMillis) {
+        AtomicInteger calls = new AtomicInteger();
+        FakeTool.script(
+                segment,
+                r ->
+                        calls.incrementAndGet() == 1
+                                ? FakeTool.Reply.json(body).after(slowMillis)
+                                : FakeTool.Reply.json(body));
+    }
+
+    @Test
+    @Order(6)
+    void aToolCallCutShortByAKillIsMadeAgainWithTheSameKey() throws Exception {
+        ServiceProcess first = first("executor-tool");
+        slowOnce("slowtool", "{\"v\": 7}", 20_000);
+        FakeGateway.script("aftertool:", c -> Reply.ok("used"));
+        publish(
+                "drill",
+                "toolkill",
+                """
+                defaults: {model: drill}
+                tools:
+                  - {name: fetch, http: {url: "URL/slowtool/1"}}
+                steps:
+                  - {id: fetch, tool: {name: fetch}}
+                  - {id: use, needs: [fetch], agent: {prompt: "aftertool: {{steps.fetch.output.v}}"}}
+                """
+                        .replace("URL", FakeTool.url()));
+        JsonNode run =
+                killMidway(
+                        first,
+                        "executor-tool",
+                        "drill/toolkill",
+                        () -> FakeTool.requests("slowtool").size() == 1);
+
+        assertEquals("succeeded", run.get("status").asText(), run.toString());
+        List<FakeTool.Request> sent = FakeTool.requests("slowtool");
+        assertEquals(2, sent.size(), "the call cut short is made once more");
+        assertEquals(
+                sent.get(0).header("Idempotency-Key"),
+                sent.get(1).header("Idempotency-Key"),
+                "with the same Idempotency-Key, so the service can tell it is the same call");
+        assertEquals(1, FakeGateway.calls("aftertool:").size());
+    }
+
+    @Test
+    @Order(7)
+    void aToolCallingLoopResumesAfterItsLastCheckpoint() throws Exception {
+        ServiceProcess first = first("executor-loop");
+        FakeTool.script("fast", r -> FakeTool.Reply.json("{\"a\": 1}"));
+        slowOnce("slow", "{\"b\": 2}", 20_000);
+        FakeGateway.script(
+                "loop:",
+                c -> {
+                    long results =
+                            c.body().getJsonArray("messages").stream()
+                                    .filter(
+                                            m ->
+                                                    "tool"
+                                                            .equals(
+                                                                    ((io.vertx.core.json.JsonObject)
+                                                                                    m)
+                                                                            .getString("role")))
+                                    .count();
+                    return results == 0
+                            ? Reply.toolCall("call_a", "fast", "{}")
+                            : results == 1
+                                    ? Reply.toolCall("call_b", "slow", "{}")
+                                    : Reply.ok("a and b");
+                });
+        publish(
+                "drill",
+                "loopkill",
+                """
+                defaults: {model: drill}
+                tools:
+                  - {name: fast, http: {url: "URL/fast/1"}}
+                  - {name: slow, http: {url: "URL/slow/1"}}
+                steps:
+                  - {id: ask, agent: {prompt: "loop: read a then b", tools: [fast, slow]}}
+                """
+                        .replace("URL", FakeTool.url()));
+        JsonNode run =
+                killMidway(
+                        first,
+                        "executor-loop",
+                        "drill/loopkill",
+                        () -> FakeTool.requests("slow").size() == 1);
+
+        assertEquals("succeeded", run.get("status").asText(), run.toString());
+        assertEquals("a and b", run.get("steps").get(0).get("output").asText());
+        assertEquals(1, FakeTool.requests("fast").size(), "the finished tool call is not repeated");
+        assertEquals(2, FakeTool.requests("slow").size(), "the one cut short is made again");
+        assertEquals(
+                FakeTool.requests("slow").get(0).header("Idempotency-Key"),
+                FakeTool.requests("slow").get(1).header("Idempotency-Key"));
+        assertEquals(
+                3,
+                FakeGateway.calls("loop:").size(),
+                "three model turns, none repeated: the provider saw each once");
+        System.out.printf(
+                "tool-loop drill: kill -9 during the second tool call; after the takeover: fast"
+                        + " tool called 1 time, slow tool 2 times (same key), model turns %d%n",
+                FakeGateway.calls("loop:").size());
+    }
+
+    @Test
+    @Order(8)
+    void aChildRunSurvivesTheKillOfTheExecutorThatStartedIt() throws Exception {
+        ServiceProcess first = first("executor-child");
+        FakeGateway.script("childslow:", c -> Reply.ok("child done").after(3_000));
+        publish(
+                "drill",
+                "child",
+                """
+                defaults: {model: drill}
+                steps:
+                  - {id: work, agent: {prompt: "childslow: work"}}
+                """);
+        publish(
+                "drill",
+                "parent",
+                """
+                steps:
+                  - {id: sub, workflow: {name: child}}
+                """);
+        JsonNode run =
+                killMidway(
+                        first,
+                        "executor-child",
+                        "drill/parent",
+                        () -> FakeGateway.calls("childslow:").size() == 1);
+
+        assertEquals("succeeded", run.get("status").asText(), run.toString());
+        assertEquals("child done", run.get("steps").get(0).get("output").asText());
+        assertEquals(1, run.get("children").size(), "one child run, not a second one");
+        assertEquals(
+                1,
+                FakeGateway.calls("childslow:").size(),
+                "the child's step was taken over with its key: the provider was paid once");
     }
 
     /** Starts a run of {@code workflow} with an empty input through {@link #api}; its id. */

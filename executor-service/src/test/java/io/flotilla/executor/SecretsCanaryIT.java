@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.executor.fake.FakeGateway;
+import io.flotilla.executor.fake.FakeGateway.Reply;
+import io.flotilla.executor.fake.FakeTool;
 import io.flotilla.testsupport.HttpCalls;
 import io.flotilla.testsupport.ServiceProcess;
 import io.vertx.core.Vertx;
@@ -24,16 +26,19 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
- * A secrets canary: a run whose provider key and prompt carry unique markers, through a real
- * registry, gateway and executor that trace to an in-test OTLP receiver. Afterwards the secrets
- * (provider key, the executor's virtual key, a registration token, the admin tokens) appear in no
- * log line, span, metric or table; the prompt marker only where docs/security.md says prompts are
- * kept: the workflow's revision (its template) and the run's input.
+ * A secrets canary: a run whose provider key, tool secret and prompt carry unique markers, through
+ * a real registry, gateway and executor that trace to an in-test OTLP receiver; the tool secret is
+ * sent by a tool step and by an agent's tool call. Afterwards the secrets (provider key, tool
+ * secret, the executor's virtual key, a registration token, the admin tokens) appear in no log
+ * line, span, metric or table, nor in any request to a model; the prompt marker only where
+ * docs/security.md says prompts are kept: the workflow's revision (its template) and the run's
+ * input.
  */
 class SecretsCanaryIT {
 
     private static final String PROMPT = "canary-prompt-" + UUID.randomUUID();
     private static final String PROVIDER_KEY = "sk-canary-" + UUID.randomUUID();
+    private static final String TOOL_SECRET = "tool-canary-" + UUID.randomUUID();
 
     /** Tables (schema.table) where the prompt marker may be: the prompt's own storage. */
     private static final Set<String> PROMPT_STORAGE =
@@ -72,6 +77,23 @@ class SecretsCanaryIT {
                         "QUARKUS_OTEL_BSP_SCHEDULE_DELAY", "100ms");
         FakeGateway upstream = new FakeGateway();
         int port = upstream.start();
+        FakeTool tool = new FakeTool();
+        tool.start();
+        FakeTool.script("canary-tool", r -> FakeTool.Reply.json("{\"stock\": 12}"));
+        FakeGateway.script(
+                "Look up",
+                c ->
+                        c.body().getJsonArray("messages").stream()
+                                        .anyMatch(
+                                                m ->
+                                                        "tool"
+                                                                .equals(
+                                                                        ((io.vertx.core.json
+                                                                                                .JsonObject)
+                                                                                        m)
+                                                                                .getString("role")))
+                                ? Reply.ok("12 in stock")
+                                : Reply.toolCall("call_1", "stock", "{\"sku\":\"a-1\"}"));
         List<String> secrets = new ArrayList<>();
         try (Stack stack =
                 new Stack(
@@ -82,7 +104,13 @@ class SecretsCanaryIT {
                                 + "routes:\n  fast: {targets: [{provider: fake, model: canary-model}]}\n",
                         Map.of("CANARY_PROVIDER_KEY", PROVIDER_KEY),
                         tracing)) {
-            ServiceProcess executor = stack.executor("canary-executor", Map.of());
+            ServiceProcess executor =
+                    stack.executor(
+                            "canary-executor",
+                            Map.of(
+                                    "FLOTILLA_TOOL_CANARY_TOKEN", TOOL_SECRET,
+                                    "FLOTILLA_EXECUTOR_TOOLS_ALLOWED_HOSTS", "127.0.0.1",
+                                    "FLOTILLA_EXECUTOR_TOOLS_ALLOWED_ADDRESSES", "127.0.0.1/32"));
             String token =
                     HttpCalls.call(
                                     "POST",
@@ -117,15 +145,23 @@ class SecretsCanaryIT {
                             token,
                             Stack.GATEWAY_ADMIN,
                             Stack.REGISTRY_ADMIN,
-                            Stack.EXECUTOR_ADMIN));
+                            Stack.EXECUTOR_ADMIN,
+                            TOOL_SECRET));
 
             HttpCalls.call(
                             "PUT",
                             executor.url() + "/api/v1/workflows/canary/brief",
                             Stack.EXECUTOR_ADMIN,
-                            "{\"defaults\":{\"model\":\"fast\"},\"steps\":[{\"id\":\"a\",\"agent\":{\"prompt\":\"Summarise "
+                            "{\"defaults\":{\"model\":\"fast\"},"
+                                    + "\"tools\":[{\"name\":\"stock\",\"http\":{\"url\":\""
+                                    + FakeTool.url()
+                                    + "/canary-tool/{{sku}}\"},\"secrets\":[{\"header\":\"Authorization\","
+                                    + "\"prefix\":\"Bearer \",\"env\":\"FLOTILLA_TOOL_CANARY_TOKEN\"}]}],"
+                                    + "\"steps\":[{\"id\":\"a\",\"agent\":{\"prompt\":\"Summarise "
                                     + PROMPT
-                                    + " {{input.topic}}\"}}]}")
+                                    + " {{input.topic}}\"}},"
+                                    + "{\"id\":\"count\",\"tool\":{\"name\":\"stock\",\"with\":{\"sku\":\"b-2\"}}},"
+                                    + "{\"id\":\"ask\",\"agent\":{\"prompt\":\"Look up a-1\",\"tools\":[\"stock\"]}}]}")
                     .expect(201);
             String id =
                     HttpCalls.call(
@@ -151,6 +187,22 @@ class SecretsCanaryIT {
                                             .get("status")
                                             .asText()
                                             .equals("succeeded"));
+            List<FakeTool.Request> toolCalls = FakeTool.requests("canary-tool");
+            assertEquals(2, toolCalls.size(), "the tool step and the agent's call: " + toolCalls);
+            for (FakeTool.Request r : toolCalls) {
+                assertEquals(
+                        "Bearer " + TOOL_SECRET,
+                        r.header("Authorization"),
+                        "the tool secret reaches the tool, in its header");
+                assertTrue(
+                        !r.uri().contains(TOOL_SECRET) && !r.body().contains(TOOL_SECRET),
+                        "and nowhere else in the request");
+            }
+            for (FakeGateway.Call c : FakeGateway.calls("")) {
+                assertTrue(
+                        !c.body().encode().contains(TOOL_SECRET),
+                        "the tool secret never reaches a model");
+            }
             FakeGateway.Call call = FakeGateway.calls(PROMPT).get(0);
             assertEquals(
                     "Bearer " + PROVIDER_KEY,
@@ -192,6 +244,7 @@ class SecretsCanaryIT {
             assertEquals(List.of(), found, "leaks");
         } finally {
             upstream.stop();
+            tool.stop();
             vertx.close();
         }
     }
