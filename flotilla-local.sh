@@ -75,7 +75,18 @@ key=$(json key "$(curl -fsS -XPOST "$G/admin/v1/tenants/$tenant/keys" "${admin[@
 echo "gateway: tenant $tenant with a virtual key for the executor (not printed)"
 export FLOTILLA_EXECUTOR_GATEWAY_URL=$G FLOTILLA_EXECUTOR_GATEWAY_API_KEY=$key FLOTILLA_EXECUTOR_GATEWAY_TENANT=$tenant
 export FLOTILLA_EXECUTOR_REGISTRY_URL=http://127.0.0.1:8082 FLOTILLA_EXECUTOR_REGISTRY_TOKEN=$FLOTILLA_REGISTRY_ADMIN_TOKEN
+# the tools of examples/support-desk.yaml call a local inventory service: allow exactly that host
+# and address (tools reach public addresses only otherwise); its token reaches the executor as a
+# FLOTILLA_TOOL_* variable, the only ones a workflow may name
+export INVENTORY_TOKEN="$(token)"
+export FLOTILLA_TOOL_INVENTORY_TOKEN=$INVENTORY_TOKEN
+export FLOTILLA_EXECUTOR_TOOLS_ALLOWED_HOSTS=127.0.0.1 FLOTILLA_EXECUTOR_TOOLS_ALLOWED_ADDRESSES=127.0.0.1/32
+java examples/tools/Inventory.java 8090 >"$LOGS/inventory.log" 2>&1 &
+PIDS+=($!)
 start executor-service 8081
+for _ in $(seq 1 30); do grep -q '^READY ' "$LOGS/inventory.log" && break; sleep 1; done
+grep -q '^READY ' "$LOGS/inventory.log" || { echo "the inventory service did not start; see $LOGS/inventory.log"; exit 1; }
+echo "inventory service ready on :8090 (log: $LOGS/inventory.log)"
 E=http://127.0.0.1:8081/api/v1
 exe=(-H "Authorization: Bearer $FLOTILLA_EXECUTOR_ADMIN_TOKEN")
 
@@ -95,6 +106,7 @@ follow() {
           step.fanout) printf '%s items, %s at a time' "$(json items "$d")" "$(json maxParallel "$d")" ;;
           step.waiting) printf 'sleeps until %s' "$(json until "$d")" ;;
           step.approved|step.rejected) printf 'by %s' "$(json by "$d")" ;;
+          step.awaiting_approval) printf 'waits for a decision' ;;
           step.retrying|step.failed|run.failed) printf '%s' "$(json error "$d")$(json reason "$d")" ;;
         esac
         echo ;;
@@ -132,6 +144,25 @@ curl -fsS -XPOST "$E/runs/$gate/steps/approve/approve" "${exe[@]}" -H 'Content-T
 echo "approved as local-demo (POST /api/v1/runs/$gate/steps/approve/approve); progress:"
 follow "$gate"
 echo "status: $(json status "$(curl -fsS "${exe[@]}" "$E/runs/$gate")")"
+
+say "a support answer: examples/support-desk.yaml (a tool step, an agent calling the tool, an approval, a sub-workflow)"
+for wf in reply-polish support-desk; do
+  curl -fsS -XPUT "$E/workflows/default/$wf" "${exe[@]}" -H 'Content-Type: application/yaml' \
+    --data-binary @"examples/$wf.yaml" >/dev/null
+done
+desk=$(json id "$(curl -fsS -XPOST "$E/runs" "${exe[@]}" -H 'Content-Type: application/json' \
+  -d '{"workflow":"default/support-desk","input":{"question":"Can I get two kelp kits this week?","sku":"kelp-kit"}}')")
+echo "run $desk started; waiting for its approval step"
+for _ in $(seq 1 120); do
+  curl -fsS "${exe[@]}" "$E/runs/$desk" | grep -q '"status":"awaiting_approval"' && break; sleep 0.5
+done
+curl -fsS -XPOST "$E/runs/$desk/steps/approve/approve" "${exe[@]}" -H 'Content-Type: application/json' \
+  -d '{"by":"local-demo","comment":"approved by flotilla-local.sh"}'
+echo "approved as local-demo; progress:"
+follow "$desk"
+deskRun=$(curl -fsS "${exe[@]}" "$E/runs/$desk")
+printf 'status: %s, tokens: %s (the child run'"'"'s included), cost: $%.6f\n' "$(json status "$deskRun")" "$(json tokens "$deskRun")" "$(json costUsd "$deskRun")"
+echo "the inventory service saw:"; grep -v '^READY' "$LOGS/inventory.log" | sed 's/^/  /'
 
 say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
 echo "admin tokens (not printed): source $STATE/tokens.env (readable by you only)"

@@ -131,6 +131,17 @@ class AgentToolsTest {
                 ((Number) Api.step(run, "ask", null).get("tokens")).intValue(),
                 "every turn's tokens count once");
         assertEquals(3 * perCall, run.getInt("tokens"));
+        try (Connection c = db.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement(
+                                "SELECT (data->>'tokens')::int FROM executor.events WHERE run_id = ?"
+                                        + " AND type = 'step.succeeded'")) {
+            ps.setObject(1, UUID.fromString(id));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(3 * perCall, rs.getInt(1), "the event reports the step's total");
+            }
+        }
     }
 
     @Test

@@ -332,6 +332,68 @@ class RoutingTest {
     }
 
     @Test
+    void theMockCallsAnOfferedToolOnceWithFittingArgumentsThenAnswers() {
+        String key = GatewayApi.key("fast");
+        Map<String, Object> tool =
+                Map.of(
+                        "type",
+                        "function",
+                        "function",
+                        Map.of(
+                                "name",
+                                "stock",
+                                "parameters",
+                                Map.of(
+                                        "type",
+                                        "object",
+                                        "properties",
+                                        Map.of(
+                                                "sku",
+                                                Map.of(
+                                                        "type",
+                                                        "string",
+                                                        "enum",
+                                                        List.of("kelp-kit"))))));
+        Map<String, Object> ask = Map.of("role", "user", "content", "how many kelp kits?");
+        chat(key, Map.of("model", "fast", "messages", List.of(ask), "tools", List.of(tool)))
+                .then()
+                .statusCode(200)
+                .body("choices[0].finish_reason", equalTo("tool_calls"))
+                .body("choices[0].message.tool_calls[0].function.name", equalTo("stock"))
+                .body(
+                        "choices[0].message.tool_calls[0].function.arguments",
+                        equalTo("{\"sku\":\"kelp-kit\"}"));
+        Map<String, Object> called =
+                Map.of(
+                        "role",
+                        "assistant",
+                        "tool_calls",
+                        List.of(
+                                Map.of(
+                                        "id",
+                                        "call_1",
+                                        "type",
+                                        "function",
+                                        "function",
+                                        Map.of("name", "stock", "arguments", "{}"))));
+        Map<String, Object> result =
+                Map.of("role", "tool", "tool_call_id", "call_1", "content", "{\"count\": 4}");
+        chat(
+                        key,
+                        Map.of(
+                                "model",
+                                "fast",
+                                "messages",
+                                List.of(ask, called, result),
+                                "tools",
+                                List.of(tool)))
+                .then()
+                .statusCode(200)
+                .body("choices[0].finish_reason", equalTo("stop"))
+                .body("choices[0].message.content", org.hamcrest.Matchers.notNullValue());
+    }
+
+    @Test
     void keysSeeAndCallOnlyTheirAliases() {
         String key = GatewayApi.key("fast");
         given().header("Authorization", "Bearer " + key)

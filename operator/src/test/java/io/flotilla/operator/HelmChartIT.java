@@ -76,12 +76,21 @@ class HelmChartIT {
                         "helm-dry",
                         "--validate",
                         "--set",
-                        "postgres.enabled=true");
+                        "postgres.enabled=true",
+                        "--set",
+                        "executor.tools.allowedHosts={api.example.com,.internal.example.com}",
+                        "--set",
+                        "executor.tools.secretNamespaces={helm-dry}");
         // 1.20 has neither policy/v1 nor autoscaling/v2: the chart falls back by capability
         assertTrue(rendered.contains("apiVersion: policy/v1beta1"), "PDBs as policy/v1beta1");
         assertTrue(rendered.contains("apiVersion: autoscaling/v2beta2"), "HPA as v2beta2");
         assertFalse(rendered.contains("kind: ServiceMonitor"), "no Prometheus Operator here");
         assertFalse(rendered.contains("kind: ScaledObject"), "no KEDA here");
+        assertTrue(
+                rendered.contains(
+                        "name: FLOTILLA_EXECUTOR_TOOLS_ALLOWED_HOSTS\n              value:"
+                                + " \"api.example.com,.internal.example.com\""),
+                "the tools' egress allow-list reaches the executor");
         Path file = Files.createTempFile("rendered", ".yaml");
         Files.writeString(file, rendered);
         api.kubectl("apply", "-f", "../k8s/crds/");
@@ -94,7 +103,9 @@ class HelmChartIT {
                         "networkpolicy.networking.k8s.io/dry-executor",
                         "poddisruptionbudget.policy/dry-registry",
                         "horizontalpodautoscaler.autoscaling/dry-executor",
-                        "clusterrole.rbac.authorization.k8s.io/dry-operator")) {
+                        "clusterrole.rbac.authorization.k8s.io/dry-operator",
+                        "role.rbac.authorization.k8s.io/dry-executor-tool-secrets",
+                        "rolebinding.rbac.authorization.k8s.io/dry-executor-tool-secrets")) {
             assertTrue(out.contains(kind + " created (server dry run)"), kind + " in\n" + out);
         }
     }

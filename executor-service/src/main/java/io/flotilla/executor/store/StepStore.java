@@ -291,7 +291,8 @@ public class StepStore {
     /**
      * The fenced transition and its event, in one statement: applies {@code t} only if the claim's
      * epoch still holds the step, and answers the step's new status (cancelled when the run was
-     * cancelled while it ran), or null when fenced off.
+     * cancelled while it ran), or null when fenced off. An event that reports tokens and cost
+     * reports the step's totals (what its journal already charged included).
      */
     public StepStatus commit(Connection c, Claim claim, Transition t, long tokens, double cost)
             throws SQLException {
@@ -308,9 +309,13 @@ public class StepStore {
                                            WHEN ? < 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(secs => ?) END,
                          wake_pending = false
                    WHERE run_id = ? AND step_id = ? AND item = ? AND epoch = ? AND status IN ('running', 'cancelling')
-               RETURNING status)
+               RETURNING status, tokens, cost_usd)
                 INSERT INTO executor.events (run_id, type, step_id, item, data)
-                SELECT ?, CASE WHEN u.status = 'cancelled' THEN 'step.cancelled' ELSE ? END, ?, ?, ?::jsonb FROM u
+                SELECT ?, CASE WHEN u.status = 'cancelled' THEN 'step.cancelled' ELSE ? END, ?, ?,
+                       CASE WHEN jsonb_exists(d.data, 'tokens')
+                            THEN d.data || jsonb_build_object('tokens', u.tokens, 'costUsd', u.cost_usd)
+                            ELSE d.data END
+                  FROM u, (SELECT ?::jsonb AS data) d
              RETURNING (SELECT status FROM u)""")) {
             int i = 0;
             ps.setLong(++i, tokens);

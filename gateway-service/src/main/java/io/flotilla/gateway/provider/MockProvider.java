@@ -19,7 +19,9 @@ import java.util.List;
 /**
  * The built-in offline provider, for the local demo and load tests: a deterministic answer (the
  * same prompt always gets the same text), realistic {@code usage} counted with the real tokenizer,
- * JSON that fits the requested schema when structured output is asked for, and an optional latency
+ * JSON that fits the requested schema when structured output is asked for, a call of the first (or
+ * the chosen) tool when tools are offered and no tool result is in the conversation yet (or the
+ * tool choice requires one), with arguments that fit the tool's parameters, and an optional latency
  * per provider. Its models are labelled {@code mock} in /v1/models.
  */
 @Singleton
@@ -147,8 +149,15 @@ public final class MockProvider implements Provider {
                 request.path("max_completion_tokens")
                         .asInt(request.path("max_tokens").asInt(Integer.MAX_VALUE));
         JsonNode choice = request.path("tool_choice");
+        boolean answered = false;
+        for (JsonNode m : request.path("messages")) {
+            answered |= m.path("role").asText().equals("tool");
+        }
+        boolean auto = choice.isMissingNode() || choice.asText().equals("auto");
         if (request.path("tools").size() > 0
-                && (choice.asText().equals("required") || choice.isObject())) {
+                && (choice.asText().equals("required")
+                        || choice.isObject()
+                        || (auto && !answered))) {
             JsonNode fn =
                     choice.isObject()
                             ? choice.path("function")
@@ -157,7 +166,17 @@ public final class MockProvider implements Provider {
                     F.objectNode()
                             .put("id", "call_mock_" + Integer.toHexString(seed))
                             .put("type", "function");
-            call.putObject("function").put("name", fn.path("name").asText()).put("arguments", "{}");
+            JsonNode parameters = F.missingNode();
+            for (JsonNode t : request.path("tools")) {
+                if (t.path("function").path("name").asText().equals(fn.path("name").asText())) {
+                    parameters = t.path("function").path("parameters");
+                }
+            }
+            call.putObject("function")
+                    .put("name", fn.path("name").asText())
+                    .put(
+                            "arguments",
+                            parameters.isObject() ? sample(parameters, seed).toString() : "{}");
             return new Answer(
                     seed,
                     null,

@@ -37,6 +37,22 @@ class WorkflowValidatorTest {
                         Files.readString(Path.of("src/test/resources/design-example.yaml")),
                         WorkflowLimits.DEFAULT);
         assertEquals(WorkflowSpec.Kind.APPROVAL, design.steps().get(3).kind());
+        WorkflowSpec desk =
+                WorkflowSpecs.read(
+                        Files.readString(Path.of("../../examples/support-desk.yaml")),
+                        WorkflowLimits.DEFAULT);
+        assertEquals(
+                List.of(
+                        WorkflowSpec.Kind.TOOL,
+                        WorkflowSpec.Kind.AGENT,
+                        WorkflowSpec.Kind.APPROVAL,
+                        WorkflowSpec.Kind.WORKFLOW),
+                desk.steps().stream().map(WorkflowSpec.Step::kind).toList());
+        for (String example : List.of("release-gate", "reply-polish")) {
+            WorkflowSpecs.read(
+                    Files.readString(Path.of("../../examples/" + example + ".yaml")),
+                    WorkflowLimits.DEFAULT);
+        }
     }
 
     @Test
