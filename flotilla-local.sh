@@ -114,6 +114,18 @@ follow() {
   done
 }
 
+# waits for a run's step "approve", approves it through the API, and follows the run: approve_and_follow RUN_ID
+approve_and_follow() {
+  echo "run $1 started; waiting for its approval step"
+  for _ in $(seq 1 120); do
+    curl -fsS "${exe[@]}" "$E/runs/$1" | grep -q '"status":"awaiting_approval"' && break; sleep 0.5
+  done
+  curl -fsS -XPOST "$E/runs/$1/steps/approve/approve" "${exe[@]}" -H 'Content-Type: application/json' \
+    -d '{"by":"local-demo","comment":"approved by flotilla-local.sh"}'
+  echo "approved as local-demo (POST /api/v1/runs/$1/steps/approve/approve); progress:"
+  follow "$1"
+}
+
 say "the main job: examples/research-brief.yaml, end to end"
 published=$(curl -fsS -XPUT "$E/workflows/default/research-brief" "${exe[@]}" -H 'Content-Type: application/yaml' \
   --data-binary @examples/research-brief.yaml)
@@ -135,14 +147,7 @@ curl -fsS -XPUT "$E/workflows/default/release-gate" "${exe[@]}" -H 'Content-Type
   --data-binary @examples/release-gate.yaml >/dev/null
 gate=$(json id "$(curl -fsS -XPOST "$E/runs" "${exe[@]}" -H 'Content-Type: application/json' \
   -d '{"workflow":"default/release-gate","input":{"change":"tide tables load twice as fast"}}')")
-echo "run $gate started; waiting for its approval step"
-for _ in $(seq 1 120); do
-  curl -fsS "${exe[@]}" "$E/runs/$gate" | grep -q '"status":"awaiting_approval"' && break; sleep 0.5
-done
-curl -fsS -XPOST "$E/runs/$gate/steps/approve/approve" "${exe[@]}" -H 'Content-Type: application/json' \
-  -d '{"by":"local-demo","comment":"approved by flotilla-local.sh"}'
-echo "approved as local-demo (POST /api/v1/runs/$gate/steps/approve/approve); progress:"
-follow "$gate"
+approve_and_follow "$gate"
 echo "status: $(json status "$(curl -fsS "${exe[@]}" "$E/runs/$gate")")"
 
 say "a support answer: examples/support-desk.yaml (a tool step, an agent calling the tool, an approval, a sub-workflow)"
@@ -152,14 +157,7 @@ for wf in reply-polish support-desk; do
 done
 desk=$(json id "$(curl -fsS -XPOST "$E/runs" "${exe[@]}" -H 'Content-Type: application/json' \
   -d '{"workflow":"default/support-desk","input":{"question":"Can I get two kelp kits this week?","sku":"kelp-kit"}}')")
-echo "run $desk started; waiting for its approval step"
-for _ in $(seq 1 120); do
-  curl -fsS "${exe[@]}" "$E/runs/$desk" | grep -q '"status":"awaiting_approval"' && break; sleep 0.5
-done
-curl -fsS -XPOST "$E/runs/$desk/steps/approve/approve" "${exe[@]}" -H 'Content-Type: application/json' \
-  -d '{"by":"local-demo","comment":"approved by flotilla-local.sh"}'
-echo "approved as local-demo; progress:"
-follow "$desk"
+approve_and_follow "$desk"
 deskRun=$(curl -fsS "${exe[@]}" "$E/runs/$desk")
 printf 'status: %s, tokens: %s (the child run'"'"'s included), cost: $%.6f\n' "$(json status "$deskRun")" "$(json tokens "$deskRun")" "$(json costUsd "$deskRun")"
 echo "the inventory service saw:"; grep -v '^READY' "$LOGS/inventory.log" | sed 's/^/  /'

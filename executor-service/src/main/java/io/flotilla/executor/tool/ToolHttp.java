@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 
 /**
@@ -293,12 +294,12 @@ public class ToolHttp {
                         .setConnectTimeout(left)
                         .setIdleTimeout(left);
         CompletableFuture<Answer> done = new CompletableFuture<>();
-        HttpClientRequest[] sent = new HttpClientRequest[1];
+        AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
         client.request(options)
                 .onFailure(done::completeExceptionally)
                 .onSuccess(
                         request -> {
-                            sent[0] = request;
+                            sent.set(request);
                             headers.forEach(request::putHeader);
                             if (body != null) {
                                 request.putHeader("Content-Type", "application/json");
@@ -362,8 +363,8 @@ public class ToolHttp {
         try {
             return done.get(left, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            if (sent[0] != null) {
-                sent[0].reset();
+            if (sent.get() != null) {
+                sent.get().reset();
             }
             throw new ToolFailed(
                     FailureKind.RETRYABLE,
@@ -387,8 +388,8 @@ public class ToolHttp {
                             + (why == null ? "" : ": " + why));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            if (sent[0] != null) {
-                sent[0].reset();
+            if (sent.get() != null) {
+                sent.get().reset();
             }
             throw new ToolFailed(FailureKind.RETRYABLE, name + " was interrupted");
         }

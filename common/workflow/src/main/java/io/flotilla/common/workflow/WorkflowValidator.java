@@ -213,21 +213,7 @@ public final class WorkflowValidator {
         }
         if (s.tool() != null) {
             knownTool(at + ".tool.name", s.tool().name());
-            if (s.tool().with() != null && !s.tool().with().isObject()) {
-                error(at + ".tool.with", "must be an object: the tool's arguments by name");
-            }
-            if (s.tool().with() != null) {
-                s.tool()
-                        .with()
-                        .fields()
-                        .forEachRemaining(
-                                f ->
-                                        templates(
-                                                at + ".tool.with." + f.getKey(),
-                                                f.getValue().asText(null),
-                                                before,
-                                                s));
-            }
+            fields(at + ".tool.with", s.tool().with(), "the tool's arguments by name", before, s);
         }
         if (s.approval() != null) {
             duration(at + ".approval.timeout", s.approval().timeout(), LONGEST_WAIT);
@@ -245,20 +231,12 @@ public final class WorkflowValidator {
             if (s.workflow().name() == null || s.workflow().name().isBlank()) {
                 error(at + ".workflow.name", "is required: the workflow to run");
             }
-            if (s.workflow().input() != null && !s.workflow().input().isObject()) {
-                error(at + ".workflow.input", "must be an object: the child run's input");
-            } else if (s.workflow().input() != null) {
-                s.workflow()
-                        .input()
-                        .fields()
-                        .forEachRemaining(
-                                f ->
-                                        templates(
-                                                at + ".workflow.input." + f.getKey(),
-                                                f.getValue().asText(null),
-                                                before,
-                                                s));
-            }
+            fields(
+                    at + ".workflow.input",
+                    s.workflow().input(),
+                    "the child run's input",
+                    before,
+                    s);
         }
         if (s.timer() != null) {
             if ((s.timer().duration() == null) == (s.timer().until() == null)) {
@@ -272,6 +250,28 @@ public final class WorkflowValidator {
                         "a wait step cannot loop: its duration counts from the step's first start");
             }
         }
+    }
+
+    /**
+     * Fields rendered by {@link Expressions#renderFields} (tool arguments, a child run's input): an
+     * object whose string values are templates.
+     */
+    private void fields(String path, JsonNode fields, String what, Set<String> before, Step s) {
+        if (fields == null) {
+            return;
+        }
+        if (!fields.isObject()) {
+            error(path, "must be an object: " + what);
+            return;
+        }
+        fields.fields()
+                .forEachRemaining(
+                        f ->
+                                templates(
+                                        path + "." + f.getKey(),
+                                        f.getValue().asText(null),
+                                        before,
+                                        s));
     }
 
     private void knownTool(String path, String name) {
