@@ -162,7 +162,14 @@ deskRun=$(curl -fsS "${exe[@]}" "$E/runs/$desk")
 printf 'status: %s, tokens: %s (the child run'"'"'s included), cost: $%.6f\n' "$(json status "$deskRun")" "$(json tokens "$deskRun")" "$(json costUsd "$deskRun")"
 echo "the inventory service saw:"; grep -v '^READY' "$LOGS/inventory.log" | sed 's/^/  /'
 
-say "Flotilla is running: registry :8082, gateway :8080, executor :8081 (logs in $LOGS). Ctrl-C stops it."
+say "the web console"
+export FLOTILLA_CONSOLE_GATEWAY_ADMIN_TOKEN=$FLOTILLA_GATEWAY_ADMIN_TOKEN FLOTILLA_CONSOLE_EXECUTOR_ADMIN_TOKEN=$FLOTILLA_EXECUTOR_ADMIN_TOKEN \
+  FLOTILLA_CONSOLE_REGISTRY_ADMIN_TOKEN=$FLOTILLA_REGISTRY_ADMIN_TOKEN
+start console 8084
+echo "open http://127.0.0.1:8084 and sign in with the gateway's admin token (FLOTILLA_GATEWAY_ADMIN_TOKEN in $STATE/tokens.env)"
+echo "  or with a virtual key of a tenant, which then sees only its own spend, scopes and runs"
+
+say "Flotilla is running: registry :8082, gateway :8080, executor :8081, console :8084 (logs in $LOGS). Ctrl-C stops it."
 echo "admin tokens (not printed): source $STATE/tokens.env (readable by you only)"
 echo "try: curl -s -H \"Authorization: Bearer \$FLOTILLA_EXECUTOR_ADMIN_TOKEN\" $E/runs/$id | head -c 600; curl -s http://127.0.0.1:8081/q/metrics | grep flotilla_executor"
 wait

@@ -37,7 +37,7 @@ fi
 command -v podman >/dev/null || { log "podman is missing: apt-get install -y --no-install-recommends podman buildah runc mmdebstrap"; exit 1; }
 
 # 1. The services, packaged on the host.
-for m in registry-service gateway-service executor-service operator; do
+for m in registry-service gateway-service executor-service operator console; do
   [ -f "$m/target/quarkus-app/quarkus-run.jar" ] || { log "packaging (mvn package -DskipTests)"; mvn -B -q package -DskipTests; break; }
 done
 
@@ -75,9 +75,9 @@ fi
 log "base: $base ($(podman image inspect --format '{{.Size}}' "$base" | awk '{printf "%.0f MB", $1/1e6}'))"
 
 # 3. The images.
-declare -A PORT=([registry]=8082 [gateway]=8080 [executor]=8081 [operator]=8083)
-declare -A MODULE=([registry]=registry-service [gateway]=gateway-service [executor]=executor-service [operator]=operator)
-for s in registry gateway executor operator; do
+declare -A PORT=([registry]=8082 [gateway]=8080 [executor]=8081 [operator]=8083 [console]=8084)
+declare -A MODULE=([registry]=registry-service [gateway]=gateway-service [executor]=executor-service [operator]=operator [console]=console)
+for s in registry gateway executor operator console; do
   start=$(date +%s%N)
   podman build --quiet --pull=never -f docker/Dockerfile \
     --build-arg BASE_IMAGE="$base" --build-arg SERVICE="${MODULE[$s]}" --build-arg PORT="${PORT[$s]}" \
@@ -111,13 +111,15 @@ fi
 
 fail=0
 printf '%-10s %10s %12s\n' image size ready >&2
-for s in registry gateway executor operator; do
+for s in registry gateway executor operator console; do
   image="localhost/flotilla-$s:$TAG"
   size=$(podman image inspect --format '{{.Size}}' "$image")
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   env=(-e QUARKUS_HTTP_PORT="$port" -e FLOTILLA_REGISTRY_ADMIN_TOKEN=images-check -e FLOTILLA_GATEWAY_ADMIN_TOKEN=images-check
        -e QUARKUS_DATASOURCE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$db" -e QUARKUS_DATASOURCE_REACTIVE_URL="postgresql://127.0.0.1:5432/$db"
-       -e QUARKUS_DATASOURCE_USERNAME=postgres -e QUARKUS_DATASOURCE_PASSWORD=)
+       -e QUARKUS_DATASOURCE_USERNAME=postgres -e QUARKUS_DATASOURCE_PASSWORD=
+       -e FLOTILLA_CONSOLE_GATEWAY_ADMIN_TOKEN=images-check -e FLOTILLA_CONSOLE_EXECUTOR_ADMIN_TOKEN=images-check
+       -e FLOTILLA_CONSOLE_REGISTRY_ADMIN_TOKEN=images-check)
   if [ "$s" = operator ]; then
     env+=(-v "$kubeconfig:/etc/flotilla/kubeconfig:ro" -e KUBECONFIG=/etc/flotilla/kubeconfig
           -e FLOTILLA_OPERATOR_LEADER_ELECTION=false -e FLOTILLA_OPERATOR_INSTALL_CRDS=true)

@@ -119,4 +119,38 @@ class WorkflowApiTest {
             return rs.getLong(1);
         }
     }
+
+    @Test
+    void workflowsAndRunsAreListedByNamespace() {
+        Api.publish(
+                "list-a",
+                "one",
+                "defaults: {model: fast}\nsteps: [{id: a, agent: {prompt: \"list1: a\"}}]");
+        Api.publish(
+                "list-a",
+                "one",
+                "defaults: {model: fast}\nsteps: [{id: a, agent: {prompt: \"list1: b\"}}]");
+        Api.publish(
+                "list-b",
+                "two",
+                "defaults: {model: fast}\nsteps: [{id: a, agent: {prompt: \"list1: c\"}}]");
+        Api.given()
+                .get("/api/v1/workflows?namespace=list-a")
+                .then()
+                .statusCode(200)
+                .body("name", org.hamcrest.Matchers.contains("one"))
+                .body("revisions", org.hamcrest.Matchers.contains(2));
+        Api.given()
+                .get("/api/v1/workflows")
+                .then()
+                .body("namespace", org.hamcrest.Matchers.hasItems("list-a", "list-b"));
+        String a = Api.start("list-a/one", "{}");
+        String b = Api.start("list-b/two", "{}");
+        Api.given()
+                .get("/api/v1/runs?namespace=list-b")
+                .then()
+                .statusCode(200)
+                .body("id", org.hamcrest.Matchers.contains(b))
+                .body("id", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(a)));
+    }
 }

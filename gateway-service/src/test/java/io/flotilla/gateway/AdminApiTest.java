@@ -79,6 +79,51 @@ class AdminApiTest extends ServiceSmokeTest {
     }
 
     @Test
+    void theAdminListsATenantsScopesAndACredentialSaysWhoItIs() {
+        GatewayApi.Key a = GatewayApi.newKey("fast");
+        GatewayApi.scope(
+                "team:list-" + a.tenant(), java.util.Map.of("tenant", a.tenant(), "maxTokens", 10));
+        GatewayApi.scope("run:list-" + a.tenant(), java.util.Map.of("tenant", a.tenant()));
+        given().header("Authorization", GatewayApi.ADMIN)
+                .get("/admin/v1/scopes?tenant=" + a.tenant())
+                .then()
+                .statusCode(200)
+                .body("scope", org.hamcrest.Matchers.hasItem("team:list-" + a.tenant()))
+                .body(
+                        "scope",
+                        org.hamcrest.Matchers.not(
+                                org.hamcrest.Matchers.hasItem("run:list-" + a.tenant())))
+                .body(
+                        "tenant",
+                        org.hamcrest.Matchers.everyItem(org.hamcrest.Matchers.equalTo(a.tenant())));
+        given().header("Authorization", GatewayApi.ADMIN)
+                .get("/admin/v1/scopes?tenant=" + a.tenant() + "&runs=true")
+                .then()
+                .body("scope", org.hamcrest.Matchers.hasItem("run:list-" + a.tenant()));
+        given().header("Authorization", "Bearer " + a.secret())
+                .get("/admin/v1/scopes")
+                .then()
+                .statusCode(403);
+
+        given().header("Authorization", "Bearer " + a.secret())
+                .get("/api/v1/usage/me")
+                .then()
+                .statusCode(200)
+                .body("admin", org.hamcrest.Matchers.equalTo(false))
+                .body("tenant", org.hamcrest.Matchers.equalTo(a.tenant()))
+                .body("keyId", org.hamcrest.Matchers.equalTo(a.id()));
+        given().header("Authorization", GatewayApi.ADMIN)
+                .get("/api/v1/usage/me")
+                .then()
+                .statusCode(200)
+                .body("admin", org.hamcrest.Matchers.equalTo(true));
+        given().header("Authorization", "Bearer nobody")
+                .get("/api/v1/usage/me")
+                .then()
+                .statusCode(401);
+    }
+
+    @Test
     void adminErrorsAreProblemDocumentsThatSayWhatToFix() {
         given().contentType(ContentType.JSON)
                 .body(Map.of("id", "x"))

@@ -34,7 +34,7 @@ class AuthenticationTest {
     @Test
     void everyRouteAnswers401WithoutACredential() throws Exception {
         List<Routes.Route> routes = new ArrayList<>(Routes.jaxRs("io.flotilla.gateway"));
-        assertEquals(16, routes.size(), "the gateway's JAX-RS routes changed: " + routes);
+        assertEquals(18, routes.size(), "the gateway's JAX-RS routes changed: " + routes);
         router.getRoutes().stream()
                 .filter(r -> r.getPath() != null && r.getPath().startsWith("/v1/"))
                 .filter(r -> r.methods() != null)
@@ -46,7 +46,7 @@ class AuthenticationTest {
                                                         routes.add(
                                                                 new Routes.Route(
                                                                         m.name(), r.getPath()))));
-        assertEquals(19, routes.size(), "the OpenAI routes were not found: " + routes);
+        assertEquals(21, routes.size(), "the OpenAI routes were not found: " + routes);
         assertEquals(
                 List.of(), Hostile.openRoutes(base, routes), "routes open without a credential");
     }

@@ -99,6 +99,8 @@ class HelmChartIT {
         for (String kind :
                 List.of(
                         "deployment.apps/dry-gateway",
+                        "deployment.apps/dry-console",
+                        "service/dry-console",
                         "statefulset.apps/dry-postgres",
                         "networkpolicy.networking.k8s.io/dry-executor",
                         "poddisruptionbudget.policy/dry-registry",

@@ -50,6 +50,17 @@ public final class HttpCalls {
      */
     public static Answer call(String method, String url, String bearer, String body)
             throws IOException, InterruptedException {
+        return call(method, url, bearer, body, java.util.Map.of());
+    }
+
+    /** {@link #call(String, String, String, String)} with more request headers. */
+    public static Answer call(
+            String method,
+            String url,
+            String bearer,
+            String body,
+            java.util.Map<String, String> headers)
+            throws IOException, InterruptedException {
         HttpRequest.Builder b =
                 HttpRequest.newBuilder(URI.create(url))
                         .timeout(Duration.ofSeconds(60))
@@ -62,6 +73,7 @@ public final class HttpCalls {
         if (bearer != null) {
             b.header("Authorization", "Bearer " + bearer);
         }
+        headers.forEach(b::header);
         HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), r.body(), r.headers());
     }

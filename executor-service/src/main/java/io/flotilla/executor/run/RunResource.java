@@ -77,6 +77,7 @@ public class RunResource {
     @GET
     public List<RunStore.View> list(
             @QueryParam("workflow") String workflow,
+            @QueryParam("namespace") String namespaceParam,
             @QueryParam("status") String status,
             @QueryParam("limit") @DefaultValue("50") int limit,
             @Context SecurityContext security)
@@ -99,8 +100,15 @@ public class RunResource {
         if (ref != null) {
             caller.require(ref.namespace());
         }
+        if (namespaceParam != null) {
+            caller.require(namespaceParam);
+        }
         String namespace =
-                ref != null ? ref.namespace() : caller.admin() ? null : caller.namespace();
+                ref != null
+                        ? ref.namespace()
+                        : namespaceParam != null
+                                ? namespaceParam
+                                : caller.admin() ? null : caller.namespace();
         return queries.list(
                 namespace,
                 ref == null ? null : ref.name(),

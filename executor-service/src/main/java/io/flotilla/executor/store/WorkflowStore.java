@@ -14,7 +14,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * Every statement on {@code executor.workflow_revisions} (immutable, content-addressed specs) and
@@ -121,6 +123,37 @@ public class WorkflowStore {
                 return rs.getString(1);
             }
         }
+    }
+
+    /** A published workflow in a list: its current revision and how many it has had. */
+    public record Listed(
+            String namespace, String name, String revision, Instant updatedAt, int revisions) {}
+
+    /** Published workflows, of one namespace or (null) all, by namespace and name. */
+    public Uni<List<Listed>> list(String namespace) {
+        return pool.preparedQuery(
+                        """
+                SELECT w.namespace, w.name, w.revision, w.updated_at,
+                       (SELECT count(*) FROM executor.workflow_revisions r
+                         WHERE r.namespace = w.namespace AND r.name = w.name) AS revisions
+                  FROM executor.workflows w WHERE $1::text IS NULL OR w.namespace = $1
+                 ORDER BY w.namespace, w.name LIMIT 1000""")
+                .execute(Tuple.of(namespace))
+                .map(
+                        rows -> {
+                            List<Listed> out = new ArrayList<>();
+                            rows.forEach(
+                                    r ->
+                                            out.add(
+                                                    new Listed(
+                                                            r.getString("namespace"),
+                                                            r.getString("name"),
+                                                            r.getString("revision"),
+                                                            r.getOffsetDateTime("updated_at")
+                                                                    .toInstant(),
+                                                            r.getInteger("revisions"))));
+                            return out;
+                        });
     }
 
     /** Removes the workflow; its revisions stay for the runs pinned to them. */

@@ -15,6 +15,7 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.SecurityContext;
@@ -179,6 +180,25 @@ public class ScopeResource {
                             }
                             governor.changed(scope);
                             return read(scope);
+                        });
+    }
+
+    /**
+     * Every scope, or a tenant's (except its run scopes unless {@code runs}), by name: the
+     * console's budgets page. The admin credential only.
+     */
+    @GET
+    public Uni<List<ScopeView>> list(
+            @QueryParam("tenant") String tenant, @QueryParam("runs") boolean runs) {
+        return pool.preparedQuery(
+                        "SELECT * FROM gateway.scopes WHERE ($1::text IS NULL OR tenant_id = $1)"
+                                + " AND ($2 OR scope NOT LIKE 'run:%') ORDER BY scope LIMIT 1000")
+                .execute(Tuple.of(tenant, runs))
+                .map(
+                        rows -> {
+                            List<ScopeView> out = new ArrayList<>();
+                            rows.forEach(r -> out.add(view(r)));
+                            return out;
                         });
     }
 

@@ -44,6 +44,21 @@ public class UsageResource {
     public record Total(
             String group, long requests, long inputTokens, long outputTokens, double costUsd) {}
 
+    /**
+     * Who a credential is: the admin, or a key of a tenant (the console signs people in with it).
+     */
+    public record Me(boolean admin, String tenant, String keyId) {}
+
+    @GET
+    @Path("/me")
+    @KeysAllowed
+    public Me me(@Context SecurityContext security) {
+        Credential c = Credential.of(security);
+        return c.admin()
+                ? new Me(true, null, null)
+                : new Me(false, c.key().tenant(), c.key().keyId().toString());
+    }
+
     @GET
     @KeysAllowed
     public Uni<List<Total>> usage(
