@@ -9,6 +9,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Calls the gateway, executor and registry APIs with the console's own credentials. A failure
@@ -41,6 +47,32 @@ public class Backend {
     public JsonNode gateway(String method, String path, String body) {
         return call("gateway", config.gateway(), method, path, body, null);
     }
+
+    /** Several GETs of the gateway at once (the spend page's totals); their answers in order. */
+    public List<JsonNode> gatewayGets(List<String> paths) {
+        List<CompletableFuture<JsonNode>> calls = new ArrayList<>();
+        for (String path : paths) {
+            calls.add(CompletableFuture.supplyAsync(() -> gateway("GET", path, null), PARALLEL));
+        }
+        List<JsonNode> out = new ArrayList<>();
+        for (CompletableFuture<JsonNode> c : calls) {
+            try {
+                out.add(c.join());
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+        return out;
+    }
+
+    /** Threads for {@link #gatewayGets}: each waits on one HTTP answer. */
+    private static final ExecutorService PARALLEL =
+            Executors.newCachedThreadPool(
+                    r -> {
+                        Thread t = new Thread(r, "console-backend");
+                        t.setDaemon(true);
+                        return t;
+                    });
 
     public JsonNode executor(String method, String path, String body) {
         return call("executor", config.executor(), method, path, body, null);

@@ -150,32 +150,26 @@ public class Pages {
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
         LocalDate monthStart = today.withDayOfMonth(1);
         String tenant = v.admin() ? "" : "&tenant=" + enc(v.tenant());
-        Map<String, List<Map<String, Object>>> month = new LinkedHashMap<>();
-        for (String by : List.of("tenant", "key", "model", "day")) {
-            month.put(
-                    by,
-                    totals(
-                            backend.gateway(
-                                    "GET",
-                                    "/api/v1/usage?groupBy="
-                                            + by
-                                            + "&from="
-                                            + monthStart
-                                            + "&to="
-                                            + today
-                                            + tenant,
-                                    null)));
+        List<String> groups = List.of("tenant", "key", "model", "day");
+        List<String> paths = new ArrayList<>();
+        for (String by : groups) {
+            paths.add(
+                    "/api/v1/usage?groupBy="
+                            + by
+                            + "&from="
+                            + monthStart
+                            + "&to="
+                            + today
+                            + tenant);
         }
-        List<Map<String, Object>> todayByTenant =
-                totals(
-                        backend.gateway(
-                                "GET",
-                                "/api/v1/usage?groupBy=tenant&from="
-                                        + today
-                                        + "&to="
-                                        + today
-                                        + tenant,
-                                null));
+        paths.add("/api/v1/usage?groupBy=tenant&from=" + today + "&to=" + today + tenant);
+        paths.add("/admin/v1/scopes" + (v.admin() ? "" : "?tenant=" + enc(v.tenant())));
+        List<JsonNode> answers = backend.gatewayGets(paths);
+        Map<String, List<Map<String, Object>>> month = new LinkedHashMap<>();
+        for (int i = 0; i < groups.size(); i++) {
+            month.put(groups.get(i), totals(answers.get(i)));
+        }
+        List<Map<String, Object>> todayByTenant = totals(answers.get(4));
         double todayCost = todayByTenant.stream().mapToDouble(m -> (double) m.get("cost")).sum();
         double monthCost =
                 month.get("tenant").stream().mapToDouble(m -> (double) m.get("cost")).sum();
@@ -184,15 +178,10 @@ public class Pages {
         List<Map<String, Object>> top = new ArrayList<>(month.get("key"));
         top.sort(Comparator.comparingDouble(m -> -(double) m.get("cost")));
         List<Map<String, Object>> budgets = new ArrayList<>();
-        for (JsonNode s :
-                backend.gateway(
-                        "GET",
-                        "/admin/v1/scopes" + (v.admin() ? "" : "?tenant=" + enc(v.tenant())),
-                        null)) {
-            if (s.path("scope").asText().startsWith("tenant:")
-                    && !s.path("maxCostUsd").isNull()
-                    && !s.path("maxCostUsd").isMissingNode()) {
-                budgets.add(scopeView(s));
+        for (JsonNode scope : answers.get(5)) {
+            if (scope.path("scope").asText().startsWith("tenant:")
+                    && scope.path("maxCostUsd").isNumber()) {
+                budgets.add(scopeView(scope));
             }
         }
         return spend.data("viewer", v)
