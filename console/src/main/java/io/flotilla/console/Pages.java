@@ -44,6 +44,15 @@ public class Pages {
     private static final Set<String> STATUSES =
             Set.of("running", "succeeded", "failed", "cancelled");
 
+    /** The runs page's time filter: runs started within the last hour, day or week. */
+    private static final Map<String, Duration> WITHIN = new LinkedHashMap<>();
+
+    static {
+        WITHIN.put("1h", Duration.ofHours(1));
+        WITHIN.put("24h", Duration.ofHours(24));
+        WITHIN.put("7d", Duration.ofDays(7));
+    }
+
     private final Backend backend;
     private final Sessions sessions;
     private final ObjectMapper json;
@@ -300,18 +309,19 @@ public class Pages {
     public TemplateInstance runsPage(
             @CookieParam(Sessions.COOKIE) String cookie,
             @QueryParam("workflow") String workflowName,
-            @QueryParam("status") String status) {
+            @QueryParam("status") String status,
+            @QueryParam("within") String within) {
         Viewer v = viewer(cookie);
         StringBuilder q = new StringBuilder("/api/v1/runs?limit=200");
         if (status != null && STATUSES.contains(status)) {
             q.append("&status=").append(status);
         }
+        if (within != null && WITHIN.containsKey(within)) {
+            q.append("&since=").append(Instant.now().minus(WITHIN.get(within)));
+        }
         if (workflowName != null && !workflowName.isBlank()) {
-            String ref =
-                    workflowName.contains("/") || v.admin()
-                            ? workflowName.strip()
-                            : v.tenant() + "/" + workflowName.strip();
-            if (!v.admin() && !ref.startsWith(v.tenant() + "/")) {
+            String ref = workflowName.strip();
+            if (!v.admin()) { // a tenant's runs are those of its namespace, whatever it types
                 ref = v.tenant() + "/" + ref.substring(ref.indexOf('/') + 1);
             }
             q.append("&workflow=").append(enc(ref));
@@ -336,6 +346,8 @@ public class Pages {
                 .data("workflow", workflowName == null ? "" : workflowName)
                 .data("status", status == null ? "" : status)
                 .data("statuses", List.of("running", "succeeded", "failed", "cancelled"))
+                .data("within", within == null ? "" : within)
+                .data("withins", List.copyOf(WITHIN.keySet()))
                 .data("error", error);
     }
 

@@ -289,6 +289,14 @@ class ConsoleBrowserTest {
         signIn(key("team-a"));
         driver.get(url("/runs"));
         assertTrue(driver.getPageSource().contains(id.substring(0, 8)), "its own tenant sees it");
+        driver.get(url("/runs?workflow=private&status=succeeded&within=1h"));
+        assertTrue(
+                driver.getPageSource().contains(id.substring(0, 8)),
+                "filtered by workflow, status, time");
+        driver.get(url("/runs?workflow=private&status=failed"));
+        assertFalse(
+                driver.getPageSource().contains(id.substring(0, 8)),
+                "and not under another status");
         screenshot("runs");
     }
 

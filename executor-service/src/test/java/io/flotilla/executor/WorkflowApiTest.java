@@ -152,5 +152,23 @@ class WorkflowApiTest {
                 .statusCode(200)
                 .body("id", org.hamcrest.Matchers.contains(b))
                 .body("id", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(a)));
+        Api.given()
+                .get(
+                        "/api/v1/runs?namespace=list-b&since="
+                                + java.time.Instant.now().plusSeconds(60))
+                .then()
+                .statusCode(200)
+                .body("size()", org.hamcrest.Matchers.equalTo(0));
+        Api.given()
+                .get(
+                        "/api/v1/runs?namespace=list-b&since="
+                                + java.time.Instant.now().minusSeconds(600))
+                .then()
+                .body("id", org.hamcrest.Matchers.contains(b));
+        Api.given()
+                .get("/api/v1/runs?since=yesterday")
+                .then()
+                .statusCode(400)
+                .body("errors.field", org.hamcrest.Matchers.hasItem("since"));
     }
 }

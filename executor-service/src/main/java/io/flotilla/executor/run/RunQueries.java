@@ -48,11 +48,14 @@ public class RunQueries {
         }
     }
 
-    /** Runs newest first, filtered by namespace, workflow name and status (each optional). */
-    public List<RunStore.View> list(String namespace, String workflow, RunStatus status, int limit)
+    /**
+     * Runs newest first, filtered by namespace, workflow name, status and start (each optional).
+     */
+    public List<RunStore.View> list(
+            String namespace, String workflow, RunStatus status, java.time.Instant since, int limit)
             throws SQLException {
         try (Connection c = ds.getConnection()) {
-            return runs.list(c, namespace, workflow, status, limit);
+            return runs.list(c, namespace, workflow, status, since, limit);
         }
     }
 }

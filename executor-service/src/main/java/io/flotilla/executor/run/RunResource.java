@@ -79,12 +79,25 @@ public class RunResource {
             @QueryParam("workflow") String workflow,
             @QueryParam("namespace") String namespaceParam,
             @QueryParam("status") String status,
+            @QueryParam("since") String since,
             @QueryParam("limit") @DefaultValue("50") int limit,
             @Context SecurityContext security)
             throws SQLException {
         if (status != null && !STATUSES.contains(status)) {
             throw ProblemException.invalid(
                     List.of(new FieldError("status", "must be one of " + STATUSES)));
+        }
+        java.time.Instant from = null;
+        if (since != null) {
+            try {
+                from = java.time.OffsetDateTime.parse(since).toInstant();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw ProblemException.invalid(
+                        List.of(
+                                new FieldError(
+                                        "since",
+                                        "give an RFC 3339 time such as 2026-12-01T00:00:00Z")));
+            }
         }
         if (limit < 1 || limit > 500) {
             throw ProblemException.invalid(List.of(new FieldError("limit", "must be 1 to 500")));
@@ -113,6 +126,7 @@ public class RunResource {
                 namespace,
                 ref == null ? null : ref.name(),
                 status == null ? null : RunStatus.of(status),
+                from,
                 limit);
     }
 

@@ -295,10 +295,15 @@ public class RunStore {
 
     /**
      * Runs newest first, at most {@code limit}, of a workflow ({@code namespace} and {@code
-     * workflow}) and of a status when given (null for any).
+     * workflow}), of a status, and started since a time, each when given (null for any).
      */
     public List<View> list(
-            Connection c, String namespace, String workflow, RunStatus status, int limit)
+            Connection c,
+            String namespace,
+            String workflow,
+            RunStatus status,
+            Instant since,
+            int limit)
             throws SQLException {
         List<String> where = new ArrayList<>();
         List<Object> params = new ArrayList<>();
@@ -313,6 +318,10 @@ public class RunStore {
         if (status != null) {
             where.add("status = ?");
             params.add(status.db());
+        }
+        if (since != null) {
+            where.add("created_at >= ?");
+            params.add(java.sql.Timestamp.from(since));
         }
         return select(
                 c, where.isEmpty() ? "" : "WHERE " + String.join(" AND ", where), params, limit);
