@@ -69,7 +69,9 @@ public class Events {
                                 out.emit(sse.newEventBuilder().name("end").data("ended").build());
                                 out.complete();
                             } catch (RuntimeException e) {
-                                out.fail(e);
+                                if (!out.isCancelled()) { // a browser that left closed the stream
+                                    out.fail(e);
+                                }
                             }
                         })
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());

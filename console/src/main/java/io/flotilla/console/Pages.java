@@ -605,8 +605,21 @@ public class Pages {
                             "when",
                             s.path("when").asText("")));
         }
+        List<Map<String, Object>> revisions = new ArrayList<>();
+        for (JsonNode r :
+                backend.executor(
+                        "GET",
+                        "/api/v1/workflows/" + enc(namespace) + "/" + enc(name) + "/revisions",
+                        null)) {
+            revisions.add(
+                    Map.of(
+                            "revision", r.path("revision").asText(),
+                            "createdAt", r.path("createdAt").asText(),
+                            "runs", r.path("runs").asLong()));
+        }
         return workflow.data("viewer", v)
                 .data("page", "workflows")
+                .data("revisions", revisions)
                 .data("namespace", namespace)
                 .data("name", name)
                 .data("revision", w.path("revision").asText())

@@ -99,8 +99,14 @@ class ConsoleBrowserTest {
         driver.get(url("/login"));
         driver.findElement(By.id("token")).sendKeys(token);
         driver.findElement(By.id("signin")).click();
-        new WebDriverWait(driver, Duration.ofSeconds(10))
-                .until(ExpectedConditions.urlContains("/spend"));
+        waitUp(Duration.ofSeconds(10)).until(ExpectedConditions.urlContains("/spend"));
+    }
+
+    /** A wait that looks again when htmx replaced the element under it. */
+    private static WebDriverWait waitUp(Duration atMost) {
+        WebDriverWait wait = new WebDriverWait(driver, atMost);
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        return wait;
     }
 
     private static void screenshot(String name) throws Exception {
@@ -110,8 +116,19 @@ class ConsoleBrowserTest {
         Files.write(dir.resolve(name + ".png"), png);
     }
 
+    /** The text of an element, read again when htmx replaced it meanwhile. */
     private static String text(String id) {
-        return driver.findElement(By.id(id)).getText();
+        return waitUp(Duration.ofSeconds(5)).until(d -> d.findElement(By.id(id)).getText());
+    }
+
+    /** Clicks an element, found again when htmx replaced it meanwhile. */
+    private static void click(By by) {
+        waitUp(Duration.ofSeconds(5))
+                .until(
+                        d -> {
+                            d.findElement(by).click();
+                            return true;
+                        });
     }
 
     private static void publish(String namespace, String name, String spec) throws Exception {
@@ -165,7 +182,7 @@ class ConsoleBrowserTest {
         ((JavascriptExecutor) driver).executeScript("window.notReloaded = true;");
         screenshot("run-running");
 
-        new WebDriverWait(driver, Duration.ofSeconds(30))
+        waitUp(Duration.ofSeconds(30))
                 .until(ExpectedConditions.textToBe(By.id("run-status"), "succeeded"));
         assertEquals(
                 Boolean.TRUE,
@@ -229,7 +246,7 @@ class ConsoleBrowserTest {
         driver.get(url("/scopes"));
         driver.findElement(By.cssSelector("[id='scope-" + scope + "'] button.pause")).click();
         driver.switchTo().alert().accept();
-        new WebDriverWait(driver, Duration.ofSeconds(10))
+        waitUp(Duration.ofSeconds(10))
                 .until(d -> d.findElement(By.id("scope-" + scope)).getText().contains("paused"));
         screenshot("scopes-paused");
 
@@ -246,7 +263,7 @@ class ConsoleBrowserTest {
 
         driver.findElement(By.cssSelector("[id='scope-" + scope + "'] button.resume")).click();
         driver.switchTo().alert().accept();
-        new WebDriverWait(driver, Duration.ofSeconds(10))
+        waitUp(Duration.ofSeconds(10))
                 .until(d -> d.findElement(By.id("scope-" + scope)).getText().contains("active"));
         assertEquals(200, budgeted(scope, chat));
     }
@@ -331,14 +348,46 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    void aStepIsApprovedAndARunCancelledFromTheirPages() throws Exception {
+        publish("team-a", "decide", "{\"steps\":[{\"id\":\"approve\",\"approval\":{}}]}");
+        String approved = start("team-a/decide", "{}");
+        String cancelled = start("team-a/decide", "{}");
+        for (String id : new String[] {approved, cancelled}) {
+            await().atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> run(id).toString().contains("awaiting_approval"));
+        }
+        signIn(Services.GATEWAY_ADMIN);
+        driver.get(url("/runs/" + approved));
+        screenshot("run-awaiting-approval");
+        click(By.cssSelector("button.approve"));
+        waitUp(Duration.ofSeconds(20))
+                .until(ExpectedConditions.textToBe(By.id("run-status"), "succeeded"));
+        assertEquals(
+                "console:admin",
+                run(approved).get("steps").get(0).get("output").get("by").asText(),
+                "the decision names who took it");
+
+        driver.get(url("/runs/" + cancelled));
+        click(By.id("cancel"));
+        driver.switchTo().alert().accept();
+        waitUp(Duration.ofSeconds(20))
+                .until(ExpectedConditions.textToBe(By.id("run-status"), "cancelled"));
+        assertEquals("cancelled", ended(cancelled).get("status").asText());
+    }
+
+    @Test
     void everyPageRendersForTheAdmin() throws Exception {
+        publish("team-a", "decide", "{\"steps\":[{\"id\":\"approve\",\"approval\":{}}]}");
         signIn(Services.GATEWAY_ADMIN);
         for (String page : new String[] {"workflows", "agents", "providers", "scopes", "runs"}) {
             driver.get(url("/" + page));
             assertTrue(driver.findElement(By.tagName("h1")).isDisplayed(), page);
             screenshot(page);
         }
-        driver.get(url("/workflows/team-a/live"));
+        driver.get(url("/workflows/team-a/decide"));
+        assertTrue(text("revisions").contains("(current)"), "the revisions are listed");
+        assertTrue(text("spec").contains("\"approval\""), "and the spec is shown");
         screenshot("workflow");
     }
 }

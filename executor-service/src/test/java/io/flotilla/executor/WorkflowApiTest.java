@@ -144,6 +144,13 @@ class WorkflowApiTest {
                 .get("/api/v1/workflows")
                 .then()
                 .body("namespace", org.hamcrest.Matchers.hasItems("list-a", "list-b"));
+        Api.given()
+                .get("/api/v1/workflows/list-a/one/revisions")
+                .then()
+                .statusCode(200)
+                .body("size()", org.hamcrest.Matchers.equalTo(2))
+                .body("runs", org.hamcrest.Matchers.contains(0, 0));
+        Api.given().get("/api/v1/workflows/list-a/none/revisions").then().statusCode(404);
         String a = Api.start("list-a/one", "{}");
         String b = Api.start("list-b/two", "{}");
         Api.given()

@@ -156,6 +156,34 @@ public class WorkflowStore {
                         });
     }
 
+    /** A revision of a workflow: when it was first published, and how many runs it has. */
+    public record Revision(String revision, Instant createdAt, long runs) {}
+
+    /** Every revision of a workflow, newest first. */
+    public Uni<List<Revision>> revisions(String namespace, String name) {
+        return pool.preparedQuery(
+                        """
+                SELECT r.revision, r.created_at,
+                       (SELECT count(*) FROM executor.runs u
+                         WHERE u.namespace = r.namespace AND u.workflow = r.name AND u.revision = r.revision) AS runs
+                  FROM executor.workflow_revisions r WHERE r.namespace = $1 AND r.name = $2
+                 ORDER BY r.created_at DESC LIMIT 100""")
+                .execute(Tuple.of(namespace, name))
+                .map(
+                        rows -> {
+                            List<Revision> out = new ArrayList<>();
+                            rows.forEach(
+                                    r ->
+                                            out.add(
+                                                    new Revision(
+                                                            r.getString("revision"),
+                                                            r.getOffsetDateTime("created_at")
+                                                                    .toInstant(),
+                                                            r.getLong("runs"))));
+                            return out;
+                        });
+    }
+
     /** Removes the workflow; its revisions stay for the runs pinned to them. */
     public Uni<Boolean> delete(String namespace, String name) {
         return pool.preparedQuery(

@@ -85,6 +85,24 @@ public class WorkflowResource {
                         });
     }
 
+    /** Every revision of the workflow, newest first, with how many runs each has. */
+    @GET
+    @Path("/revisions")
+    public Uni<List<WorkflowStore.Revision>> revisions(
+            @PathParam("namespace") String namespace,
+            @PathParam("name") String name,
+            @Context SecurityContext security) {
+        names(namespace, name, security);
+        return store.revisions(namespace, name)
+                .map(
+                        r -> {
+                            if (r.isEmpty()) {
+                                throw notFound(namespace, name);
+                            }
+                            return r;
+                        });
+    }
+
     @DELETE
     public Uni<RestResponse<Void>> delete(
             @PathParam("namespace") String namespace,

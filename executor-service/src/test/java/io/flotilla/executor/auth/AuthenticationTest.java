@@ -53,7 +53,7 @@ class AuthenticationTest {
     @Test
     void everyRouteAnswers401WithoutACredential() throws Exception {
         List<Routes.Route> routes = Routes.jaxRs("io.flotilla.executor");
-        assertEquals(10, routes.size(), "the executor's routes changed: " + routes);
+        assertEquals(11, routes.size(), "the executor's routes changed: " + routes);
         assertEquals(
                 List.of(), Hostile.openRoutes(base, routes), "routes open without a credential");
     }
