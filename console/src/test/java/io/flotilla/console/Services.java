@@ -22,12 +22,15 @@ public class Services implements QuarkusTestResourceLifecycleManager {
     static final String REGISTRY_ADMIN = "console-it-registry-admin";
 
     private final List<ServiceProcess> processes = new ArrayList<>();
+    private TestPostgres pg;
+    private String database;
 
     @Override
     public Map<String, String> start() {
         try {
-            TestPostgres pg = TestPostgres.server();
-            String db = pg.createDatabase();
+            pg = TestPostgres.server();
+            database = pg.createDatabase();
+            String db = database;
             ServiceProcess registry =
                     start(
                             pg,
@@ -114,6 +117,9 @@ public class Services implements QuarkusTestResourceLifecycleManager {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (database != null) {
+            pg.dropDatabase(database);
         }
     }
 }
