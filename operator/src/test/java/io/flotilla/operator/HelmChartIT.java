@@ -117,7 +117,7 @@ class HelmChartIT {
         api.kubectl("create", "namespace", "helm-real");
         helm("install", "real", CHART, "-n", "helm-real", "--set", "postgres.enabled=true");
         assertEquals(
-                "real-executor real-gateway real-operator real-registry",
+                "real-console real-executor real-gateway real-operator real-registry",
                 api.kubectl(
                                 "get",
                                 "deployments",
