@@ -186,6 +186,11 @@ public class Pages {
                 month.get("tenant").stream().mapToLong(m -> (long) m.get("tokens")).sum();
         List<Map<String, Object>> top = new ArrayList<>(month.get("key"));
         top.sort(Comparator.comparingDouble(m -> -(double) m.get("cost")));
+        top = top.subList(0, Math.min(10, top.size()));
+        Map<String, String> keyNames = keyNames(v);
+        for (Map<String, Object> m : top) {
+            m.put("name", keyNames.getOrDefault((String) m.get("group"), "(a deleted key)"));
+        }
         List<Map<String, Object>> budgets = new ArrayList<>();
         for (JsonNode scope : answers.get(5)) {
             if (scope.path("scope").asText().startsWith("tenant:")
@@ -204,8 +209,36 @@ public class Pages {
                 .data("byModel", month.get("model"))
                 .data("byDay", bars(month.get("day")))
                 .data("chartWidth", 20 + 24 * month.get("day").size())
-                .data("top", top.subList(0, Math.min(10, top.size())))
+                .data("top", top)
                 .data("budgets", budgets);
+    }
+
+    /**
+     * Key ids to "tenant / key name" for the spend page: the viewer's tenant's keys, or (the admin)
+     * those of the first 50 tenants, asked at once.
+     */
+    private Map<String, String> keyNames(Viewer v) {
+        List<String> tenants = new ArrayList<>();
+        if (v.admin()) {
+            for (JsonNode t : backend.gateway("GET", "/admin/v1/tenants", null)) {
+                if (tenants.size() < 50) {
+                    tenants.add(t.path("id").asText());
+                }
+            }
+        } else {
+            tenants.add(v.tenant());
+        }
+        Map<String, String> names = new LinkedHashMap<>();
+        List<String> paths =
+                tenants.stream().map(t -> "/admin/v1/tenants/" + enc(t) + "/keys").toList();
+        for (JsonNode keys : backend.gatewayGets(paths)) {
+            for (JsonNode k : keys) {
+                names.put(
+                        k.path("id").asText(),
+                        k.path("tenant").asText() + " / " + k.path("name").asText());
+            }
+        }
+        return names;
     }
 
     /** Usage rows as {group, requests, tokens, cost, costText}. */
@@ -244,17 +277,23 @@ public class Pages {
 
     @GET
     @Path("scopes")
-    public TemplateInstance scopesPage(@CookieParam(Sessions.COOKIE) String cookie) {
+    public TemplateInstance scopesPage(
+            @CookieParam(Sessions.COOKIE) String cookie, @QueryParam("runs") boolean runs) {
         Viewer v = viewer(cookie);
         List<Map<String, Object>> list = new ArrayList<>();
         for (JsonNode s :
                 backend.gateway(
                         "GET",
-                        "/admin/v1/scopes" + (v.admin() ? "" : "?tenant=" + enc(v.tenant())),
+                        "/admin/v1/scopes?runs="
+                                + runs
+                                + (v.admin() ? "" : "&tenant=" + enc(v.tenant())),
                         null)) {
             list.add(scopeView(s));
         }
-        return scopes.data("viewer", v).data("page", "scopes").data("scopes", list);
+        return scopes.data("viewer", v)
+                .data("page", "scopes")
+                .data("scopes", list)
+                .data("runs", runs);
     }
 
     @POST

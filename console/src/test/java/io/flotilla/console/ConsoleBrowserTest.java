@@ -227,6 +227,9 @@ class ConsoleBrowserTest {
         assertEquals(Pages.usd(cost), text("month"));
         assertEquals(String.valueOf(tokens), text("month-tokens"));
         assertTrue(driver.findElement(By.id("by-tenant")).getText().contains("team-a"));
+        assertTrue(
+                text("top").contains("team-a / people"),
+                "top spenders by key name: " + text("top"));
         screenshot("spend");
     }
 
