@@ -3,6 +3,7 @@ package io.flotilla.console;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.inject.Singleton;
+import jakarta.ws.rs.NotFoundException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -92,6 +93,29 @@ public class Backend {
             }
             throw f;
         }
+    }
+
+    /**
+     * The run, if the viewer may see it (a tenant: the runs of its namespace); a 404 otherwise, as
+     * if another tenant's run did not exist.
+     */
+    public JsonNode visibleRun(Viewer v, String id) {
+        if (!id.matches("[0-9a-f-]{36}")) {
+            throw new NotFoundException();
+        }
+        JsonNode r;
+        try {
+            r = executor("GET", "/api/v1/runs/" + id, null);
+        } catch (Failed f) {
+            if (f.status == 404) {
+                throw new NotFoundException();
+            }
+            throw f;
+        }
+        if (!v.admin() && !r.path("workflow").asText().startsWith(v.tenant() + "/")) {
+            throw new NotFoundException();
+        }
+        return r;
     }
 
     /** The executor's event stream of a run (server-sent events), as lines. */

@@ -38,18 +38,16 @@ public class Events {
             @PathParam("id") String id,
             @Context Sse sse) {
         Viewer v = sessions.read(cookie);
-        if (v == null || !id.matches("[0-9a-f-]{36}")) {
+        if (v == null) {
             throw new NotFoundException();
         }
         return Multi.createFrom()
                 .<OutboundSseEvent>emitter(
                         out -> {
-                            if (!v.admin()
-                                    && !backend.executor("GET", "/api/v1/runs/" + id, null)
-                                            .path("workflow")
-                                            .asText()
-                                            .startsWith(v.tenant() + "/")) {
-                                out.fail(new NotFoundException());
+                            try {
+                                backend.visibleRun(v, id);
+                            } catch (RuntimeException e) {
+                                out.fail(e);
                                 return;
                             }
                             HttpResponse<Stream<String>> events = backend.runEvents(id);

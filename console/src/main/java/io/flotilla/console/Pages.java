@@ -395,13 +395,7 @@ public class Pages {
     public TemplateInstance runPage(
             @CookieParam(Sessions.COOKIE) String cookie, @PathParam("id") String id) {
         Viewer v = viewer(cookie);
-        JsonNode r = visibleRun(v, id);
-        List<Map<String, Object>> stepList = stepViews(r);
-        return run.data("viewer", v)
-                .data("page", "runs")
-                .data("run", runView(r))
-                .data("steps", stepList)
-                .data("timelineHeight", 8 + 18 * stepList.size());
+        return withRun(run.data("viewer", v).data("page", "runs"), backend.visibleRun(v, id));
     }
 
     @GET
@@ -409,9 +403,13 @@ public class Pages {
     public TemplateInstance stepsFragment(
             @CookieParam(Sessions.COOKIE) String cookie, @PathParam("id") String id) {
         Viewer v = viewer(cookie);
-        JsonNode r = visibleRun(v, id);
+        return withRun(steps.instance(), backend.visibleRun(v, id));
+    }
+
+    /** What the run page and its steps fragment show of a run. */
+    private TemplateInstance withRun(TemplateInstance page, JsonNode r) {
         List<Map<String, Object>> stepList = stepViews(r);
-        return steps.data("run", runView(r))
+        return page.data("run", runView(r))
                 .data("steps", stepList)
                 .data("timelineHeight", 8 + 18 * stepList.size());
     }
@@ -421,7 +419,7 @@ public class Pages {
     public Response cancel(
             @CookieParam(Sessions.COOKIE) String cookie, @PathParam("id") String id) {
         Viewer v = viewer(cookie);
-        visibleRun(v, id);
+        backend.visibleRun(v, id);
         backend.executor("POST", "/api/v1/runs/" + enc(id) + "/cancel", null);
         return Response.seeOther(URI.create("/runs/" + enc(id))).build();
     }
@@ -436,7 +434,7 @@ public class Pages {
             @FormParam("item") Integer item,
             @FormParam("comment") String comment) {
         Viewer v = viewer(cookie);
-        visibleRun(v, id);
+        backend.visibleRun(v, id);
         var body = json.createObjectNode().put("by", "console:" + v.name());
         if (comment != null && !comment.isBlank()) {
             body.put("comment", comment);
@@ -452,26 +450,6 @@ public class Pages {
                         + (item == null ? "" : "?item=" + item),
                 body.toString());
         return Response.seeOther(URI.create("/runs/" + enc(id))).build();
-    }
-
-    /** The run, if the viewer may see it (a tenant: runs of its namespace); else 404. */
-    private JsonNode visibleRun(Viewer v, String id) {
-        if (!id.matches("[0-9a-f-]{36}")) {
-            throw new NotFoundException();
-        }
-        JsonNode r;
-        try {
-            r = backend.executor("GET", "/api/v1/runs/" + id, null);
-        } catch (Backend.Failed f) {
-            if (f.status == 404) {
-                throw new NotFoundException();
-            }
-            throw f;
-        }
-        if (!v.admin() && !r.path("workflow").asText().startsWith(v.tenant() + "/")) {
-            throw new NotFoundException(); // another tenant's: as if it did not exist
-        }
-        return r;
     }
 
     private Map<String, Object> runView(JsonNode r) {

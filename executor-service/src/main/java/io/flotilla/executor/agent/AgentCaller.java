@@ -175,6 +175,7 @@ public class AgentCaller implements StepKind {
         int maxCalls = agent.maxToolCalls() == null ? DEFAULT_TOOL_CALLS : agent.maxToolCalls();
         Journal journal = e.journal();
         Conversation conversation = new Conversation(journal.entries());
+        int toolTokens = TokenEstimator.count(json.valueToTree(call.tools).toString());
         WorkflowSpec.Context context = e.spec().context();
         while (true) {
             for (JsonNode pending : conversation.pendingCalls()) {
@@ -194,7 +195,7 @@ public class AgentCaller implements StepKind {
                     conversation.fit(
                             e.step().id(),
                             base,
-                            TokenEstimator.count(json.valueToTree(call.tools).toString()),
+                            toolTokens,
                             context == null ? null : context.maxTokens(),
                             context == null ? null : context.strategy(),
                             (text, room) ->

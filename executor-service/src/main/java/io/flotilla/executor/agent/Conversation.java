@@ -121,7 +121,8 @@ final class Conversation {
             return messages(base, summary, 0, exchanges, Integer.MAX_VALUE);
         }
         int fixed = PRIMER + reserved + tokens(base);
-        if (fits(fixed, summary, 0, exchanges, maxTokens)) {
+        int[] sizes = sizes(exchanges);
+        if (total(fixed, summary, 0, sizes) <= maxTokens) {
             return messages(base, summary, 0, exchanges, Integer.MAX_VALUE);
         }
         String mode = strategy == null ? "fail" : strategy;
@@ -168,16 +169,17 @@ final class Conversation {
             record.accept(entry);
             entries.add(entry);
             exchanges = List.of(latest);
-            if (fits(fixed, summary, 0, exchanges, maxTokens)) {
+            sizes = new int[] {sizes[sizes.length - 1]};
+            if (total(fixed, summary, 0, sizes) <= maxTokens) {
                 return messages(base, summary, 0, exchanges, Integer.MAX_VALUE);
             }
         }
         int dropped = 0;
         while (dropped < exchanges.size() - 1
-                && !fits(fixed, summary, dropped, exchanges, maxTokens)) {
+                && total(fixed, summary, dropped, sizes) > maxTokens) {
             dropped++;
         }
-        if (fits(fixed, summary, dropped, exchanges, maxTokens)) {
+        if (total(fixed, summary, dropped, sizes) <= maxTokens) {
             return messages(base, summary, dropped, exchanges, Integer.MAX_VALUE);
         }
         // only the latest exchange is left: its results share what room remains
@@ -204,10 +206,32 @@ final class Conversation {
         return messages(base, summary, dropped, exchanges, share);
     }
 
-    private boolean fits(
-            int fixed, String summary, int dropped, List<List<JsonNode>> exchanges, int max) {
-        return fixed + tokens(messages(List.of(), summary, dropped, exchanges, Integer.MAX_VALUE))
-                <= max;
+    /** The tokens of each exchange's messages, counted once per fit. */
+    private static int[] sizes(List<List<JsonNode>> exchanges) {
+        int[] sizes = new int[exchanges.size()];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] =
+                    tokens(
+                            messages(
+                                    List.of(),
+                                    null,
+                                    0,
+                                    List.of(exchanges.get(i)),
+                                    Integer.MAX_VALUE));
+        }
+        return sizes;
+    }
+
+    /**
+     * The tokens sent without the first {@code dropped} exchanges: the fixed part, the summary and
+     * the note of what was dropped, and the exchanges that stay.
+     */
+    private static int total(int fixed, String summary, int dropped, int[] sizes) {
+        int total = fixed + tokens(messages(List.of(), summary, dropped, List.of(), 0));
+        for (int i = dropped; i < sizes.length; i++) {
+            total += sizes[i];
+        }
+        return total;
     }
 
     /** The exchanges from entry {@code from} on, summaries left out. */
