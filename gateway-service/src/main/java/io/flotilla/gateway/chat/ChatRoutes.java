@@ -17,7 +17,6 @@ import io.flotilla.gateway.route.RouteTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -147,7 +146,7 @@ public class ChatRoutes {
                             "the body must be a JSON object (see the OpenAI API reference); it could not be parsed"));
             return;
         }
-        Span span = spans.request(isChat ? "chat" : "embeddings", request);
+        Span span = spans.request(ctx, isChat ? "chat" : "embeddings", request);
         Exchange exchange =
                 new Exchange(
                         ctx, request, isChat, span, chat, governor, ledger, meters, idempotency);
@@ -158,12 +157,11 @@ public class ChatRoutes {
                         ok -> record(timer, ctx, isChat, exchange),
                         failure -> {
                             // before the answer: it ends the request's span
-                            span.setAttribute(
-                                    "error.type",
+                            GenAiSpans.failed(
+                                    span,
                                     failure instanceof OpenAiError e
                                             ? String.valueOf(e.status())
                                             : failure.getClass().getSimpleName());
-                            span.setStatus(StatusCode.ERROR);
                             fail(ctx, failure);
                             record(timer, ctx, isChat, exchange);
                             exchange.releaseKey();

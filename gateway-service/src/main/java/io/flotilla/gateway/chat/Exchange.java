@@ -13,7 +13,6 @@ import io.flotilla.gateway.openai.RateHeaders;
 import io.flotilla.gateway.route.Target;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
@@ -91,7 +90,7 @@ final class Exchange {
      */
     Uni<Void> run(Keys.Caller who) {
         caller = who;
-        span.setAttribute("flotilla.tenant", caller.tenant());
+        span.setAttribute(GenAiSpans.TENANT, caller.tenant());
         String key = ctx.request().getHeader("Idempotency-Key");
         if (key == null || !isChat) {
             return execute();
@@ -116,7 +115,7 @@ final class Exchange {
 
     /** Answers a repeat of an Idempotency-Key with the first request's response. */
     private void replay(Idempotency.Replay replay) {
-        span.setAttribute("flotilla.idempotent_replay", true);
+        span.setAttribute(GenAiSpans.REPLAYED, true);
         HttpServerResponse response = ctx.response();
         if (!response.closed()) {
             response.putHeader("Content-Type", replay.contentType())
@@ -212,7 +211,7 @@ final class Exchange {
         long out = usage.path("completion_tokens").asLong();
         long cached = Governor.cachedTokens(usage);
         long cost = Governor.costMicros(target, in, cached, out);
-        GenAiSpans.usage(span, target.model(), usage);
+        GenAiSpans.usage(span, target.model(), in, out);
         HttpServerResponse response = ctx.response();
         headers(response, result);
         String costUsd = usd(cost);
@@ -304,8 +303,7 @@ final class Exchange {
                                                     "target",
                                                     target.id())
                                             .increment();
-                                    span.setAttribute("error.type", "stream_interrupted");
-                                    span.setStatus(StatusCode.ERROR);
+                                    GenAiSpans.failed(span, "stream_interrupted");
                                     settleStream(count, reported[0], 502);
                                     endWithError(
                                             response,
@@ -357,15 +355,11 @@ final class Exchange {
                 reported != null
                         ? Math.max(reported.path("completion_tokens").asLong(), 0)
                         : count.tokens();
-        if (reported != null) {
-            GenAiSpans.usage(span, target.model(), reported);
-        } else {
+        if (reported == null) {
             meters.counter("flotilla.gateway.streams.counted_locally", "target", target.id())
                     .increment();
-            span.setAttribute("gen_ai.response.model", target.model());
-            span.setAttribute("gen_ai.usage.input_tokens", in);
-            span.setAttribute("gen_ai.usage.output_tokens", out);
         }
+        GenAiSpans.usage(span, target.model(), in, out);
         settle(in, Governor.cachedTokens(reported), out, status, true);
     }
 
