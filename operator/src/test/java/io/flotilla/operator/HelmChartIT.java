@@ -62,6 +62,19 @@ class HelmChartIT {
         KubeApiServer.CommandFailed noDatabase =
                 assertThrows(KubeApiServer.CommandFailed.class, () -> helm("template", "x", CHART));
         assertTrue(noDatabase.output.contains("database.url is required"), noDatabase.output);
+        KubeApiServer.CommandFailed ratio =
+                assertThrows(
+                        KubeApiServer.CommandFailed.class,
+                        () ->
+                                helm(
+                                        "template",
+                                        "x",
+                                        CHART,
+                                        "--set",
+                                        "postgres.enabled=true",
+                                        "--set",
+                                        "tracing.samplingRatio=1.5"));
+        assertTrue(ratio.output.contains("samplingRatio"), ratio.output);
     }
 
     @Test
@@ -80,7 +93,11 @@ class HelmChartIT {
                         "--set",
                         "executor.tools.allowedHosts={api.example.com,.internal.example.com}",
                         "--set",
-                        "executor.tools.secretNamespaces={helm-dry}");
+                        "executor.tools.secretNamespaces={helm-dry}",
+                        "--set",
+                        "tracing.endpoint=http://otel-collector.observability:4318",
+                        "--set",
+                        "tracing.samplingRatio=0.25");
         // 1.20 has neither policy/v1 nor autoscaling/v2: the chart falls back by capability
         assertTrue(rendered.contains("apiVersion: policy/v1beta1"), "PDBs as policy/v1beta1");
         assertTrue(rendered.contains("apiVersion: autoscaling/v2beta2"), "HPA as v2beta2");
@@ -91,6 +108,13 @@ class HelmChartIT {
                         "name: FLOTILLA_EXECUTOR_TOOLS_ALLOWED_HOSTS\n              value:"
                                 + " \"api.example.com,.internal.example.com\""),
                 "the tools' egress allow-list reaches the executor");
+        assertTrue(
+                rendered.contains(
+                                "name: QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\n              value:"
+                                        + " \"http://otel-collector.observability:4318\"")
+                        && rendered.contains(
+                                "name: QUARKUS_OTEL_TRACES_SAMPLER_ARG\n              value: \"0.25\""),
+                "tracing's endpoint and ratio reach the services");
         Path file = Files.createTempFile("rendered", ".yaml");
         Files.writeString(file, rendered);
         api.kubectl("apply", "-f", "../k8s/crds/");
