@@ -112,7 +112,8 @@ public class Backend {
             }
             throw f;
         }
-        if (!v.admin() && !r.path("workflow").asText().startsWith(v.tenant() + "/")) {
+        String workflow = r.path("workflow").asText(); // <namespace>/<name>
+        if (!v.sees(workflow.substring(0, Math.max(workflow.indexOf('/'), 0)))) {
             throw new NotFoundException();
         }
         return r;

@@ -304,7 +304,7 @@ public class Pages {
             @FormParam("scope") String scope) {
         Viewer v = viewer(cookie);
         JsonNode s = backend.gateway("GET", "/admin/v1/scopes/" + enc(scope), null);
-        if (!v.admin() && !s.path("tenant").asText().equals(v.tenant())) {
+        if (!v.sees(s.path("tenant").asText())) {
             throw new NotFoundException();
         }
         backend.gateway("POST", "/admin/v1/scopes/" + enc(scope) + "/" + action, null);
@@ -582,7 +582,7 @@ public class Pages {
             @PathParam("namespace") String namespace,
             @PathParam("name") String name) {
         Viewer v = viewer(cookie);
-        if (!v.admin() && !namespace.equals(v.tenant())) {
+        if (!v.sees(namespace)) {
             throw new NotFoundException();
         }
         JsonNode w;

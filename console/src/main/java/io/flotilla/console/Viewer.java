@@ -7,9 +7,12 @@ package io.flotilla.console;
  */
 public record Viewer(boolean admin, String tenant) {
 
-    /** The namespace whose runs the viewer sees; null: all. */
-    public String namespace() {
-        return admin ? null : tenant;
+    /**
+     * Whether the viewer may see what belongs to {@code owner} (a tenant, or the namespace named
+     * like it): the admin sees all, a tenant its own. The console's one visibility rule.
+     */
+    public boolean sees(String owner) {
+        return admin || tenant.equals(owner);
     }
 
     public String name() {

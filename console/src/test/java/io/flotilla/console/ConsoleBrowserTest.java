@@ -297,6 +297,8 @@ class ConsoleBrowserTest {
         driver.get(url("/runs/" + id));
         assertFalse(driver.getPageSource().contains("A secret plan"), "nor shown");
         assertTrue(driver.findElements(By.id("run-status")).isEmpty(), "the run page answers 404");
+        driver.get(url("/workflows/team-a/private"));
+        assertFalse(driver.getPageSource().contains("A secret plan"), "nor its workflow's spec");
         driver.get(url("/spend"));
         assertFalse(
                 driver.findElement(By.id("by-tenant")).getText().contains("team-a"),
@@ -309,6 +311,8 @@ class ConsoleBrowserTest {
         signIn(key("team-a"));
         driver.get(url("/runs"));
         assertTrue(driver.getPageSource().contains(id.substring(0, 8)), "its own tenant sees it");
+        driver.get(url("/workflows/team-a/private"));
+        assertTrue(driver.getPageSource().contains("A secret plan"), "and its workflow's spec");
         driver.get(url("/runs?workflow=private&status=succeeded&within=1h"));
         assertTrue(
                 driver.getPageSource().contains(id.substring(0, 8)),
