@@ -127,7 +127,7 @@ TRACED_REQUESTS=$(curl -fs "http://127.0.0.1:$GW_TRACE/q/metrics" | awk '/^http_
 echo "slices leased by the governed gateway: $(curl -fs "http://127.0.0.1:$GW/q/metrics" | awk '/^flotilla_gateway_governance_slices_leased_total/ {print $2}')"
 # a graceful stop returns every slice and writes every queued ledger row: then the books must agree
 kill -TERM "${GOVERNED[@]}"; for p in "${GOVERNED[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.2; done; done
-echo "the traced gateway served $TRACED_REQUESTS requests (2 spans each); the receiver got $(curl -fs "http://127.0.0.1:$OTLP/")"
+echo "the traced gateway served $TRACED_REQUESTS requests (one span each, more for a failed upstream call); the receiver got $(curl -fs "http://127.0.0.1:$OTLP/")"
 echo "after both governed gateways stopped: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc "SELECT format('tenant:bench charged %s tokens, %s still reserved; ledger %s rows (by status: %s) holding %s tokens; agree: %s',
     s.used_tokens, s.reserved_tokens, l.n, l.statuses, l.tokens, s.used_tokens = l.tokens AND s.reserved_tokens = 0)
   FROM gateway.scopes s, (SELECT count(*) n, sum(input_tokens + output_tokens) tokens,

@@ -52,7 +52,7 @@ public class Attempts {
         }
     }
 
-    /** Tries the targets; each call gets an attempt span under {@code span}. */
+    /** Tries the targets; each call is recorded on the request span {@code span} (GenAiSpans). */
     public <T> Uni<Result<T>> run(
             String alias,
             List<Target> order,
@@ -63,13 +63,13 @@ public class Attempts {
         return next(
                 state,
                 target -> {
-                    Span attempt = spans.attempt(span, operation, target);
                     long start = System.nanoTime();
                     return call.apply(target)
                             .onItemOrFailure()
                             .invoke(
                                     (item, failure) -> {
-                                        GenAiSpans.endAttempt(attempt, failure);
+                                        long elapsed = System.nanoTime() - start;
+                                        spans.attempted(span, operation, target, elapsed, failure);
                                         meters.timer(
                                                         "flotilla.gateway.upstream",
                                                         "target",
@@ -85,7 +85,7 @@ public class Attempts {
                                                                                 .toLowerCase()
                                                                         : "error")
                                                 .record(
-                                                        System.nanoTime() - start,
+                                                        elapsed,
                                                         java.util.concurrent.TimeUnit.NANOSECONDS);
                                     });
                 });

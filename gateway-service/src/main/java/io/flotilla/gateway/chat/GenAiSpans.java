@@ -6,7 +6,6 @@ import io.flotilla.gateway.route.Target;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -22,9 +21,11 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * The gateway's spans: one SERVER span per HTTP request, which on {@code /v1} carries the
- * OpenTelemetry GenAI attributes (operation and alias), and one CLIENT span per upstream attempt
- * (provider system and target model). Attributes carry models, token counts and outcomes, never
- * prompt or completion text, never keys.
+ * OpenTelemetry GenAI attributes (operation, alias, and the provider system, target and usage of
+ * the call that answered), and one CLIENT span for each upstream call that failed (a retry or a
+ * fallback followed, or the request failed with it). A request answered at the first try is one
+ * span. Attributes carry models, token counts and outcomes, never prompt or completion text, never
+ * keys.
  *
  * <p>The server span is this class's, not Quarkus' Vert.x HTTP instrumentation's (switched off in
  * application.properties), whose span start and end and dozen-odd HTTP attributes were most of what
@@ -167,39 +168,49 @@ public class GenAiSpans {
     }
 
     /**
-     * The span of one call to one target, child of the request span; none (an invalid span) when
-     * the request is not traced or not sampled.
+     * Records one call to one target, after it ended. The call that answered is described on the
+     * request span itself (provider system, target, server address), so a request answered at the
+     * first try costs one span; each call that failed becomes a CLIENT span of its own under the
+     * request span, from its start to its end, with the kind of failure. Untraced, nothing.
      */
-    public Span attempt(Span request, String operation, Target target) {
+    public void attempted(
+            Span request, String operation, Target target, long elapsedNanos, Throwable failure) {
         if (!request.isRecording()) {
-            return Span.getInvalid();
+            return;
         }
-        SpanBuilder span =
+        if (failure == null) {
+            describe(request, target);
+            return;
+        }
+        java.time.Instant now = java.time.Instant.now();
+        long end =
+                java.util.concurrent.TimeUnit.SECONDS.toNanos(now.getEpochSecond()) + now.getNano();
+        Span span =
                 tracer.spanBuilder(operation + " " + target.model())
                         .setParent(Context.root().with(request))
                         .setSpanKind(SpanKind.CLIENT)
+                        .setStartTimestamp(
+                                end - elapsedNanos, java.util.concurrent.TimeUnit.NANOSECONDS)
                         .setAttribute(OPERATION, operation)
-                        .setAttribute(SYSTEM, system(target.kind()))
                         .setAttribute(REQUEST_MODEL, target.model())
-                        .setAttribute(TARGET, target.id());
+                        .startSpan();
+        describe(span, target);
+        failed(
+                span,
+                failure instanceof UpstreamFailure f
+                        ? f.label()
+                        : failure.getClass().getSimpleName());
+        span.end(end, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private void describe(Span span, Target target) {
+        span.setAttribute(SYSTEM, system(target.kind()));
+        span.setAttribute(TARGET, target.id());
         if (target.baseUrl() != null) {
             span.setAttribute(
                     SERVER_ADDRESS,
                     hosts.computeIfAbsent(target.baseUrl(), u -> java.net.URI.create(u).getHost()));
         }
-        return span.startSpan();
-    }
-
-    /** Ends an attempt span with its outcome. */
-    public static void endAttempt(Span span, Throwable failure) {
-        if (failure != null) {
-            failed(
-                    span,
-                    failure instanceof UpstreamFailure f
-                            ? f.label()
-                            : failure.getClass().getSimpleName());
-        }
-        span.end();
     }
 
     /** Marks a span failed, with the kind of failure ({@code error.type}). */
