@@ -9,6 +9,8 @@
 # Usage: bench/gateway.sh [seconds-per-round=10] [rounds=3]
 #        SOAK=300 bench/gateway.sh ...   then also governance on for 300 s at 64 connections, one
 #                                        figure a minute, and the last minute over the first
+#        ALTERNATE=3 bench/gateway.sh ...  then also 3 pairs of fresh JVMs, one gateway at a time
+#                                        (governance off, on, on and traced), ratios per pair
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}; ROUNDS=${2:-3}
@@ -28,24 +30,26 @@ providers:
 routes:
   bench: {targets: [{provider: upstream, model: bench-model, contextWindow: 128000}]}
 YAML
-QUARKUS_HTTP_PORT=$GW QUARKUS_LOG_LEVEL=WARN \
-QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
-FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
-  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway.log" 2>&1 & PIDS+=($!); GOVERNED=($!)
-for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW/q/health/ready" >/dev/null 2>&1 && grep -q READY "$WORK/fake.log" && break; sleep 0.5; done
-QUARKUS_HTTP_PORT=$GW_OFF QUARKUS_LOG_LEVEL=WARN FLOTILLA_GATEWAY_GOVERNANCE_ENABLED=false \
-QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
-FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
-  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-off.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_OFF/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
 # a local OTLP/HTTP receiver that accepts every export (an empty ExportTraceServiceResponse)
 java -cp "$(cat "$WORK/cp")" bench/OtlpSink.java $OTLP >"$WORK/otlp.log" 2>&1 & PIDS+=($!)
-QUARKUS_HTTP_PORT=$GW_TRACE QUARKUS_LOG_LEVEL=WARN QUARKUS_OTEL_SDK_DISABLED=false \
-QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$OTLP QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf \
-QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
-FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
-  java -jar gateway-service/target/quarkus-app/quarkus-run.jar >"$WORK/gateway-trace.log" 2>&1 & PIDS+=($!); GOVERNED+=($!)
-for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$GW_TRACE/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+TRACED=(QUARKUS_OTEL_SDK_DISABLED=false QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$OTLP
+        QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf)
+UNGOVERNED=(FLOTILLA_GATEWAY_GOVERNANCE_ENABLED=false)
+start_gateway() { # port [env...] -> a gateway JVM answering on port, its pid in $STARTED
+  local port=$1; shift
+  env "$@" QUARKUS_HTTP_PORT="$port" QUARKUS_LOG_LEVEL=WARN \
+    QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/$DB QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:5432/$DB \
+    FLOTILLA_GATEWAY_ROUTES_FILE="$WORK/routes.yaml" FLOTILLA_GATEWAY_ADMIN_TOKEN=$ADMIN \
+    java -jar gateway-service/target/quarkus-app/quarkus-run.jar >>"$WORK/gateway-$port.log" 2>&1 & STARTED=$!; PIDS+=($STARTED)
+  for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1 && return; sleep 0.5; done
+  echo "the gateway on $port did not start: $(tail -3 "$WORK/gateway-$port.log")" >&2; exit 1
+}
+# a graceful stop returns every slice and writes every queued ledger row
+stop_gateways() { local pid; kill -TERM "$@"; for pid in "$@"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; done; }
+start_gateway $GW; GOVERNED=($STARTED)
+start_gateway $GW_OFF "${UNGOVERNED[@]}"; UNGOVERNED_PID=$STARTED
+start_gateway $GW_TRACE "${TRACED[@]}"; GOVERNED+=($STARTED)
+for _ in $(seq 1 60); do grep -q READY "$WORK/fake.log" && grep -q READY "$WORK/otlp.log" && break; sleep 0.5; done
 
 curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"id":"bench"}' >/dev/null
 NEWKEY=$(curl -fsS -XPOST "http://127.0.0.1:$GW/admin/v1/tenants/bench/keys" -H "Authorization: Bearer $ADMIN" \
@@ -68,7 +72,7 @@ sed "s/MODEL/bench-model/; s/KEY/none/" "$WORK/post.lua" >"$WORK/direct.lua"
 sed "s/MODEL/bench/; s/KEY/$KEY/" "$WORK/post.lua" >"$WORK/gateway.lua"
 
 # stops the run at the first refused request, with what the gateways logged
-valid() { [ ! -f "$WORK/invalid" ] || { grep -h '"level":"\(WARN\|ERROR\)"' "$WORK"/gateway*.log | tail -3 >&2; exit 1; }; }
+valid() { [ ! -f "$WORK/invalid" ] || { grep -h '"level":"\(WARN\|ERROR\)"' "$WORK"/gateway-*.log | tail -3 >&2; exit 1; }; }
 run() { # name url script conns -> "rps p50ms p99ms"
   wrk -t"$([ "$4" -gt 1 ] && echo 2 || echo 1)" -c"$4" -d"${SECS}s" --latency -s "$3" "$2" 2>"$WORK/err" >"$WORK/out"
   [ -s "$WORK/err" ] && { echo "$1: $(cat "$WORK/err")" >&2; }
@@ -125,11 +129,35 @@ if [ -n "${SOAK:-}" ]; then
 fi
 TRACED_REQUESTS=$(curl -fs "http://127.0.0.1:$GW_TRACE/q/metrics" | awk '/^http_server_requests_seconds_count/ && /uri="\/v1\/chat\/completions"/ {n += $2} END {printf "%d", n}')
 echo "slices leased by the governed gateway: $(curl -fs "http://127.0.0.1:$GW/q/metrics" | awk '/^flotilla_gateway_governance_slices_leased_total/ {print $2}')"
-# a graceful stop returns every slice and writes every queued ledger row: then the books must agree
-kill -TERM "${GOVERNED[@]}"; for p in "${GOVERNED[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.2; done; done
+stop_gateways "${GOVERNED[@]}"
 echo "the traced gateway served $TRACED_REQUESTS requests (one span each, more for a failed upstream call); the receiver got $(curl -fs "http://127.0.0.1:$OTLP/")"
-echo "after both governed gateways stopped: $(psql -h 127.0.0.1 -U postgres -d $DB -tAc "SELECT format('tenant:bench charged %s tokens, %s still reserved; ledger %s rows (by status: %s) holding %s tokens; agree: %s',
+books() { psql -h 127.0.0.1 -U postgres -d $DB -tAc "SELECT format('tenant:bench charged %s tokens, %s still reserved; ledger %s rows (by status: %s) holding %s tokens; agree: %s',
     s.used_tokens, s.reserved_tokens, l.n, l.statuses, l.tokens, s.used_tokens = l.tokens AND s.reserved_tokens = 0)
   FROM gateway.scopes s, (SELECT count(*) n, sum(input_tokens + output_tokens) tokens,
     (SELECT string_agg(status || ': ' || c, ', ') FROM (SELECT status, count(*) c FROM gateway.ledger GROUP BY status) x) statuses FROM gateway.ledger) l
-  WHERE s.scope = 'tenant:bench'")"
+  WHERE s.scope = 'tenant:bench'"; }
+echo "after both governed gateways stopped: $(books)"
+
+if [ -n "${ALTERNATE:-}" ]; then
+  # JVMs of one build differ here by up to a fifth in throughput, and three gateways alive at once
+  # share the box: so, again, one gateway at a time, a fresh JVM per configuration and pair, each
+  # warmed 60 s, then $ROUNDS rounds at 64 connections; the ratios are taken within each pair.
+  stop_gateways "$UNGOVERNED_PID"; SECS=${1:-10}
+  echo "alternating: $ALTERNATE pairs, one gateway at a time (governance off, on, on and traced)"
+  for p in $(seq 1 "$ALTERNATE"); do
+    for config in gov-off gov-on traced; do
+      case $config in gov-off) start_gateway $GW "${UNGOVERNED[@]}";; gov-on) start_gateway $GW;; traced) start_gateway $GW "${TRACED[@]}";; esac
+      wrk -t2 -c32 -d60s -s "$WORK/gateway.lua" "http://127.0.0.1:$GW/v1/chat/completions" >/dev/null
+      for r in $(seq 1 "$ROUNDS"); do
+        echo "$config pair=$p round=$r $(run $config "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" 64)" | tee -a "$WORK/alternate"; valid
+      done
+      stop_gateways "$STARTED"
+    done
+  done
+  awk '{split($2, pp, "="); n[$1, pp[2]]++; v[$1, pp[2], n[$1, pp[2]]] = $4; pairs[pp[2]] = 1}
+    function med(k, p,   m,i,j,t,a) { m = n[k, p]; for (i = 1; i <= m; i++) a[i] = v[k, p, i]
+      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((m + 1) / 2)] }
+    END { for (p in pairs) printf "pair %s medians: governance off %d rps, on %d, on and traced %d | governance on/off %.2f | tracing on/off %.2f\n",
+      p, med("gov-off", p), med("gov-on", p), med("traced", p), med("gov-on", p) / med("gov-off", p), med("traced", p) / med("gov-on", p) }' "$WORK/alternate" | sort
+  echo "after the alternating gateways stopped: $(books)"
+fi

@@ -17,6 +17,8 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -182,15 +184,13 @@ public class GenAiSpans {
             describe(request, target);
             return;
         }
-        java.time.Instant now = java.time.Instant.now();
-        long end =
-                java.util.concurrent.TimeUnit.SECONDS.toNanos(now.getEpochSecond()) + now.getNano();
+        Instant now = Instant.now();
+        long end = TimeUnit.SECONDS.toNanos(now.getEpochSecond()) + now.getNano();
         Span span =
                 tracer.spanBuilder(operation + " " + target.model())
                         .setParent(Context.root().with(request))
                         .setSpanKind(SpanKind.CLIENT)
-                        .setStartTimestamp(
-                                end - elapsedNanos, java.util.concurrent.TimeUnit.NANOSECONDS)
+                        .setStartTimestamp(end - elapsedNanos, TimeUnit.NANOSECONDS)
                         .setAttribute(OPERATION, operation)
                         .setAttribute(REQUEST_MODEL, target.model())
                         .startSpan();
@@ -200,7 +200,7 @@ public class GenAiSpans {
                 failure instanceof UpstreamFailure f
                         ? f.label()
                         : failure.getClass().getSimpleName());
-        span.end(end, java.util.concurrent.TimeUnit.NANOSECONDS);
+        span.end(end, TimeUnit.NANOSECONDS);
     }
 
     private void describe(Span span, Target target) {
