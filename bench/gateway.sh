@@ -104,10 +104,12 @@ for c in 1 64; do
   done
 done
 echo
+# the median of a[k, 1..m], for both summaries' awk programs
+MEDIAN='function med(a, k, m,   i,j,t,v) { for (i=1;i<=m;i++) v[i]=a[k,i]; for (i=1;i<=m;i++) for (j=i+1;j<=m;j++) if (v[j]<v[i]) {t=v[i];v[i]=v[j];v[j]=t}; return v[int((m+1)/2)] }'
 echo "medians over $ROUNDS interleaved rounds of ${SECS}s (rps, p50 ms, p99 ms):"
 for c in 1 64; do
-  awk -v c="c=$c" '$2==c {n[$1]++; rps[$1,n[$1]]=$4; p50[$1,n[$1]]=$5; p99[$1,n[$1]]=$6}
-    function med(a, k, m,   i,j,t,v) { for (i=1;i<=m;i++) v[i]=a[k,i]; for (i=1;i<=m;i++) for (j=i+1;j<=m;j++) if (v[j]<v[i]) {t=v[i];v[i]=v[j];v[j]=t}; return v[int((m+1)/2)] }
+  awk -v c="c=$c" "$MEDIAN"'
+    $2==c {n[$1]++; rps[$1,n[$1]]=$4; p50[$1,n[$1]]=$5; p99[$1,n[$1]]=$6}
     END { m=n["direct"];
       printf "%s direct %6.0f rps p50 %.3f p99 %.3f | gateway (governance off) %6.0f rps p50 %.3f p99 %.3f | gateway (governance on) %6.0f rps p50 %.3f p99 %.3f\n",
         c, med(rps,"direct",m), med(p50,"direct",m), med(p99,"direct",m), med(rps,"gov-off",m), med(p50,"gov-off",m), med(p99,"gov-off",m),
@@ -121,9 +123,8 @@ for c in 1 64; do
 done
 if [ -n "${SOAK:-}" ]; then
   echo "soak: governance on, 64 connections, ${SOAK}s, one figure a minute"
-  SECS=60
   for m in $(seq 1 $(( SOAK / 60 ))); do
-    echo "minute $m $(run soak "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" 64)" | tee -a "$WORK/soak"; valid
+    echo "minute $m $(SECS=60 run soak "http://127.0.0.1:$GW/v1/chat/completions" "$WORK/gateway.lua" 64)" | tee -a "$WORK/soak"; valid
   done
   awk 'NR==1 {first=$3} {last=$3} END {printf "soak: first minute %d rps, last minute %d rps, last/first %.2f\n", first, last, last/first}' "$WORK/soak"
 fi
@@ -142,7 +143,7 @@ if [ -n "${ALTERNATE:-}" ]; then
   # JVMs of one build differ here by up to a fifth in throughput, and three gateways alive at once
   # share the box: so, again, one gateway at a time, a fresh JVM per configuration and pair, each
   # warmed 60 s, then $ROUNDS rounds at 64 connections; the ratios are taken within each pair.
-  stop_gateways "$UNGOVERNED_PID"; SECS=${1:-10}
+  stop_gateways "$UNGOVERNED_PID"
   echo "alternating: $ALTERNATE pairs, one gateway at a time (governance off, on, on and traced)"
   for p in $(seq 1 "$ALTERNATE"); do
     for config in gov-off gov-on traced; do
@@ -154,10 +155,10 @@ if [ -n "${ALTERNATE:-}" ]; then
       stop_gateways "$STARTED"
     done
   done
-  awk '{split($2, pp, "="); n[$1, pp[2]]++; v[$1, pp[2], n[$1, pp[2]]] = $4; pairs[pp[2]] = 1}
-    function med(k, p,   m,i,j,t,a) { m = n[k, p]; for (i = 1; i <= m; i++) a[i] = v[k, p, i]
-      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((m + 1) / 2)] }
+  awk "$MEDIAN"'
+    {split($2, pp, "="); k = $1 SUBSEP pp[2]; n[k]++; rps[k, n[k]] = $4; pairs[pp[2]] = 1}
+    function pm(config, p) { return med(rps, config SUBSEP p, n[config SUBSEP p]) }
     END { for (p in pairs) printf "pair %s medians: governance off %d rps, on %d, on and traced %d | governance on/off %.2f | tracing on/off %.2f\n",
-      p, med("gov-off", p), med("gov-on", p), med("traced", p), med("gov-on", p) / med("gov-off", p), med("traced", p) / med("gov-on", p) }' "$WORK/alternate" | sort
+      p, pm("gov-off", p), pm("gov-on", p), pm("traced", p), pm("gov-on", p) / pm("gov-off", p), pm("traced", p) / pm("gov-on", p) }' "$WORK/alternate" | sort
   echo "after the alternating gateways stopped: $(books)"
 fi

@@ -13,11 +13,15 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.impl.HttpServerRequestInternal;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
+import java.net.URI;
 import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -85,8 +89,8 @@ public class GenAiSpans {
     private final Tracer tracer;
     private final TextMapPropagator propagator;
     private final boolean enabled;
-    private final java.util.Map<String, String> hosts =
-            new java.util.concurrent.ConcurrentHashMap<>(); // base URL -> host, parsed once
+    private final Map<String, String> hosts =
+            new ConcurrentHashMap<>(); // base URL -> host, parsed once
 
     GenAiSpans(
             Tracer tracer,
@@ -128,9 +132,7 @@ public class GenAiSpans {
         // the template JAX-RS matched (Quarkus REST leaves it in the request's Vert.x context for
         // observability), else the Vert.x route's own path
         String route =
-                ((io.vertx.core.http.impl.HttpServerRequestInternal) ctx.request())
-                        .context()
-                        .getLocal("UrlPathTemplate");
+                ((HttpServerRequestInternal) ctx.request()).context().getLocal("UrlPathTemplate");
         if (route == null && ctx.currentRoute() != null) {
             route = ctx.currentRoute().getPath();
         }
@@ -138,10 +140,11 @@ public class GenAiSpans {
             span.updateName(method + " " + route);
             span.setAttribute(ROUTE, route);
         }
-        span.setAttribute(STATUS, (long) ctx.response().getStatusCode());
+        int status = ctx.response().getStatusCode();
+        span.setAttribute(STATUS, (long) status);
         if (!ctx.response().ended()) { // the connection closed before the answer ended
             failed(span, "connection_closed");
-        } else if (ctx.response().getStatusCode() >= 500) {
+        } else if (status >= 500) {
             span.setStatus(StatusCode.ERROR);
         }
         span.end();
@@ -209,7 +212,7 @@ public class GenAiSpans {
         if (target.baseUrl() != null) {
             span.setAttribute(
                     SERVER_ADDRESS,
-                    hosts.computeIfAbsent(target.baseUrl(), u -> java.net.URI.create(u).getHost()));
+                    hosts.computeIfAbsent(target.baseUrl(), u -> URI.create(u).getHost()));
         }
     }
 
